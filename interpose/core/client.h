@@ -1,0 +1,205 @@
+// Client: the runtime behind every exported CUDA function.
+//
+// It owns the virtual device (backed, for now, by one moDNN device from the
+// embedded executor), the virtual address space, the allocation table,
+// streams and events, and the queue of recorded ops. Asynchronous calls
+// (launch, memset, H2D copy, event record, host function) only record an op;
+// ops run in issue order when the program synchronises or the queue fills.
+// Issue order is always a legal CUDA schedule: every dependency a program
+// can express points backwards in it.
+//
+// Errors raised while ops run are reported at the next synchronising call.
+// Kernel faults (illegal address, trap, assert) are sticky as in CUDA: every
+// later call fails until deviceReset().
+//
+// Every public method is thread-safe and returns a modnn_status; the
+// exported layers convert it to the vendor's code.
+#pragma once
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <unordered_set>
+#include <variant>
+#include <vector>
+
+#include "interpose/core/allocation_table.h"
+#include "interpose/core/module_registry.h"
+#include "interpose/core/recorded_op.h"
+#include "interpose/core/virtual_address_space.h"
+#include "modnn/backend.h"
+
+namespace moai {
+
+struct Stream {
+  unsigned flags = 0;
+  int priority = 0;
+  uint64_t id = 0;
+};
+
+struct Event {
+  unsigned flags = 0;
+  bool recorded = false;   // has a record been issued
+  bool completed = false;  // has the latest record executed
+  uint64_t generation = 0; // bumped by every record; the op carries its own
+  uint64_t timestamp_ns = 0;
+};
+
+// Special stream handles, as the CUDA runtime defines them.
+inline Stream* const kLegacyStream = reinterpret_cast<Stream*>(0x1);
+inline Stream* const kPerThreadStream = reinterpret_cast<Stream*>(0x2);
+
+enum class CopyKind { HostToHost = 0, HostToDevice = 1, DeviceToHost = 2, DeviceToDevice = 3, Default = 4 };
+
+// A 2D copy; a 1D copy is height 1. Pitches are ignored when height is 1.
+struct CopyRequest {
+  void* dst = nullptr;
+  size_t dpitch = 0;
+  const void* src = nullptr;
+  size_t spitch = 0;
+  size_t width = 0;   // bytes per row
+  size_t height = 1;  // rows
+  CopyKind kind = CopyKind::Default;
+};
+
+struct FillRequest {
+  void* dst = nullptr;
+  size_t pitch = 0;
+  uint32_t value = 0;
+  uint32_t elem_size = 1;  // 1, 2 or 4 bytes
+  size_t width = 0;        // elements per row
+  size_t height = 1;
+};
+
+enum class PointerKind { Unregistered, Host, Device };
+
+struct PointerInfo {
+  PointerKind kind = PointerKind::Unregistered;
+  int device = -1;
+  void* device_pointer = nullptr;
+  void* host_pointer = nullptr;
+  uint64_t base = 0;  // start of the allocation or host range
+  uint64_t size = 0;
+};
+
+struct LaunchRequest {
+  const void* host_function = nullptr;
+  Dim3 grid, block;
+  size_t dynamic_shared = 0;
+  void** args = nullptr;
+  Stream* stream = nullptr;
+};
+
+class Client {
+ public:
+  static Client& get();
+
+  // ---- device ----
+  int deviceCount() const { return 1; }
+  const modnn_device_props& props() const { return props_; }
+  modnn_status checkDevice(int ordinal) const;
+  modnn_status deviceSynchronize();
+  modnn_status deviceReset();
+  // Sticky error of the device (MODNN_OK when healthy).
+  modnn_status stickyError() const;
+  // Async error raised since the last synchronising call, cleared on return.
+  modnn_status takePendingError();
+
+  // ---- memory ----
+  modnn_status malloc(uint64_t size, void** out);
+  modnn_status free(void* ptr);
+  modnn_status memGetInfo(size_t* free_bytes, size_t* total_bytes);
+  modnn_status hostAlloc(size_t size, unsigned flags, void** out);
+  modnn_status hostFree(void* ptr);
+  modnn_status hostRegister(void* ptr, size_t size, unsigned flags);
+  modnn_status hostUnregister(void* ptr);
+  modnn_status hostFlags(const void* ptr, unsigned* out);
+  PointerInfo pointerInfo(const void* ptr);
+
+  // ---- copies and fills ----
+  // async=false: returns when the copy is done (and prior work with it).
+  modnn_status copy(const CopyRequest& req, Stream* stream, bool async);
+  modnn_status fill(const FillRequest& req, Stream* stream, bool async);
+
+  // ---- streams ----
+  // Maps a handle the program passed (0, legacy, per-thread, or a created
+  // stream) to a live stream; null handles resolve per PerThreadDefault.
+  modnn_status resolveStream(Stream* handle, Stream** out);
+  modnn_status streamCreate(unsigned flags, int priority, Stream** out);
+  modnn_status streamDestroy(Stream* s);
+  modnn_status streamSynchronize(Stream* s);
+  modnn_status streamQuery(Stream* s);
+  modnn_status streamWaitEvent(Stream* s, Event* e);
+  modnn_status launchHostFunc(Stream* s, void (*fn)(void*), void* user);
+
+  // While alive on a thread, stream 0 means the per-thread default stream
+  // (the *_ptds / *_ptsz entry points).
+  class PerThreadDefault {
+   public:
+    PerThreadDefault();
+    ~PerThreadDefault();
+   private:
+    bool saved_;
+  };
+
+  // ---- events ----
+  modnn_status eventCreate(unsigned flags, Event** out);
+  modnn_status eventDestroy(Event* e);
+  modnn_status eventRecord(Event* e, Stream* s);
+  modnn_status eventQuery(Event* e);
+  modnn_status eventSynchronize(Event* e);
+  modnn_status eventElapsed(Event* start, Event* end, float* ms);
+
+  // ---- modules, kernels, symbols ----
+  void** registerFatbin(const void* wrapper);
+  void unregisterFatbin(void** handle);
+  void registerFunction(void** handle, const void* host_fn, const char* device_name);
+  void registerVar(void** handle, const void* host_var, const char* device_name, uint64_t size, bool constant);
+  bool isFunction(const void* host_fn);
+  modnn_status kernelInfo(const void* host_fn, KernelInfo* out);
+  modnn_status symbolAddress(const void* symbol, void** address, size_t* size);
+  modnn_status launch(const LaunchRequest& req);
+
+ private:
+  Client();
+
+  using Op = RecordedOp;
+
+  // All private helpers expect mu_ held unless named *Locked-free.
+  modnn_status endpoint(const void* p, uint64_t extent, bool device, Endpoint* out);
+  modnn_status inferKind(const void* dst, const void* src, CopyKind* kind);
+  modnn_status enqueue(Op op);
+  modnn_status flush();  // takes exec_mu_, runs everything recorded so far
+  modnn_status execute(Op& op);
+  modnn_status executeCopy(CopyOp& op);
+  modnn_status executeFill(FillOp& op);
+  modnn_status executeLaunch(LaunchOp& op);
+  modnn_status syncCall();  // flush + report pending/sticky errors
+  modnn_status ensureModuleLoaded(ModuleRecord* m);
+  Stream* perThreadStream();
+  void raise(modnn_status st);  // record an error raised by a running op
+
+  mutable std::mutex mu_;       // state below
+  std::mutex exec_mu_;          // one flush at a time, in issue order
+  modnn_device device_{};
+  modnn_device_props props_{};
+  modnn_status init_error_ = MODNN_OK;
+  std::unique_ptr<VirtualAddressSpace> vas_;
+  AllocationTable allocs_;
+  ModuleRegistry modules_;
+  std::unordered_set<Stream*> streams_;
+  std::unordered_set<Event*> events_;
+  std::vector<Op> queue_;
+  size_t queued_bytes_ = 0;
+  uint64_t next_stream_id_ = 1;
+  modnn_status sticky_ = MODNN_OK;
+  modnn_status pending_ = MODNN_OK;
+  Stream legacy_stream_;
+};
+
+// True on a thread that is running a host function enqueued with
+// cudaLaunchHostFunc; CUDA forbids API calls there that would wait.
+bool inHostCallback();
+
+}  // namespace moai

@@ -1,0 +1,59 @@
+// Recorded ops: what an asynchronous call leaves in the client's queue.
+// Each holds the allocations it touches, so a racing cudaFree cannot pull a
+// buffer out from under queued work.
+#pragma once
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "interpose/core/allocation_table.h"
+#include "interpose/core/module_registry.h"
+
+namespace moai {
+
+struct Stream;
+struct Event;
+
+struct Dim3 {
+  uint32_t x = 1, y = 1, z = 1;
+};
+
+struct Endpoint {
+  std::shared_ptr<Allocation> alloc;  // null: host memory at `host`
+  uint64_t offset = 0;
+  uint8_t* host = nullptr;
+};
+struct CopyOp {
+  Endpoint dst, src;
+  size_t width = 0, height = 1, dpitch = 0, spitch = 0;
+  std::unique_ptr<uint8_t[]> staged;  // pageable source captured at call time
+};
+struct FillOp {
+  Endpoint dst;
+  size_t width = 0, height = 1, pitch = 0;
+  uint32_t value = 0, elem_size = 1;
+};
+struct LaunchOp {
+  ModuleRecord* module = nullptr;
+  std::string kernel;
+  Dim3 grid, block;
+  uint32_t dynamic_shared = 0;
+  std::vector<uint8_t> params;
+  std::vector<std::shared_ptr<Allocation>> keep_alive;
+};
+struct EventOp {
+  Event* event = nullptr;
+  uint64_t generation = 0;
+};
+struct HostFuncOp {
+  void (*fn)(void*) = nullptr;
+  void* user = nullptr;
+};
+struct RecordedOp {
+  Stream* stream = nullptr;
+  std::variant<CopyOp, FillOp, LaunchOp, EventOp, HostFuncOp> body;
+};
+
+}  // namespace moai

@@ -1,0 +1,146 @@
+/* moDNN backend interface: what every device implementation provides.
+ *
+ * A device is a table of functions plus a context pointer. Each backend is
+ * its own shared module (libmodnn_<name>.so) exporting modnn_backend_open,
+ * loaded by name at start-up only where its hardware exists, so the shim and
+ * the worker never link the heavy libraries of backends they do not use.
+ *
+ * Entries marked OPTIONAL may be NULL; the core then supplies the default
+ * named in the comment. Capability is a question (supports_*), never a
+ * failure discovered halfway through a launch. Structs passed across this
+ * boundary start with their size and only ever grow at the end.
+ *
+ * Addresses: the client mints every device pointer in its own virtual
+ * address space. A buffer is told the virtual address it occupies, so a
+ * backend that runs kernels can translate (and bounds-check) the pointers a
+ * kernel receives as parameters.
+ */
+#ifndef MODNN_BACKEND_H
+#define MODNN_BACKEND_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "modnn/status.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define MODNN_BACKEND_ABI_VERSION 1
+
+typedef struct modnn_buffer modnn_buffer; /* opaque, owned by the backend */
+typedef struct modnn_module modnn_module; /* opaque, owned by the backend */
+
+typedef struct modnn_device_props {
+  size_t struct_size;
+  char name[256];           /* human-readable, e.g. "CPU (AMD EPYC 7B13, 2 threads)" */
+  char kind[32];            /* scheduler's device kind: "cpu", "h100", ... */
+  uint8_t uuid[16];         /* stable across restarts of the same device */
+  uint64_t total_memory;    /* bytes the device offers */
+  int multiprocessor_count; /* SMs, or cores for a CPU */
+  int cc_major, cc_minor;   /* compute capability the device presents */
+  int max_threads_per_block;
+  int max_threads_per_multiprocessor;
+  int max_blocks_per_multiprocessor;
+  int regs_per_multiprocessor;
+  uint64_t shared_memory_per_block;      /* default limit */
+  uint64_t shared_memory_per_block_optin;/* with cudaFuncAttributeMaxDynamicSharedMemorySize */
+  uint64_t shared_memory_per_multiprocessor;
+  int clock_khz;
+  int memory_clock_khz;
+  int memory_bus_width;     /* bits */
+  uint64_t l2_cache_bytes;
+  double peak_flops_fp32;   /* FLOP/s, for the planner's cost model */
+  double memory_bandwidth;  /* bytes/s */
+  bool integrated;          /* device memory is host memory */
+} modnn_device_props;
+
+/* The module as the client registered it: a fatbin (or PTX/cubin) image. */
+typedef struct modnn_module_image {
+  size_t struct_size;
+  const void* data;
+  size_t size;
+  uint64_t content_hash;    /* modules are deduplicated by this */
+} modnn_module_image;
+
+typedef struct modnn_kernel_launch {
+  size_t struct_size;
+  modnn_module* module;
+  const char* kernel_name;  /* mangled device name */
+  uint32_t grid[3];
+  uint32_t block[3];
+  uint32_t dynamic_shared_bytes;
+  const void* params;       /* packed parameter buffer, kernel's layout */
+  uint32_t param_bytes;
+} modnn_kernel_launch;
+
+typedef struct modnn_device_i {
+  size_t struct_size;
+
+  /* Fills *out (out->struct_size set by the caller). */
+  void (*get_props)(void* ctx, modnn_device_props* out);
+
+  /* Allocates `size` bytes that the client addresses at virtual address `va`. */
+  modnn_status (*buffer_alloc)(void* ctx, uint64_t va, uint64_t size, modnn_buffer** out);
+  /* Releases a buffer; pending work on it has completed. */
+  void (*buffer_free)(void* ctx, modnn_buffer* buf);
+  /* Host -> device. Ranges are validated by the client before the call. */
+  modnn_status (*buffer_write)(void* ctx, modnn_buffer* dst, uint64_t offset, const void* src, uint64_t size);
+  /* Device -> host. */
+  modnn_status (*buffer_read)(void* ctx, modnn_buffer* src, uint64_t offset, void* dst, uint64_t size);
+  /* Device -> device on this device. */
+  modnn_status (*buffer_copy)(void* ctx, modnn_buffer* dst, uint64_t dst_offset,
+                              modnn_buffer* src, uint64_t src_offset, uint64_t size);
+  /* Writes `count` elements of `elem_size` (1, 2 or 4) bytes, each `value`. */
+  modnn_status (*buffer_fill)(void* ctx, modnn_buffer* dst, uint64_t offset, uint64_t count,
+                              uint32_t value, uint32_t elem_size);
+  /* OPTIONAL: host address of the buffer's bytes when the device's memory is
+   * host memory (CPU), else NULL. Default: NULL, copies go through read/write. */
+  void* (*buffer_host_pointer)(void* ctx, modnn_buffer* buf);
+
+  /* Waits until all submitted work has finished; returns its first error. */
+  modnn_status (*synchronize)(void* ctx);
+  /* Device clock in nanoseconds, for event timing. */
+  uint64_t (*timestamp_ns)(void* ctx);
+
+  /* OPTIONAL: loads a module image. Default: the device runs no kernels. */
+  modnn_status (*module_load)(void* ctx, const modnn_module_image* image, modnn_module** out);
+  /* OPTIONAL: unloads a module loaded by module_load. */
+  void (*module_unload)(void* ctx, modnn_module* module);
+  /* OPTIONAL: can this device run `kernel_name` of `module`? Default: false. */
+  bool (*supports_kernel)(void* ctx, modnn_module* module, const char* kernel_name);
+  /* OPTIONAL: runs a kernel; required where supports_kernel can say true. */
+  modnn_status (*launch_kernel)(void* ctx, const modnn_kernel_launch* launch);
+
+  /* Frees the device and everything it still holds. */
+  void (*destroy)(void* ctx);
+} modnn_device_i;
+
+typedef struct modnn_device {
+  const modnn_device_i* iface;
+  void* ctx;
+} modnn_device;
+
+/* What the host asks of a backend module when it opens it. */
+typedef struct modnn_backend_config {
+  size_t struct_size;
+  int abi_version;          /* MODNN_BACKEND_ABI_VERSION of the caller */
+  int device_count;         /* CPU: how many devices to expose (>= 1) */
+  uint64_t memory_per_device; /* CPU: bytes per device, 0 = backend default */
+  int threads_per_device;   /* CPU: worker threads per device, 0 = all cores */
+} modnn_backend_config;
+
+/* Exported by every backend module as `modnn_backend_open`. Fills up to
+ * `capacity` devices, sets *out_count; returns MODNN_ERR_NOT_SUPPORTED when
+ * the hardware is absent. */
+typedef modnn_status (*modnn_backend_open_fn)(const modnn_backend_config* config,
+                                              modnn_device* out_devices, int capacity,
+                                              int* out_count);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif
