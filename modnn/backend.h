@@ -57,12 +57,24 @@ typedef struct modnn_device_props {
   bool integrated;          /* device memory is host memory */
 } modnn_device_props;
 
-/* The module as the client registered it: a fatbin (or PTX/cubin) image. */
+/* A module-level variable (__device__ / __constant__) whose storage the
+ * client already allocated at `va`. */
+typedef struct modnn_module_symbol {
+  const char* name;         /* mangled name as in the PTX/ELF */
+  uint64_t va;
+  uint64_t size;
+} modnn_module_symbol;
+
+/* The module as the client registered it. */
 typedef struct modnn_module_image {
   size_t struct_size;
-  const void* data;
+  const void* data;         /* the fatbin */
   size_t size;
   uint64_t content_hash;    /* modules are deduplicated by this */
+  const char* ptx;          /* the PTX the client chose for this device, or NULL */
+  size_t ptx_size;
+  const modnn_module_symbol* symbols; /* variables with client-allocated storage */
+  size_t symbol_count;
 } modnn_module_image;
 
 typedef struct modnn_kernel_launch {

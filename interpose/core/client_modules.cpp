@@ -71,7 +71,18 @@ modnn_status Client::ensureModuleLoaded(ModuleRecord* m) {
   if (!m->load_attempted) {
     m->load_attempted = true;
     if (device_.iface->module_load) {
-      modnn_module_image image{sizeof(modnn_module_image), m->image.data(), m->image.size(), m->content_hash};
+      std::vector<modnn_module_symbol> symbols;
+      for (VarRecord* v : modules_.varsOf(m))
+        symbols.push_back(modnn_module_symbol{v->device_name.c_str(), v->storage->base, v->size});
+      modnn_module_image image{};
+      image.struct_size = sizeof image;
+      image.data = m->image.data();
+      image.size = m->image.size();
+      image.content_hash = m->content_hash;
+      image.ptx = m->info->ptx.empty() ? nullptr : m->info->ptx.c_str();
+      image.ptx_size = m->info->ptx.size();
+      image.symbols = symbols.data();
+      image.symbol_count = symbols.size();
       modnn_status st = device_.iface->module_load(device_.ctx, &image, &m->loaded);
       if (st != MODNN_OK) log().warn("device could not load a module: {}", modnn_status_string(st));
     }

@@ -13,23 +13,23 @@
 // Binds every export to both version nodes: `@@@` gives the function itself
 // the default (newest) node, and an alias carries the older one. (A plain
 // .symver on the function would rename it and lose the default binding.)
-#define MOAI_COMPAT_NODE(name)                                                                 \
+#define MOAI_COMPAT_NODE(ret, name, params)                                                               \
   __asm__(".symver " #name "," #name "@@@" MOAI_CUDART_VERSION);                            \
-  extern "C" __attribute__((alias(#name), visibility("default"))) void moai_compat_##name(); \
+  extern "C" __attribute__((alias(#name), visibility("default"))) ret moai_compat_##name params; \
   __asm__(".symver moai_compat_" #name "," #name "@" MOAI_CUDART_COMPAT_VERSION);
 
 // Each export is declared first: most have no declaration in the headers
 // (hooks, *_ptds/_ptsz variants), and -Wmissing-declarations guards the rest.
 #define MOAI_API(ret, name, params, args) \
   MOAI_EXPORT ret name params;            \
-  MOAI_EXPORT ret name params { return moai::cudart::name args; } MOAI_COMPAT_NODE(name)
+  MOAI_EXPORT ret name params { return moai::cudart::name args; } MOAI_COMPAT_NODE(ret, name, params)
 #define MOAI_API_VARIANT(ret, name, base, params, args) \
   MOAI_EXPORT ret name params;                          \
   MOAI_EXPORT ret name params {                         \
     moai::Client::PerThreadDefault per_thread_scope;    \
     return moai::cudart::base args;                     \
   }                                                     \
-  MOAI_COMPAT_NODE(name)
+  MOAI_COMPAT_NODE(ret, name, params)
 // No header declares these; NVIDIA's own libraries call them. Returning a
 // CUDA error code works whatever the real return type is, since none of them
 // returns a pointer the caller would dereference.
@@ -39,7 +39,7 @@
     moai::logNotSupportedOnce(#name);         \
     return cudaErrorNotSupported;             \
   }                                           \
-  MOAI_COMPAT_NODE(name)
+  MOAI_COMPAT_NODE(int, name, ())
 #include "cudart_api.inc"
 #undef MOAI_API
 #undef MOAI_API_VARIANT
