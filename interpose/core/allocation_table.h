@@ -16,6 +16,7 @@ struct Allocation {
   uint64_t size = 0;
   modnn_device* device = nullptr;
   modnn_buffer* buffer = nullptr;
+  bool module_variable = false;  // storage of a __device__/__constant__ variable: cudaFree refuses it
   ~Allocation();
 };
 
@@ -36,7 +37,10 @@ class AllocationTable {
   // Allocation containing all of [p, p+n) (n may be 0), or null.
   const std::shared_ptr<Allocation>* findRange(uint64_t p, uint64_t n) const;
   template <class F> void forEach(F f) const { for (auto& [b, a] : device_) f(*a); }
-  void clear() { device_.clear(); }
+  void clear() {
+    device_.clear();
+    in_use_ = 0;
+  }
   uint64_t bytesInUse() const { return in_use_; }
 
   bool insertHost(const HostRegion& r);  // false if it overlaps a registered range

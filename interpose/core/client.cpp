@@ -1,8 +1,9 @@
-// Client lifecycle, device state, error state, and the op queue.
+// Client lifecycle, device and error state, and the stream executors.
 #include "interpose/core/client.h"
 
 #include <cstdlib>
 #include <cstring>
+#include <thread>
 
 #include "interpose/core/backend_loader.h"
 #include "interpose/core/log.h"
@@ -10,8 +11,6 @@
 namespace moai {
 namespace {
 
-constexpr size_t kMaxQueuedOps = 1 << 16;
-constexpr size_t kMaxQueuedBytes = 256u << 20;
 constexpr uint64_t kAddressSpaceBytes = 1ull << 40;  // 1 TiB of device addresses
 
 thread_local bool t_in_host_callback = false;
@@ -46,6 +45,7 @@ Client& Client::get() {
 }
 
 Client::Client() {
+  legacy_stream_.legacy = true;
   vas_ = std::make_unique<VirtualAddressSpace>(kAddressSpaceBytes);
   if (!vas_->valid()) {
     init_error_ = MODNN_ERR_NOT_INITIALIZED;
@@ -75,9 +75,11 @@ modnn_status Client::checkDevice(int ordinal) const {
   return init_error_;
 }
 
+modnn_status Client::health() const { return init_error_ != MODNN_OK ? init_error_ : sticky_; }
+
 modnn_status Client::stickyError() const {
   std::lock_guard<std::mutex> lock(mu_);
-  return init_error_ != MODNN_OK ? init_error_ : sticky_;
+  return health();
 }
 
 modnn_status Client::takePendingError() {
@@ -96,47 +98,92 @@ void Client::raise(modnn_status st) {
   }
 }
 
-modnn_status Client::enqueue(Op op) {
-  if (sticky_ != MODNN_OK) return sticky_;
-  if (auto* c = std::get_if<CopyOp>(&op.body)) queued_bytes_ += c->staged ? c->width * c->height : 0;
-  queue_.push_back(std::move(op));
-  if (queue_.size() < kMaxQueuedOps && queued_bytes_ < kMaxQueuedBytes) return MODNN_OK;
-  // Full: run what is queued. Callers hold mu_, flush takes it itself.
-  mu_.unlock();
-  modnn_status st = flush();
-  mu_.lock();
-  (void)st;  // errors of async work surface at the next synchronising call
-  return MODNN_OK;
-}
-
-modnn_status Client::flush() {
-  if (t_in_host_callback) return MODNN_ERR_NOT_PERMITTED;
-  std::lock_guard<std::mutex> exec(exec_mu_);
-  std::vector<Op> batch;
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    batch.swap(queue_);
-    queued_bytes_ = 0;
-  }
-  for (Op& op : batch) {
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      if (sticky_ != MODNN_OK) break;  // a faulted context runs nothing more
-    }
-    modnn_status st = execute(op);
-    if (st != MODNN_OK) raise(st);
-  }
-  return MODNN_OK;
-}
-
-modnn_status Client::syncCall() {
-  if (t_in_host_callback) return MODNN_ERR_NOT_PERMITTED;
-  flush();
+modnn_status Client::finishSync() {
   std::lock_guard<std::mutex> lock(mu_);
-  if (sticky_ != MODNN_OK) return sticky_;
+  if (modnn_status h = health(); h != MODNN_OK) return h;
   modnn_status st = pending_;
   pending_ = MODNN_OK;
   return st;
+}
+
+StreamPos Client::submitLocked(Stream* s, decltype(RecordedOp::body) body, std::vector<StreamPos> deps) {
+  // The legacy default stream waits for all earlier work of blocking streams,
+  // and blocking streams wait for earlier legacy work (CUDA's implicit sync).
+  auto pendingTail = [](Stream* x) {
+    return x->submitted > x->completed.load(std::memory_order_acquire);
+  };
+  if (s->legacy) {
+    for (Stream* b : streams_)
+      if (b->blocking() && pendingTail(b)) deps.push_back({b, b->submitted});
+    for (auto& b : per_thread_)
+      if (pendingTail(b.get())) deps.push_back({b.get(), b->submitted});
+  } else if (s->blocking() && pendingTail(&legacy_stream_)) {
+    deps.push_back({&legacy_stream_, legacy_stream_.submitted});
+  }
+  Op op;
+  op.seq = ++s->submitted;
+  op.deps = std::move(deps);
+  op.body = std::move(body);
+  inflight_.fetch_add(1, std::memory_order_relaxed);
+  bool start = false;
+  {
+    std::lock_guard<std::mutex> lock(s->mu);
+    s->queue.push_back(std::move(op));
+    if (!s->running) s->running = start = true;
+  }
+  if (start)
+    std::thread(&Client::runStream, this, s).detach();
+  else
+    s->work_cv.notify_one();
+  return StreamPos{s, s->submitted};
+}
+
+void Client::runStream(Stream* s) {
+  std::vector<Op> batch;
+  for (;;) {
+    {
+      std::unique_lock<std::mutex> lock(s->mu);
+      s->work_cv.wait(lock, [s] { return !s->queue.empty() || s->closing; });
+      if (s->queue.empty()) {
+        s->running = false;
+        return;
+      }
+      batch.swap(s->queue);
+    }
+    for (Op& op : batch) {
+      for (const StreamPos& d : op.deps) waitFor(d);
+      bool faulted;
+      {
+        std::lock_guard<std::mutex> lock(mu_);
+        faulted = sticky_ != MODNN_OK;  // a faulted context runs nothing more
+      }
+      if (!faulted)
+        if (modnn_status st = execute(op); st != MODNN_OK) raise(st);
+      op.body = WaitOp{};  // release buffers before anyone is told it finished
+      {
+        std::lock_guard<std::mutex> lock(s->mu);
+        s->completed.store(op.seq, std::memory_order_release);
+      }
+      s->done_cv.notify_all();
+      if (inflight_.fetch_sub(1, std::memory_order_acq_rel) == 1) {
+        std::lock_guard<std::mutex> lock(idle_mu_);
+        idle_cv_.notify_all();
+      }
+    }
+    batch.clear();
+  }
+}
+
+void Client::waitFor(StreamPos pos) {
+  Stream* s = pos.stream;
+  if (s->completed.load(std::memory_order_acquire) >= pos.seq) return;
+  std::unique_lock<std::mutex> lock(s->mu);
+  s->done_cv.wait(lock, [&] { return s->completed.load(std::memory_order_acquire) >= pos.seq; });
+}
+
+void Client::waitIdle() {
+  std::unique_lock<std::mutex> lock(idle_mu_);
+  idle_cv_.wait(lock, [this] { return inflight_.load(std::memory_order_acquire) == 0; });
 }
 
 modnn_status Client::execute(Op& op) {
@@ -152,35 +199,41 @@ modnn_status Client::execute(Op& op) {
     }
     return MODNN_OK;
   }
-  auto& h = std::get<HostFuncOp>(op.body);
-  t_in_host_callback = true;
-  h.fn(h.user);
-  t_in_host_callback = false;
+  if (auto* h = std::get_if<HostFuncOp>(&op.body)) {
+    t_in_host_callback = true;
+    h->fn(h->user);
+    t_in_host_callback = false;
+  }
   return MODNN_OK;
 }
 
 modnn_status Client::deviceSynchronize() {
   if (init_error_ != MODNN_OK) return init_error_;
-  return syncCall();
+  if (t_in_host_callback) return MODNN_ERR_NOT_PERMITTED;
+  waitIdle();
+  return finishSync();
 }
 
 modnn_status Client::deviceReset() {
   if (init_error_ != MODNN_OK) return init_error_;
-  flush();
-  std::lock_guard<std::mutex> exec(exec_mu_);
+  if (t_in_host_callback) return MODNN_ERR_NOT_PERMITTED;
+  waitIdle();
   std::lock_guard<std::mutex> lock(mu_);
   allocs_.forEach([this](const Allocation& a) { vas_->release(a.base); });
   allocs_.clear();
-  modules_.forEachVar([this](VarRecord& v) {
-    if (v.storage) vas_->release(v.storage->base);
-    v.storage.reset();
-  });
+  modules_.forEachVar([](VarRecord& v) { v.storage.reset(); });  // their ranges went with allocs_
   modules_.forEachModule([this](ModuleRecord& m) {
     if (m.loaded && device_.iface->module_unload) device_.iface->module_unload(device_.ctx, m.loaded);
     m.loaded = nullptr;
     m.load_attempted = false;
   });
-  for (Stream* s : streams_) delete s;
+  // Created streams are destroyed by a reset; their executors stop once idle.
+  for (Stream* s : streams_) {
+    std::lock_guard<std::mutex> slock(s->mu);
+    s->closing = true;
+    s->work_cv.notify_one();
+    retired_.push_back(s);
+  }
   streams_.clear();
   for (Event* e : events_) delete e;
   events_.clear();

@@ -2,11 +2,14 @@
 //
 // It owns the virtual device (backed, for now, by one moDNN device from the
 // embedded executor), the virtual address space, the allocation table,
-// streams and events, and the queue of recorded ops. Asynchronous calls
-// (launch, memset, H2D copy, event record, host function) only record an op;
-// ops run in issue order when the program synchronises or the queue fills.
-// Issue order is always a legal CUDA schedule: every dependency a program
-// can express points backwards in it.
+// streams and events. Asynchronous calls (launch, memset, H2D copy, event
+// record, host function) record an op into their stream and return; each
+// stream runs its ops in order on its own executor thread, so streams
+// progress independently, a blocked host function stalls only its stream,
+// and the program overlaps with the device as on a GPU. Cross-stream order
+// is explicit: each op carries the (stream, seq) positions it waits for,
+// from cudaStreamWaitEvent and from the legacy default stream's implicit
+// synchronisation with blocking streams.
 //
 // Errors raised while ops run are reported at the next synchronising call.
 // Kernel faults (illegal address, trap, assert) are sticky as in CUDA: every
@@ -15,6 +18,8 @@
 // Every public method is thread-safe and returns a modnn_status; the
 // exported layers convert it to the vendor's code.
 #pragma once
+#include <atomic>
+#include <condition_variable>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -36,6 +41,20 @@ struct Stream {
   unsigned flags = 0;
   int priority = 0;
   uint64_t id = 0;
+  bool legacy = false;       // the legacy default stream (handle 0 / cudaStreamLegacy)
+
+  // Executor state. `submitted` is guarded by the client's mutex, the queue
+  // by `mu`; `completed` only grows.
+  uint64_t submitted = 0;
+  std::atomic<uint64_t> completed{0};
+  std::mutex mu;
+  std::condition_variable work_cv;  // the executor waits for ops
+  std::condition_variable done_cv;  // waiters for `completed`
+  std::vector<RecordedOp> queue;
+  bool running = false;             // an executor thread serves this stream
+  bool closing = false;             // destroyed: drain, then stop
+
+  bool blocking() const { return !legacy && !(flags & 0x1 /* cudaStreamNonBlocking */); }
 };
 
 struct Event {
@@ -43,6 +62,7 @@ struct Event {
   bool recorded = false;   // has a record been issued
   bool completed = false;  // has the latest record executed
   uint64_t generation = 0; // bumped by every record; the op carries its own
+  StreamPos last;          // where the latest record sits
   uint64_t timestamp_ns = 0;
 };
 
@@ -166,36 +186,44 @@ class Client {
 
   using Op = RecordedOp;
 
-  // All private helpers expect mu_ held unless named *Locked-free.
-  modnn_status endpoint(const void* p, uint64_t extent, bool device, Endpoint* out);
-  modnn_status inferKind(const void* dst, const void* src, CopyKind* kind);
-  modnn_status enqueue(Op op);
-  modnn_status flush();  // takes exec_mu_, runs everything recorded so far
+  // Helpers named *Locked expect mu_ held; the others take it themselves.
+  modnn_status endpointLocked(const void* p, uint64_t extent, bool device, Endpoint* out);
+  CopyKind inferKind(const void* dst, const void* src) const;
+  modnn_status resolveStreamLocked(Stream* handle, Stream** out);
+  // Appends `body` to stream `s` with its implicit dependencies; returns its position.
+  StreamPos submitLocked(Stream* s, decltype(RecordedOp::body) body, std::vector<StreamPos> deps = {});
+  void runStream(Stream* s);  // executor thread body
+  void waitFor(StreamPos pos);
+  void waitIdle();            // every submitted op has run
+  modnn_status finishSync();  // the error a synchronising call reports now
   modnn_status execute(Op& op);
   modnn_status executeCopy(CopyOp& op);
   modnn_status executeFill(FillOp& op);
   modnn_status executeLaunch(LaunchOp& op);
-  modnn_status syncCall();  // flush + report pending/sticky errors
-  modnn_status ensureModuleLoaded(ModuleRecord* m);
-  Stream* perThreadStream();
+  modnn_status ensureModuleLoadedLocked(ModuleRecord* m);
+  Stream* perThreadStreamLocked();
   void raise(modnn_status st);  // record an error raised by a running op
+  modnn_status health() const;  // init error, else sticky error (mu_ held)
 
-  mutable std::mutex mu_;       // state below
-  std::mutex exec_mu_;          // one flush at a time, in issue order
+  mutable std::mutex mu_;  // everything below
   modnn_device device_{};
   modnn_device_props props_{};
   modnn_status init_error_ = MODNN_OK;
   std::unique_ptr<VirtualAddressSpace> vas_;
   AllocationTable allocs_;
   ModuleRegistry modules_;
-  std::unordered_set<Stream*> streams_;
+  Stream legacy_stream_;
+  std::unordered_set<Stream*> streams_;            // created by the program
+  std::vector<std::unique_ptr<Stream>> per_thread_; // one per thread that used one
+  std::vector<Stream*> retired_;                   // destroyed, possibly still draining
   std::unordered_set<Event*> events_;
-  std::vector<Op> queue_;
-  size_t queued_bytes_ = 0;
   uint64_t next_stream_id_ = 1;
   modnn_status sticky_ = MODNN_OK;
   modnn_status pending_ = MODNN_OK;
-  Stream legacy_stream_;
+
+  std::atomic<uint64_t> inflight_{0};
+  std::mutex idle_mu_;
+  std::condition_variable idle_cv_;
 };
 
 // True on a thread that is running a host function enqueued with

@@ -51,12 +51,13 @@ modnn_status Client::free(void* ptr) {
   if (!ptr) return MODNN_OK;
   if (init_error_ != MODNN_OK) return init_error_;
   // cudaFree waits for the device, as in CUDA.
-  flush();
+  if (!inHostCallback()) waitIdle();
   std::lock_guard<std::mutex> lock(mu_);
   if (sticky_ != MODNN_OK) return sticky_;
   uint64_t p = reinterpret_cast<uint64_t>(ptr);
-  auto a = allocs_.erase(p);
-  if (!a) return MODNN_ERR_INVALID_VALUE;
+  auto* live = allocs_.find(p);
+  if (!live || (*live)->base != p || (*live)->module_variable) return MODNN_ERR_INVALID_VALUE;
+  allocs_.erase(p);
   vas_->release(p);
   return MODNN_OK;
 }
@@ -84,7 +85,7 @@ modnn_status Client::hostAlloc(size_t size, unsigned flags, void** out) {
 
 modnn_status Client::hostFree(void* ptr) {
   if (!ptr) return MODNN_OK;
-  flush();
+  if (!inHostCallback()) waitIdle();
   std::lock_guard<std::mutex> lock(mu_);
   const HostRegion* r = allocs_.findHost(reinterpret_cast<uintptr_t>(ptr));
   if (!r || r->base != reinterpret_cast<uintptr_t>(ptr) || !r->owned) return MODNN_ERR_INVALID_VALUE;
@@ -105,7 +106,7 @@ modnn_status Client::hostRegister(void* ptr, size_t size, unsigned flags) {
 
 modnn_status Client::hostUnregister(void* ptr) {
   if (!ptr) return MODNN_ERR_INVALID_VALUE;
-  flush();
+  if (!inHostCallback()) waitIdle();
   std::lock_guard<std::mutex> lock(mu_);
   const HostRegion* r = allocs_.findHost(reinterpret_cast<uintptr_t>(ptr));
   if (!r || r->owned || r->base != reinterpret_cast<uintptr_t>(ptr)) return MODNN_ERR_NOT_REGISTERED;
@@ -147,7 +148,7 @@ PointerInfo Client::pointerInfo(const void* ptr) {
 // Resolves one side of a copy or fill. `device` says which side of the
 // copy kind the pointer is on; a pointer in the device address space is
 // never treated as host memory (it is PROT_NONE to the host).
-modnn_status Client::endpoint(const void* p, uint64_t extent, bool device, Endpoint* out) {
+modnn_status Client::endpointLocked(const void* p, uint64_t extent, bool device, Endpoint* out) {
   uint64_t a = reinterpret_cast<uint64_t>(p);
   if (!p) return MODNN_ERR_INVALID_VALUE;
   if (!device) {
@@ -163,12 +164,11 @@ modnn_status Client::endpoint(const void* p, uint64_t extent, bool device, Endpo
   return MODNN_OK;
 }
 
-modnn_status Client::inferKind(const void* dst, const void* src, CopyKind* kind) {
+CopyKind Client::inferKind(const void* dst, const void* src) const {
   bool d = vas_->contains(reinterpret_cast<uint64_t>(dst));
   bool s = vas_->contains(reinterpret_cast<uint64_t>(src));
-  *kind = d ? (s ? CopyKind::DeviceToDevice : CopyKind::HostToDevice)
-            : (s ? CopyKind::DeviceToHost : CopyKind::HostToHost);
-  return MODNN_OK;
+  return d ? (s ? CopyKind::DeviceToDevice : CopyKind::HostToDevice)
+           : (s ? CopyKind::DeviceToHost : CopyKind::HostToHost);
 }
 
 modnn_status Client::copy(const CopyRequest& req, Stream* stream, bool async) {
@@ -179,48 +179,42 @@ modnn_status Client::copy(const CopyRequest& req, Stream* stream, bool async) {
   size_t dpitch = req.height > 1 ? req.dpitch : req.width, spitch = req.height > 1 ? req.spitch : req.width;
   if (!pitchedExtent(req.width, req.height, dpitch, &dext) || !pitchedExtent(req.width, req.height, spitch, &sext))
     return MODNN_ERR_INVALID_VALUE;
-  Stream* s = nullptr;
-  modnn_status st = resolveStream(stream, &s);
-  if (st != MODNN_OK) return st;
-  if (dext == 0) return async ? MODNN_OK : syncCall();
-
   CopyOp op;
   op.width = req.width;
   op.height = req.height;
   op.dpitch = dpitch;
   op.spitch = spitch;
-  bool src_pageable = false, dst_pageable = false;
+  bool wait = !async;
+  StreamPos pos;
   {
     std::lock_guard<std::mutex> lock(mu_);
-    if (sticky_ != MODNN_OK) return sticky_;
-    CopyKind kind = req.kind;
-    if (kind == CopyKind::Default) inferKind(req.dst, req.src, &kind);
+    Stream* s = nullptr;
+    modnn_status st = resolveStreamLocked(stream, &s);
+    if (st != MODNN_OK) return st;
+    if ((st = health()) != MODNN_OK) return st;
+    if (dext == 0) return MODNN_OK;
+    CopyKind kind = req.kind == CopyKind::Default ? inferKind(req.dst, req.src) : req.kind;
     bool dst_dev = kind == CopyKind::HostToDevice || kind == CopyKind::DeviceToDevice;
     bool src_dev = kind == CopyKind::DeviceToHost || kind == CopyKind::DeviceToDevice;
-    if ((st = endpoint(req.dst, dext, dst_dev, &op.dst)) != MODNN_OK) return st;
-    if ((st = endpoint(req.src, sext, src_dev, &op.src)) != MODNN_OK) return st;
-    src_pageable = !src_dev && !allocs_.findHost(reinterpret_cast<uintptr_t>(req.src));
-    dst_pageable = !dst_dev && !allocs_.findHost(reinterpret_cast<uintptr_t>(req.dst));
-    // CUDA semantics for pageable memory: an async copy *from* it returns
-    // once the bytes are captured; one *to* it completes before returning.
+    if ((st = endpointLocked(req.dst, dext, dst_dev, &op.dst)) != MODNN_OK) return st;
+    if ((st = endpointLocked(req.src, sext, src_dev, &op.src)) != MODNN_OK) return st;
+    bool src_pageable = !src_dev && !allocs_.findHost(reinterpret_cast<uintptr_t>(req.src));
+    bool dst_pageable = !dst_dev && !allocs_.findHost(reinterpret_cast<uintptr_t>(req.dst));
+    // CUDA's rules for pageable memory: an async copy *from* it returns once
+    // the bytes are captured; one *to* it completes before returning.
     if (async && src_pageable && !dst_pageable) {
       op.staged.reset(new (std::nothrow) uint8_t[sext]);
       if (!op.staged) return MODNN_ERR_OUT_OF_MEMORY;
       std::memcpy(op.staged.get(), req.src, sext);
       op.src.host = op.staged.get();
     }
-    Op rec;
-    rec.stream = s;
-    rec.body = std::move(op);
-    if ((st = enqueue(std::move(rec))) != MODNN_OK) return st;
+    wait = wait || dst_pageable;
+    pos = submitLocked(s, std::move(op));
   }
-  if (!async) return syncCall();
-  if (dst_pageable) {
-    flush();
-    std::lock_guard<std::mutex> lock(mu_);
-    return sticky_;
-  }
-  return MODNN_OK;
+  if (!wait) return MODNN_OK;
+  if (inHostCallback()) return MODNN_ERR_NOT_PERMITTED;
+  waitFor(pos);
+  return async ? stickyError() : finishSync();
 }
 
 modnn_status Client::executeCopy(CopyOp& op) {
@@ -250,20 +244,22 @@ modnn_status Client::fill(const FillRequest& req, Stream* stream, bool async) {
   size_t pitch = req.height > 1 ? req.pitch : row_bytes;
   if (req.height > 1 && row_bytes > pitch) return MODNN_ERR_INVALID_VALUE;
   if (!pitchedExtent(row_bytes, req.height, pitch, &ext)) return MODNN_ERR_INVALID_VALUE;
-  Stream* s = nullptr;
-  modnn_status st = resolveStream(stream, &s);
-  if (st != MODNN_OK) return st;
-  if (ext == 0) return async ? MODNN_OK : syncCall();
+  StreamPos pos;
   {
     std::lock_guard<std::mutex> lock(mu_);
-    if (sticky_ != MODNN_OK) return sticky_;
+    Stream* s = nullptr;
+    modnn_status st = resolveStreamLocked(stream, &s);
+    if (st != MODNN_OK) return st;
+    if ((st = health()) != MODNN_OK) return st;
+    if (ext == 0) return MODNN_OK;
     FillOp op;
     uint64_t a = reinterpret_cast<uint64_t>(req.dst);
     if (!req.dst || !vas_->contains(a)) {
       // Page-locked host memory is device-accessible in CUDA; plain host memory is not.
-      if (!req.dst || !allocs_.findHost(a)) return MODNN_ERR_INVALID_VALUE;
+      const HostRegion* r = req.dst ? allocs_.findHost(a) : nullptr;
+      if (!r || a + ext > r->base + r->size) return MODNN_ERR_INVALID_VALUE;
       op.dst.host = static_cast<uint8_t*>(req.dst);
-    } else if ((st = endpoint(req.dst, ext, true, &op.dst)) != MODNN_OK) {
+    } else if ((st = endpointLocked(req.dst, ext, true, &op.dst)) != MODNN_OK) {
       return st;
     }
     op.width = req.width;
@@ -271,12 +267,12 @@ modnn_status Client::fill(const FillRequest& req, Stream* stream, bool async) {
     op.pitch = pitch;
     op.value = req.value;
     op.elem_size = req.elem_size;
-    Op rec;
-    rec.stream = s;
-    rec.body = std::move(op);
-    if ((st = enqueue(std::move(rec))) != MODNN_OK) return st;
+    pos = submitLocked(s, std::move(op));
   }
-  return async ? MODNN_OK : syncCall();
+  if (async) return MODNN_OK;
+  if (inHostCallback()) return MODNN_ERR_NOT_PERMITTED;
+  waitFor(pos);
+  return finishSync();
 }
 
 modnn_status Client::executeFill(FillOp& op) {

@@ -16,7 +16,10 @@ void Client::unregisterFatbin(void** handle) {
   ModuleRecord* m = modules_.module(handle);
   if (!m) return;
   for (VarRecord* v : modules_.varsOf(m))
-    if (v->storage && vas_) vas_->release(v->storage->base);
+    if (v->storage && vas_) {
+      allocs_.erase(v->storage->base);
+      vas_->release(v->storage->base);
+    }
   if (m->loaded && device_.iface && device_.iface->module_unload)
     device_.iface->module_unload(device_.ctx, m->loaded);
   modules_.remove(handle);
@@ -40,7 +43,7 @@ bool Client::isFunction(const void* host_fn) {
 
 // First use of a module: parse it, give its variables device storage with
 // their initial bytes, and hand the image to the device if it runs kernels.
-modnn_status Client::ensureModuleLoaded(ModuleRecord* m) {
+modnn_status Client::ensureModuleLoadedLocked(ModuleRecord* m) {
   if (init_error_ != MODNN_OK) return init_error_;
   auto info = modules_.describe(m, unsigned(props_.cc_major * 10 + props_.cc_minor));
   if (!info) {
@@ -66,6 +69,8 @@ modnn_status Client::ensureModuleLoaded(ModuleRecord* m) {
       st = device_.iface->buffer_write(device_.ctx, a->buffer, 0, it->second.init.data(), n);
       if (st != MODNN_OK) return st;
     }
+    a->module_variable = true;
+    allocs_.insert(a);
     v->storage = std::move(a);
   }
   if (!m->load_attempted) {
@@ -94,7 +99,7 @@ modnn_status Client::kernelInfo(const void* host_fn, KernelInfo* out) {
   std::lock_guard<std::mutex> lock(mu_);
   FunctionRecord* f = modules_.function(host_fn);
   if (!f) return MODNN_ERR_INVALID_FUNCTION;
-  modnn_status st = ensureModuleLoaded(f->module);
+  modnn_status st = ensureModuleLoadedLocked(f->module);
   if (st != MODNN_OK) return st;
   auto it = f->module->info->kernels.find(f->device_name);
   if (it == f->module->info->kernels.end()) return MODNN_ERR_NO_KERNEL_IMAGE;
@@ -106,7 +111,7 @@ modnn_status Client::symbolAddress(const void* symbol, void** address, size_t* s
   std::lock_guard<std::mutex> lock(mu_);
   VarRecord* v = modules_.var(symbol);
   if (!v) return MODNN_ERR_INVALID_SYMBOL;
-  modnn_status st = ensureModuleLoaded(v->module);
+  modnn_status st = ensureModuleLoadedLocked(v->module);
   if (st != MODNN_OK) return st;
   if (address) *address = reinterpret_cast<void*>(v->storage->base);
   if (size) *size = v->size;
@@ -114,12 +119,11 @@ modnn_status Client::symbolAddress(const void* symbol, void** address, size_t* s
 }
 
 modnn_status Client::launch(const LaunchRequest& req) {
-  if (init_error_ != MODNN_OK) return init_error_;
-  Stream* s = nullptr;
-  modnn_status st = resolveStream(req.stream, &s);
-  if (st != MODNN_OK) return st;
   std::lock_guard<std::mutex> lock(mu_);
-  if (sticky_ != MODNN_OK) return sticky_;
+  Stream* s = nullptr;
+  modnn_status st = resolveStreamLocked(req.stream, &s);
+  if (st != MODNN_OK) return st;
+  if ((st = health()) != MODNN_OK) return st;
   FunctionRecord* f = modules_.function(req.host_function);
   if (!f) return MODNN_ERR_INVALID_FUNCTION;
   const Dim3& g = req.grid;
@@ -129,7 +133,7 @@ modnn_status Client::launch(const LaunchRequest& req) {
       b.x > 1024 || b.y > 1024 || b.z > 64 || threads > uint64_t(props_.max_threads_per_block))
     return MODNN_ERR_INVALID_CONFIGURATION;
   if (req.dynamic_shared > props_.shared_memory_per_block_optin) return MODNN_ERR_INVALID_CONFIGURATION;
-  if ((st = ensureModuleLoaded(f->module)) != MODNN_OK) return st;
+  if ((st = ensureModuleLoadedLocked(f->module)) != MODNN_OK) return st;
   auto kit = f->module->info->kernels.find(f->device_name);
   if (kit == f->module->info->kernels.end()) return MODNN_ERR_INVALID_FUNCTION;
   const KernelInfo& k = kit->second;
@@ -159,10 +163,8 @@ modnn_status Client::launch(const LaunchRequest& req) {
         if (auto* a = allocs_.find(v)) op.keep_alive.push_back(*a);
     }
   }
-  Op rec;
-  rec.stream = s;
-  rec.body = std::move(op);
-  return enqueue(std::move(rec));
+  submitLocked(s, std::move(op));
+  return MODNN_OK;
 }
 
 modnn_status Client::executeLaunch(LaunchOp& op) {

@@ -5,31 +5,41 @@ namespace moai {
 namespace {
 
 thread_local bool t_per_thread_default = false;
+thread_local Stream* t_per_thread_stream = nullptr;
 
 }  // namespace
 
 Client::PerThreadDefault::PerThreadDefault() : saved_(t_per_thread_default) { t_per_thread_default = true; }
 Client::PerThreadDefault::~PerThreadDefault() { t_per_thread_default = saved_; }
 
-Stream* Client::perThreadStream() {
-  thread_local Stream stream{0, 0, 0};
-  return &stream;
+// Owned by the client, not the thread: ops may still be queued on it after
+// the thread that used it has exited.
+Stream* Client::perThreadStreamLocked() {
+  if (!t_per_thread_stream) {
+    per_thread_.push_back(std::make_unique<Stream>());
+    t_per_thread_stream = per_thread_.back().get();
+    t_per_thread_stream->id = next_stream_id_++;
+  }
+  return t_per_thread_stream;
 }
 
-modnn_status Client::resolveStream(Stream* handle, Stream** out) {
+modnn_status Client::resolveStreamLocked(Stream* handle, Stream** out) {
   if (handle == nullptr) handle = t_per_thread_default ? kPerThreadStream : kLegacyStream;
   if (handle == kLegacyStream) {
     *out = &legacy_stream_;
-    return MODNN_OK;
+  } else if (handle == kPerThreadStream) {
+    *out = perThreadStreamLocked();
+  } else if (streams_.count(handle)) {
+    *out = handle;
+  } else {
+    return MODNN_ERR_INVALID_HANDLE;
   }
-  if (handle == kPerThreadStream) {
-    *out = perThreadStream();
-    return MODNN_OK;
-  }
-  std::lock_guard<std::mutex> lock(mu_);
-  if (!streams_.count(handle)) return MODNN_ERR_INVALID_HANDLE;
-  *out = handle;
   return MODNN_OK;
+}
+
+modnn_status Client::resolveStream(Stream* handle, Stream** out) {
+  std::lock_guard<std::mutex> lock(mu_);
+  return resolveStreamLocked(handle, out);
 }
 
 modnn_status Client::streamCreate(unsigned flags, int priority, Stream** out) {
@@ -46,54 +56,60 @@ modnn_status Client::streamCreate(unsigned flags, int priority, Stream** out) {
 }
 
 modnn_status Client::streamDestroy(Stream* s) {
-  if (s == nullptr || s == kLegacyStream || s == kPerThreadStream) return MODNN_ERR_INVALID_HANDLE;
   std::lock_guard<std::mutex> lock(mu_);
   if (!streams_.erase(s)) return MODNN_ERR_INVALID_HANDLE;
-  // Work already queued on it still runs (CUDA completes it before release);
-  // queued ops only use the stream as a tag, so keep the object until then.
-  Op marker;
-  marker.stream = s;
-  marker.body = HostFuncOp{[](void* p) { delete static_cast<Stream*>(p); }, s};
-  queue_.push_back(std::move(marker));
+  // Work already queued still runs (CUDA completes it); the object stays
+  // because other streams' ops may name positions in it.
+  {
+    std::lock_guard<std::mutex> slock(s->mu);
+    s->closing = true;
+  }
+  s->work_cv.notify_one();
+  retired_.push_back(s);
   return MODNN_OK;
 }
 
 modnn_status Client::streamSynchronize(Stream* handle) {
-  Stream* s = nullptr;
-  modnn_status st = resolveStream(handle, &s);
-  if (st != MODNN_OK) return st;
-  return syncCall();
+  if (inHostCallback()) return MODNN_ERR_NOT_PERMITTED;
+  StreamPos tail;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    Stream* s = nullptr;
+    if (modnn_status st = resolveStreamLocked(handle, &s); st != MODNN_OK) return st;
+    tail = {s, s->submitted};
+  }
+  waitFor(tail);
+  return finishSync();
 }
 
 modnn_status Client::streamQuery(Stream* handle) {
+  std::lock_guard<std::mutex> lock(mu_);
   Stream* s = nullptr;
-  modnn_status st = resolveStream(handle, &s);
-  if (st != MODNN_OK) return st;
-  // Queued work runs now, so a query never reports "not ready" forever.
-  return syncCall();
+  if (modnn_status st = resolveStreamLocked(handle, &s); st != MODNN_OK) return st;
+  if (modnn_status h = health(); h != MODNN_OK) return h;
+  return s->completed.load(std::memory_order_acquire) >= s->submitted ? MODNN_OK : MODNN_ERR_NOT_READY;
 }
 
 modnn_status Client::streamWaitEvent(Stream* handle, Event* e) {
-  Stream* s = nullptr;
-  modnn_status st = resolveStream(handle, &s);
-  if (st != MODNN_OK) return st;
   std::lock_guard<std::mutex> lock(mu_);
+  Stream* s = nullptr;
+  if (modnn_status st = resolveStreamLocked(handle, &s); st != MODNN_OK) return st;
   if (!events_.count(e)) return MODNN_ERR_INVALID_HANDLE;
-  // Ops run in issue order, so everything the event covers precedes whatever
-  // the stream does next.
-  return sticky_;
+  if (modnn_status h = health(); h != MODNN_OK) return h;
+  // Waiting on a never-recorded or completed event is a no-op, as in CUDA.
+  if (!e->recorded || e->completed) return MODNN_OK;
+  submitLocked(s, WaitOp{}, {e->last});
+  return MODNN_OK;
 }
 
 modnn_status Client::launchHostFunc(Stream* handle, void (*fn)(void*), void* user) {
   if (!fn) return MODNN_ERR_INVALID_VALUE;
-  Stream* s = nullptr;
-  modnn_status st = resolveStream(handle, &s);
-  if (st != MODNN_OK) return st;
   std::lock_guard<std::mutex> lock(mu_);
-  Op op;
-  op.stream = s;
-  op.body = HostFuncOp{fn, user};
-  return enqueue(std::move(op));
+  Stream* s = nullptr;
+  if (modnn_status st = resolveStreamLocked(handle, &s); st != MODNN_OK) return st;
+  if (modnn_status h = health(); h != MODNN_OK) return h;
+  submitLocked(s, HostFuncOp{fn, user});
+  return MODNN_OK;
 }
 
 modnn_status Client::eventCreate(unsigned flags, Event** out) {
@@ -115,35 +131,35 @@ modnn_status Client::eventDestroy(Event* e) {
 }
 
 modnn_status Client::eventRecord(Event* e, Stream* handle) {
-  Stream* s = nullptr;
-  modnn_status st = resolveStream(handle, &s);
-  if (st != MODNN_OK) return st;
   std::lock_guard<std::mutex> lock(mu_);
+  Stream* s = nullptr;
+  if (modnn_status st = resolveStreamLocked(handle, &s); st != MODNN_OK) return st;
   if (!events_.count(e)) return MODNN_ERR_INVALID_HANDLE;
+  if (modnn_status h = health(); h != MODNN_OK) return h;
   e->recorded = true;
   e->completed = false;
-  Op op;
-  op.stream = s;
-  op.body = EventOp{e, ++e->generation};
-  return enqueue(std::move(op));
+  e->last = submitLocked(s, EventOp{e, ++e->generation});
+  return MODNN_OK;
 }
 
 modnn_status Client::eventQuery(Event* e) {
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    if (!events_.count(e)) return MODNN_ERR_INVALID_HANDLE;
-    if (!e->recorded || e->completed) return sticky_;
-  }
-  return eventSynchronize(e);
+  std::lock_guard<std::mutex> lock(mu_);
+  if (!events_.count(e)) return MODNN_ERR_INVALID_HANDLE;
+  if (modnn_status h = health(); h != MODNN_OK) return h;
+  return !e->recorded || e->completed ? MODNN_OK : MODNN_ERR_NOT_READY;
 }
 
 modnn_status Client::eventSynchronize(Event* e) {
+  if (inHostCallback()) return MODNN_ERR_NOT_PERMITTED;
+  StreamPos pos;
   {
     std::lock_guard<std::mutex> lock(mu_);
     if (!events_.count(e)) return MODNN_ERR_INVALID_HANDLE;
-    if (!e->recorded) return sticky_;
+    if (!e->recorded || e->completed) return health();
+    pos = e->last;
   }
-  return syncCall();
+  waitFor(pos);
+  return finishSync();
 }
 
 modnn_status Client::eventElapsed(Event* start, Event* end, float* ms) {

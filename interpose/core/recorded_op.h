@@ -51,9 +51,19 @@ struct HostFuncOp {
   void (*fn)(void*) = nullptr;
   void* user = nullptr;
 };
-struct RecordedOp {
+// A point in a stream's order: "the op numbered seq on stream".
+struct StreamPos {
   Stream* stream = nullptr;
-  std::variant<CopyOp, FillOp, LaunchOp, EventOp, HostFuncOp> body;
+  uint64_t seq = 0;
+};
+
+// Does nothing itself; it exists for its dependencies (cudaStreamWaitEvent).
+struct WaitOp {};
+
+struct RecordedOp {
+  uint64_t seq = 0;                // position in its stream, from 1
+  std::vector<StreamPos> deps;     // ops of other streams that must finish first
+  std::variant<CopyOp, FillOp, LaunchOp, EventOp, HostFuncOp, WaitOp> body;
 };
 
 }  // namespace moai

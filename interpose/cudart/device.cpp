@@ -1,5 +1,6 @@
 // Device management: the one virtual device and its properties.
 #include <algorithm>
+#include <cstdio>
 #include <cstring>
 
 #include "interpose/core/client.h"
@@ -236,6 +237,18 @@ cudaError_t cudaDeviceGetPCIBusId(char* pciBusId, int len, int device) {
   if (!pciBusId || len <= 0) return done(MODNN_ERR_INVALID_VALUE);
   if (modnn_status st = Client::get().checkDevice(device); st != MODNN_OK) return done(st);
   std::snprintf(pciBusId, size_t(len), "0000:00:00.0");
+  return cudaSuccess;
+}
+
+cudaError_t cudaDeviceGetByPCIBusId(int* device, const char* pciBusId) {
+  if (!device || !pciBusId) return done(MODNN_ERR_INVALID_VALUE);
+  unsigned domain = 0, bus = 0, dev = 0, fn = 0;
+  // Accepted forms, as CUDA documents: [domain]:[bus]:[device].[function] or [bus]:[device].[function].
+  bool parsed = std::sscanf(pciBusId, "%x:%x:%x.%x", &domain, &bus, &dev, &fn) == 4 ||
+                std::sscanf(pciBusId, "%x:%x.%x", &bus, &dev, &fn) == 3;
+  if (!parsed) return done(MODNN_ERR_INVALID_VALUE);
+  if (domain || bus || dev || fn) return done(MODNN_ERR_INVALID_DEVICE);
+  *device = 0;
   return cudaSuccess;
 }
 
