@@ -22,6 +22,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "modnn/ops.h"
 #include "modnn/status.h"
 
 #ifdef __cplusplus
@@ -125,6 +126,12 @@ typedef struct modnn_device_i {
   bool (*supports_kernel)(void* ctx, modnn_module* module, const char* kernel_name);
   /* OPTIONAL: runs a kernel; required where supports_kernel can say true. */
   modnn_status (*launch_kernel)(void* ctx, const modnn_kernel_launch* launch);
+
+  /* OPTIONAL: can this device run `op` (kind, dtypes, epilogue)? Default: false. */
+  bool (*supports_op)(void* ctx, const modnn_op* op);
+  /* OPTIONAL: runs `op`; required where supports_op can say true. The client
+   * has checked that every address range the op touches is allocated. */
+  modnn_status (*run_op)(void* ctx, const modnn_op* op);
 
   /* Frees the device and everything it still holds. */
   void (*destroy)(void* ctx);

@@ -190,6 +190,7 @@ modnn_status Client::execute(Op& op) {
   if (auto* c = std::get_if<CopyOp>(&op.body)) return executeCopy(*c);
   if (auto* f = std::get_if<FillOp>(&op.body)) return executeFill(*f);
   if (auto* l = std::get_if<LaunchOp>(&op.body)) return executeLaunch(*l);
+  if (auto* m = std::get_if<ModnnOp>(&op.body)) return device_.iface->run_op(device_.ctx, &m->op);
   if (auto* e = std::get_if<EventOp>(&op.body)) {
     uint64_t now = device_.iface->timestamp_ns(device_.ctx);
     std::lock_guard<std::mutex> lock(mu_);

@@ -111,6 +111,12 @@ struct LaunchRequest {
   Stream* stream = nullptr;
 };
 
+// Bytes of device memory an op reads or writes.
+struct DeviceRange {
+  uint64_t va = 0;
+  uint64_t bytes = 0;
+};
+
 class Client {
  public:
   static Client& get();
@@ -181,6 +187,15 @@ class Client {
   modnn_status symbolAddress(const void* symbol, void** address, size_t* size);
   modnn_status launch(const LaunchRequest& req);
 
+  // ---- moDNN ops (GEMM, ...) ----
+  // Asks the device whether it can run `op` at all.
+  bool supportsOp(const modnn_op& op) const;
+  // Records `op` on `stream`. Every range it touches must lie inside one live
+  // allocation (or page-locked host memory); otherwise nothing is recorded.
+  modnn_status submitOp(const modnn_op& op, const std::vector<DeviceRange>& ranges, Stream* stream);
+  // Runs `op` and waits for it (ops whose results the host reads at once).
+  modnn_status runOpSync(const modnn_op& op, const std::vector<DeviceRange>& ranges, Stream* stream);
+
  private:
   Client();
 
@@ -200,6 +215,8 @@ class Client {
   modnn_status executeCopy(CopyOp& op);
   modnn_status executeFill(FillOp& op);
   modnn_status executeLaunch(LaunchOp& op);
+  modnn_status recordOpLocked(const modnn_op& op, const std::vector<DeviceRange>& ranges, Stream* handle,
+                              StreamPos* out);
   modnn_status ensureModuleLoadedLocked(ModuleRecord* m);
   Stream* perThreadStreamLocked();
   void raise(modnn_status st);  // record an error raised by a running op

@@ -13,6 +13,25 @@ uint64_t fnv1a(const uint8_t* p, size_t n) {
   return h;
 }
 
+// With -rdc the device-linked image carries only SASS; kernel layouts and
+// variables (and the PTX) live in the per-file fatbins it was linked from.
+void mergePrelinked(const FatbinWrapper& wrapper, unsigned max_arch, ModuleInfo& info) {
+  for (const uint8_t* p : wrapper.prelinked) {
+    auto size = fatbinSize(p);
+    if (!size) continue;
+    auto fatbin = readFatbin(p, *size);
+    if (!fatbin) continue;
+    auto part = describeModule(*fatbin, max_arch);
+    if (!part) continue;
+    for (auto& [name, k] : part->kernels) info.kernels.try_emplace(name, k);
+    for (auto& [name, v] : part->vars) info.vars.try_emplace(name, v);
+    if (info.ptx.empty()) {
+      info.ptx = part->ptx;
+      info.ptx_arch = part->ptx_arch;
+    }
+  }
+}
+
 }  // namespace
 
 void** ModuleRegistry::add(const void* wrapper) {
@@ -86,10 +105,12 @@ Result<const ModuleInfo*> ModuleRegistry::describe(ModuleRecord* m, unsigned max
         m->parse_error = fatbin.error();
       } else {
         auto info = describeModule(*fatbin, max_arch);
-        if (info)
+        if (info) {
           m->info = std::make_unique<ModuleInfo>(std::move(info).value());
-        else
+          mergePrelinked(*wrapper, max_arch, *m->info);
+        } else {
           m->parse_error = info.error();
+        }
       }
     }
   }

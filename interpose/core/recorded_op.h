@@ -10,6 +10,7 @@
 
 #include "interpose/core/allocation_table.h"
 #include "interpose/core/module_registry.h"
+#include "modnn/ops.h"
 
 namespace moai {
 
@@ -51,6 +52,11 @@ struct HostFuncOp {
   void (*fn)(void*) = nullptr;
   void* user = nullptr;
 };
+struct ModnnOp {
+  modnn_op op{};
+  std::vector<std::shared_ptr<Allocation>> keep_alive;
+};
+
 // A point in a stream's order: "the op numbered seq on stream".
 struct StreamPos {
   Stream* stream = nullptr;
@@ -63,7 +69,7 @@ struct WaitOp {};
 struct RecordedOp {
   uint64_t seq = 0;                // position in its stream, from 1
   std::vector<StreamPos> deps;     // ops of other streams that must finish first
-  std::variant<CopyOp, FillOp, LaunchOp, EventOp, HostFuncOp, WaitOp> body;
+  std::variant<CopyOp, FillOp, LaunchOp, ModnnOp, EventOp, HostFuncOp, WaitOp> body;
 };
 
 }  // namespace moai

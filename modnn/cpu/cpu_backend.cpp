@@ -162,22 +162,24 @@ uint64_t timestampNs(void*) {
 void destroy(void* ctx) { delete dev(ctx); }
 
 const modnn_device_i kCpuDevice = {
-    sizeof(modnn_device_i),
-    getProps,
-    bufferAlloc,
-    bufferFree,
-    bufferWrite,
-    bufferRead,
-    bufferCopy,
-    bufferFill,
-    bufferHostPointer,
-    synchronize,
-    timestampNs,
-    nullptr,  // module_load: kernels arrive with the PTX engine
-    nullptr,  // module_unload
-    nullptr,  // supports_kernel
-    nullptr,  // launch_kernel
-    destroy,
+    .struct_size = sizeof(modnn_device_i),
+    .get_props = getProps,
+    .buffer_alloc = bufferAlloc,
+    .buffer_free = bufferFree,
+    .buffer_write = bufferWrite,
+    .buffer_read = bufferRead,
+    .buffer_copy = bufferCopy,
+    .buffer_fill = bufferFill,
+    .buffer_host_pointer = bufferHostPointer,
+    .synchronize = synchronize,
+    .timestamp_ns = timestampNs,
+    .module_load = nullptr,  // kernels arrive with the PTX engine
+    .module_unload = nullptr,
+    .supports_kernel = nullptr,
+    .launch_kernel = nullptr,
+    .supports_op = nullptr,
+    .run_op = nullptr,
+    .destroy = destroy,
 };
 
 uint64_t defaultMemory() {

@@ -1,0 +1,100 @@
+/* moDNN's op set: hardware-independent operations the client records as
+ * graph nodes (not opaque calls), so the planner can reason about them and
+ * every backend can run them with its own libraries.
+ *
+ * All device addresses are the client's virtual addresses. Matrices are
+ * column-major, as in BLAS: element (i, j) of A is at a + (i + j*lda) * size.
+ * Structs start with their size and only grow at the end.
+ */
+#ifndef MODNN_OPS_H
+#define MODNN_OPS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef enum modnn_dtype {
+  MODNN_F32 = 0,
+  MODNN_F64,
+  MODNN_F16,
+  MODNN_BF16,
+  MODNN_C32,  /* complex float */
+  MODNN_C64,  /* complex double */
+  MODNN_I8,
+  MODNN_I32,
+} modnn_dtype;
+
+/* Bytes per element. */
+static inline size_t modnn_dtype_size(modnn_dtype t) {
+  switch (t) {
+    case MODNN_F32: case MODNN_I32: return 4;
+    case MODNN_F64: case MODNN_C32: return 8;
+    case MODNN_C64: return 16;
+    case MODNN_F16: case MODNN_BF16: return 2;
+    case MODNN_I8: return 1;
+  }
+  return 0;
+}
+
+typedef enum modnn_op_kind {
+  MODNN_OP_GEMM = 1,
+} modnn_op_kind;
+
+typedef enum modnn_gemm_epilogue {
+  MODNN_EPILOGUE_DEFAULT = 0,
+  MODNN_EPILOGUE_RELU,
+  MODNN_EPILOGUE_BIAS,        /* D += bias broadcast along columns (bias has m entries) */
+  MODNN_EPILOGUE_RELU_BIAS,
+  MODNN_EPILOGUE_GELU,        /* tanh approximation, as cuBLASLt */
+  MODNN_EPILOGUE_GELU_BIAS,
+  MODNN_EPILOGUE_GELU_AUX,    /* also stores the pre-activation in aux */
+  MODNN_EPILOGUE_GELU_AUX_BIAS,
+  MODNN_EPILOGUE_DGELU,       /* D = gemm * gelu'(aux) */
+  MODNN_EPILOGUE_DGELU_BGRAD, /* and bias = row sums of D */
+  MODNN_EPILOGUE_BGRADA,      /* bias = row sums of op(A) (m entries) */
+  MODNN_EPILOGUE_BGRADB,      /* bias = column sums of op(B) (n entries) */
+} modnn_gemm_epilogue;
+
+/* D[b] = epilogue(alpha * op(A[b]) @ op(B[b]) + beta * C[b]), b < batch.
+ * With d == c, the result replaces C (classic BLAS). */
+typedef struct modnn_gemm {
+  size_t struct_size;
+  bool trans_a, trans_b;      /* op(X) = X^T when set */
+  bool conj_a, conj_b;        /* complex: op(X) = X^H when set with trans */
+  int64_t m, n, k;
+  uint64_t a, b, c, d;
+  int64_t lda, ldb, ldc, ldd;
+  int64_t batch;              /* >= 1 */
+  int64_t stride_a, stride_b, stride_c, stride_d;  /* elements between batch entries */
+  bool pointer_arrays;        /* a, b, c, d are device arrays of `batch` device pointers */
+  modnn_dtype a_type, b_type, c_type, d_type;
+  modnn_dtype compute_type;   /* accumulation precision */
+  bool allow_tf32;            /* compute may round f32 inputs to tf32 */
+  modnn_dtype scale_type;     /* type of alpha and beta */
+  double alpha[2], beta[2];   /* host values (real, imaginary) */
+  uint64_t alpha_ptr, beta_ptr; /* device scalars of scale_type, used when non-zero */
+  modnn_gemm_epilogue epilogue;
+  uint64_t bias;              /* vector of bias_type */
+  modnn_dtype bias_type;
+  uint64_t aux;               /* GELU_AUX output / DGELU input, m x n of aux_type */
+  int64_t ld_aux;
+  modnn_dtype aux_type;
+} modnn_gemm;
+
+typedef struct modnn_op {
+  size_t struct_size;
+  modnn_op_kind kind;
+  union {
+    modnn_gemm gemm;
+  } u;
+} modnn_op;
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif
