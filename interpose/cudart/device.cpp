@@ -14,7 +14,7 @@ unsigned g_device_flags = 0;
 
 void fillProps(const modnn_device_props& p, cudaDeviceProp* out) {
   std::memset(out, 0, sizeof *out);
-  std::snprintf(out->name, sizeof out->name, "MoAI virtual device: 1x %s", p.name);
+  std::snprintf(out->name, sizeof out->name, "MoAI virtual device: 1x %.200s", p.name);
   std::memcpy(out->uuid.bytes, p.uuid, sizeof out->uuid.bytes);
   out->totalGlobalMem = p.total_memory;
   out->sharedMemPerBlock = p.shared_memory_per_block;

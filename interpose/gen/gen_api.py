@@ -4,8 +4,9 @@
 The set of names comes from the installed library itself (`nm -D`), so the
 shim exports exactly what NVIDIA's library exports; every prototype comes
 from the installed headers. Per-thread-stream variants (`*_ptds`, `*_ptsz`)
-reuse their base function's prototype. The few hooks that no header declares
-get an opaque entry (see OPAQUE below).
+reuse their base function's prototype. Exports that no header declares get an
+opaque entry (see OPAQUE below); any other name without a prototype is an
+error, so a parser gap cannot silently drop a function.
 
 Outputs:
   <lib>_api.inc   X-macro list, one line per exported function:
@@ -14,19 +15,31 @@ Outputs:
                     MOAI_API_OPAQUE(name)
   <lib>.map       version-script nodes: every name under the newest node;
                   the older nodes are bound with .symver aliases by the C++
-                  side (see interpose/cudart/exports.cpp).
+                  side (see interpose/common/export_macros.h). The shim's
+                  version script is the concatenation of every library's map.
 """
 import argparse
 import re
 import subprocess
 import sys
 
-# Hooks libcudart exports that no installed header declares. Their callers
-# are NVIDIA's own libraries; we export them so lookups never fall through
-# and answer "not supported".
-OPAQUE = {"__cudaGetProcAddress", "__cudaRegisterHostVar", "__cudaRegisterUnifiedTable"}
+# Per library: exports that no installed header declares (full-match
+# regular expressions). Their callers are NVIDIA's own libraries; we export
+# them so lookups never fall through and answer "not supported".
+OPAQUE = {
+    "cudart": [r"__cudaGetProcAddress", r"__cudaRegisterHostVar", r"__cudaRegisterUnifiedTable"],
+    # Banded-matrix kernels, test backdoors and environment hooks.
+    "cublas": [r"cublas[SDCZ]bdmm", r"cublas(Get|Set)Backdoor(Ex)?", r"cublas(Get|Set)EnvironmentMode"],
+    # Per-type matmul entry points (`cublasLtSSSMatmul...`), the kernels
+    # libcublas calls into, heuristics caches and context hooks.
+    "cublasLt": [r"cublasLt[A-Z]{3}Matmul\w*", r"cublasLtLegacyGemm[A-Z]{3}", r"cublasLt_for_cublas_[A-Z]{3}",
+                 r"cublasLtHeuristic\w*", r"cublasLt(Get|Set)EnvironmentMode", r"cublasLtCtxInit",
+                 r"cublasLtShutdownCtx", r"cublasLtClearNvjetCache", r"cublasLtAlgoCharacteristicGetAttribute",
+                 r"cublasLtMatmulAlgoConfigGetAttributeRange"],
+}
 
-VARIANT_SUFFIXES = ("_ptds", "_ptsz")
+# Per library: suffixes of variants that take their base function's prototype.
+VARIANT_SUFFIXES = {"cudart": ("_ptds", "_ptsz")}
 
 ATTRIBUTE_WORDS = {
     "extern", "__host__", "__device__", "__cudart_builtin__", "CUDARTAPI", "CUDAAPI",
@@ -149,12 +162,14 @@ def main():
 
     names = exported_names(args.library)
     protos = parse_prototypes(args.headers)
+    opaque = re.compile("|".join(f"(?:{p})" for p in OPAQUE.get(args.lib, [])) or "(?!)")
+    suffixes = VARIANT_SUFFIXES.get(args.lib, ())
     lines, missing = [], []
     for name in sorted(names):
-        if name in OPAQUE:
+        if opaque.fullmatch(name) and name not in protos:
             lines.append(f"MOAI_API_OPAQUE({name})")
             continue
-        base = next((name[: -len(s)] for s in VARIANT_SUFFIXES if name.endswith(s)), None)
+        base = next((name[: -len(s)] for s in suffixes if name.endswith(s)), None)
         if base and base in protos:
             ret, params = protos[base]
             lines.append(entry(name, ret, params, base))

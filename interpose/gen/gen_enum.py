@@ -3,8 +3,9 @@
 
     MACRO(name, value, "first sentence of the doc comment")
 
-Used for cudaGetErrorName/cudaGetErrorString: names and descriptions come
-from the installed header, so new error codes need no edit here.
+Used for cudaGetErrorName/cudaGetErrorString and cublasGetStatusName: names
+and descriptions come from the installed header, so new codes need no edit
+here. Finds both `enum NAME {...}` and `typedef enum {...} NAME;`.
 """
 import argparse
 import re
@@ -19,7 +20,9 @@ def main():
     ap.add_argument("out")
     a = ap.parse_args()
     text = open(a.header, encoding="utf-8", errors="replace").read()
-    m = re.search(r"enum\s+(?:__\w+\s+)?" + re.escape(a.enum) + r"\s*\{(.*?)\};", text, re.S)
+    name = re.escape(a.enum)
+    m = (re.search(r"enum\s+(?:__\w+\s+)?" + name + r"\s*\{(.*?)\};", text, re.S)
+         or re.search(r"typedef\s+enum\s*\{([^{}]*?)\}\s*" + name + r"\s*;", text, re.S))
     if not m:
         sys.exit(f"gen_enum: enum {a.enum} not found in {a.header}")
     body = m.group(1)
