@@ -115,8 +115,12 @@ typedef struct modnn_device_i {
 
   /* Waits until all submitted work has finished; returns its first error. */
   modnn_status (*synchronize)(void* ctx);
-  /* Device clock in nanoseconds, for event timing. */
+  /* The device's clock in nanoseconds once all submitted work has finished
+   * (event timing). */
   uint64_t (*timestamp_ns)(void* ctx);
+  /* OPTIONAL: sends whatever the device has buffered (a remote device batches
+   * one-way commands); called when a stream runs out of work. Default: none. */
+  void (*flush)(void* ctx);
 
   /* OPTIONAL: loads a module image. Default: the device runs no kernels. */
   modnn_status (*module_load)(void* ctx, const modnn_module_image* image, modnn_module** out);
@@ -149,6 +153,9 @@ typedef struct modnn_backend_config {
   int device_count;         /* CPU: how many devices to expose (>= 1) */
   uint64_t memory_per_device; /* CPU: bytes per device, 0 = backend default */
   int threads_per_device;   /* CPU: worker threads per device, 0 = all cores */
+  const char* scheduler;    /* remote: moai-sched endpoint to lease devices from */
+  const char* worker;       /* remote: a worker to use directly (no scheduler), with... */
+  const char* worker_token; /* ...the token it was started to accept */
 } modnn_backend_config;
 
 /* Exported by every backend module as `modnn_backend_open`. Fills up to

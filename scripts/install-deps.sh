@@ -7,7 +7,11 @@ packages=(
   build-essential meson ninja-build pkg-config python3
   libspdlog-dev catch2 liblz4-dev libzstd-dev
   libgl-dev libegl-dev libvdpau-dev   # types named by the CUDA interop headers we export
+  libopenblas-dev libdnnl-dev         # the CPU backend's GEMM/BLAS (moDNN ops)
   binutils tmux
+  libzmq3-dev cppzmq-dev capnproto libcapnp-dev   # transport and wire protocol
+  libcli11-dev libtomlplusplus-dev                # daemon flags and config files
+  clang libclang-rt-14-dev                        # libFuzzer for test/fuzz (a replay driver stands in without it)
 )
 
 missing=()

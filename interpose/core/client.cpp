@@ -30,7 +30,8 @@ uint64_t parseBytes(const char* s) {
 }
 
 bool isSticky(modnn_status st) {
-  return st == MODNN_ERR_ILLEGAL_ADDRESS || st == MODNN_ERR_LAUNCH_FAILURE || st == MODNN_ERR_ASSERT;
+  return st == MODNN_ERR_ILLEGAL_ADDRESS || st == MODNN_ERR_LAUNCH_FAILURE || st == MODNN_ERR_ASSERT ||
+         st == MODNN_ERR_DEVICE_UNAVAILABLE;  // a lost worker does not come back
 }
 
 }  // namespace
@@ -58,7 +59,14 @@ Client::Client() {
   config.device_count = 1;
   config.memory_per_device = parseBytes(std::getenv("MOAI_CPU_MEMORY"));
   config.threads_per_device = std::getenv("MOAI_CPU_THREADS") ? std::atoi(std::getenv("MOAI_CPU_THREADS")) : 0;
-  auto devices = openBackend("cpu", config);
+  // With a scheduler (or a worker named directly) the devices are remote;
+  // otherwise the embedded executor runs on this machine's devices.
+  config.scheduler = std::getenv("MOAI_SCHEDULER");
+  config.worker = std::getenv("MOAI_WORKER");
+  config.worker_token = std::getenv("MOAI_WORKER_TOKEN");
+  if (const char* n = std::getenv("MOAI_DEVICES")) config.device_count = std::max(1, std::atoi(n));
+  bool remote = (config.scheduler && *config.scheduler) || (config.worker && *config.worker);
+  auto devices = openBackend(remote ? "remote" : "cpu", config);
   if (!devices || devices->empty()) {
     init_error_ = devices ? MODNN_ERR_NOT_INITIALIZED : devices.error().code;
     log().error("no device: {}", devices ? "backend exposes none" : devices.error().message);
@@ -99,6 +107,9 @@ void Client::raise(modnn_status st) {
 }
 
 modnn_status Client::finishSync() {
+  // Ops that ran may only have been handed to the device: wait for it too.
+  if (init_error_ == MODNN_OK)
+    if (modnn_status st = device_.iface->synchronize(device_.ctx); st != MODNN_OK) raise(st);
   std::lock_guard<std::mutex> lock(mu_);
   if (modnn_status h = health(); h != MODNN_OK) return h;
   modnn_status st = pending_;
@@ -143,6 +154,11 @@ void Client::runStream(Stream* s) {
   for (;;) {
     {
       std::unique_lock<std::mutex> lock(s->mu);
+      if (s->queue.empty() && device_.iface->flush) {
+        lock.unlock();
+        device_.iface->flush(device_.ctx);  // out of work: send what the device buffered
+        lock.lock();
+      }
       s->work_cv.wait(lock, [s] { return !s->queue.empty() || s->closing; });
       if (s->queue.empty()) {
         s->running = false;
@@ -201,6 +217,9 @@ modnn_status Client::execute(Op& op) {
     return MODNN_OK;
   }
   if (auto* h = std::get_if<HostFuncOp>(&op.body)) {
+    // The stream's earlier work must have finished on the device, not just
+    // have been handed to it (a remote device runs it later).
+    if (modnn_status st = device_.iface->synchronize(device_.ctx); st != MODNN_OK) raise(st);
     t_in_host_callback = true;
     h->fn(h->user);
     t_in_host_callback = false;

@@ -1,4 +1,5 @@
-// CPU backend of moDNN: the device's memory is host memory.
+// CPU backend of moDNN: the device's memory is host memory; kernels run on
+// the PTX engine (modnn/cpu/ptx) through kernel_engine.
 #include <sys/mman.h>
 #include <unistd.h>
 
@@ -10,9 +11,13 @@
 #include <fstream>
 #include <mutex>
 #include <new>
+#include <memory>
 #include <string>
 
 #include "modnn/backend.h"
+#include "modnn/cpu/buffer_table.h"
+#include "modnn/cpu/kernel_engine.h"
+#include "modnn/cpu/ops/cpu_ops.h"
 
 namespace {
 
@@ -32,6 +37,9 @@ struct CpuDevice {
   std::string cpu_model;
   std::mutex mu;
   uint64_t used = 0;
+  // Every buffer by the virtual address the program sees, for kernels.
+  modnn::cpu::BufferTable table;
+  std::unique_ptr<modnn::cpu::KernelEngine> kernels;
 };
 
 std::string cpuModelName() {
@@ -103,6 +111,7 @@ modnn_status bufferAlloc(void* ctx, uint64_t va, uint64_t size, modnn_buffer** o
     d->used -= size;
     return MODNN_ERR_OUT_OF_MEMORY;
   }
+  d->table.add(va, size, b->host);
   *out = reinterpret_cast<modnn_buffer*>(b);
   return MODNN_OK;
 }
@@ -110,6 +119,7 @@ modnn_status bufferAlloc(void* ctx, uint64_t va, uint64_t size, modnn_buffer** o
 void bufferFree(void* ctx, modnn_buffer* b) {
   CpuDevice* d = dev(ctx);
   CpuBuffer* cb = buf(b);
+  d->table.remove(cb->va);
   munmap(cb->host, cb->mapped);
   {
     std::lock_guard<std::mutex> lock(d->mu);
@@ -159,6 +169,24 @@ uint64_t timestampNs(void*) {
                       .count());
 }
 
+modnn_status moduleLoad(void* ctx, const modnn_module_image* image, modnn_module** out) {
+  return dev(ctx)->kernels->load(image, out);
+}
+
+void moduleUnload(void* ctx, modnn_module* m) { dev(ctx)->kernels->unload(m); }
+
+bool supportsKernel(void* ctx, modnn_module* m, const char* name) { return dev(ctx)->kernels->supports(m, name); }
+
+modnn_status launchKernel(void* ctx, const modnn_kernel_launch* launch) {
+  return dev(ctx)->kernels->launch(launch);
+}
+
+bool supportsOp(void*, const modnn_op* op) { return modnn::cpu::supportsOp(*op); }
+
+modnn_status runOp(void* ctx, const modnn_op* op) {
+  return modnn::cpu::runOp(modnn::cpu::OpDevice{dev(ctx)->table, dev(ctx)->threads}, *op);
+}
+
 void destroy(void* ctx) { delete dev(ctx); }
 
 const modnn_device_i kCpuDevice = {
@@ -173,12 +201,13 @@ const modnn_device_i kCpuDevice = {
     .buffer_host_pointer = bufferHostPointer,
     .synchronize = synchronize,
     .timestamp_ns = timestampNs,
-    .module_load = nullptr,  // kernels arrive with the PTX engine
-    .module_unload = nullptr,
-    .supports_kernel = nullptr,
-    .launch_kernel = nullptr,
-    .supports_op = nullptr,
-    .run_op = nullptr,
+    .flush = nullptr,
+    .module_load = moduleLoad,
+    .module_unload = moduleUnload,
+    .supports_kernel = supportsKernel,
+    .launch_kernel = launchKernel,
+    .supports_op = supportsOp,
+    .run_op = runOp,
     .destroy = destroy,
 };
 
@@ -206,6 +235,8 @@ extern "C" __attribute__((visibility("default"))) modnn_status modnn_backend_ope
     d->total_memory = config->memory_per_device ? config->memory_per_device : defaultMemory() / uint64_t(n);
     d->threads = config->threads_per_device > 0 ? config->threads_per_device : int(std::max(1L, cores));
     d->cpu_model = model;
+    d->kernels.reset(new (std::nothrow) modnn::cpu::KernelEngine(d->table, d->threads));
+    if (!d->kernels) return MODNN_ERR_OUT_OF_MEMORY;
     out[i] = modnn_device{&kCpuDevice, d};
   }
   *out_count = n;

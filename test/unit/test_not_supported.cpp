@@ -1,5 +1,6 @@
-// An unimplemented export answers cudaErrorNotSupported, becomes the last
-// error, and logs its name exactly once however often it is called.
+// An unimplemented export answers its library's "not supported" code (for
+// cudart it also becomes the last error) and logs its name exactly once
+// however often it is called.
 #include <catch2/catch.hpp>
 
 #include <dlfcn.h>
@@ -64,4 +65,27 @@ TEST_CASE("an unimplemented function returns cudaErrorNotSupported and logs once
   CHECK(getLastError() == kCudaErrorNotSupported);
   CHECK(getLastError() == 0);  // cleared by the read
   CHECK(count(err, "cudaGraphCreate") == 1);
+}
+
+TEST_CASE("an unimplemented cuBLAS function returns CUBLAS_STATUS_NOT_SUPPORTED and logs once") {
+  using Symm = int (*)(void*, int, int, int, int, const float*, const float*, int, const float*, int, const float*,
+                       float*, int);
+  void* shim = dlopen(std::getenv("MOAI_SHIM"), RTLD_NOW | RTLD_LOCAL);
+  REQUIRE(shim);
+  auto symm = reinterpret_cast<Symm>(dlsym(shim, "cublasSsymm_v2"));
+  REQUIRE(symm);
+  struct Ctx {
+    Symm fn;
+    int results[3];
+  } ctx{symm, {}};
+  std::string err = captureStderr(
+      [](void* p) {
+        auto* c = static_cast<Ctx*>(p);
+        float one = 1;
+        for (int& r : c->results) r = c->fn(nullptr, 0, 0, 4, 4, &one, nullptr, 4, nullptr, 4, &one, nullptr, 4);
+      },
+      &ctx);
+  constexpr int kCublasStatusNotSupported = 15;
+  for (int r : ctx.results) CHECK(r == kCublasStatusNotSupported);
+  CHECK(count(err, "cublasSsymm_v2") == 1);
 }

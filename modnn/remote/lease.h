@@ -1,0 +1,39 @@
+// Lease: the devices a job may use, and the token that opens them.
+//
+// From moai-sched (MOAI_SCHEDULER): requested at start-up, kept alive by a
+// background keepalive, released when the last device closes or the process
+// exits. Or from a worker named directly (MOAI_WORKER + MOAI_WORKER_TOKEN),
+// for tests and benchmarks without a scheduler.
+#pragma once
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "interpose/core/result.h"
+#include "modnn/backend.h"
+
+namespace moai::remote {
+
+struct LeasedDevice {
+  std::string worker_id;
+  std::vector<std::string> endpoints;
+  uint32_t index = 0;  // on that worker
+};
+
+struct Lease {
+  uint64_t job_id = 0;
+  std::string token;
+  std::vector<LeasedDevice> devices;
+  std::string scheduler;  // "" when the worker was named directly
+  ~Lease();
+
+  std::atomic<bool> stop{false};
+  std::thread keepalive;
+};
+
+Result<std::shared_ptr<Lease>> acquireLease(const modnn_backend_config& config);
+
+}  // namespace moai::remote

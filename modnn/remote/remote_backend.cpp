@@ -1,0 +1,296 @@
+// The "remote" moDNN backend: devices that live in moai-worker daemons.
+//
+// To the client runtime a remote device is a device like any other; this
+// module turns each call into a command for the worker. Leasing (from
+// moai-sched, or a worker named directly) happens in modnn_backend_open.
+#include <atomic>
+#include <cstring>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <random>
+#include <set>
+#include <string>
+#include <tuple>
+
+#include "interpose/core/log.h"
+#include "modnn/backend.h"
+#include "modnn/remote/lease.h"
+#include "modnn/remote/worker_connection.h"
+
+namespace moai::remote {
+namespace {
+
+struct RemoteBuffer {
+  uint64_t va;
+  uint64_t size;
+};
+
+struct RemoteModule {
+  uint64_t handle;
+};
+
+struct RemoteDevice {
+  std::shared_ptr<WorkerConnection> conn;
+  std::shared_ptr<Lease> lease;  // released when the last device goes
+  uint32_t index = 0;
+  modnn_device_props props{};
+  std::mutex mu;
+  std::set<uint64_t> uploaded;  // module hashes the worker has
+  std::atomic<uint64_t> next_module{1};
+  std::map<std::pair<uint64_t, std::string>, bool> kernel_support;
+  std::map<std::tuple<int, int, int, int, int, int, int, bool>, bool> gemm_support;
+};
+
+RemoteDevice* dev(void* ctx) { return static_cast<RemoteDevice*>(ctx); }
+
+wire::Command command(RemoteDevice* d) {
+  wire::Command c;
+  c.device = d->index;
+  return c;
+}
+
+void getProps(void* ctx, modnn_device_props* out) {
+  size_t sz = out->struct_size;
+  std::memcpy(out, &dev(ctx)->props, std::min(sz, sizeof(modnn_device_props)));
+  out->struct_size = sz;
+}
+
+modnn_status bufferAlloc(void* ctx, uint64_t va, uint64_t size, modnn_buffer** out) {
+  RemoteDevice* d = dev(ctx);
+  auto c = command(d);
+  c.body = wire::AllocCmd{va, size};
+  d->conn->command(std::move(c));
+  // cudaMalloc reports failure at once, so an allocation is a round trip.
+  wire::RequestMsg r;
+  r.device = d->index;
+  r.body = wire::SyncReq{};
+  auto reply = d->conn->request(r);
+  if (!reply) return reply.error().code;
+  *out = reinterpret_cast<modnn_buffer*>(new RemoteBuffer{va, size});
+  return MODNN_OK;
+}
+
+void bufferFree(void* ctx, modnn_buffer* b) {
+  RemoteDevice* d = dev(ctx);
+  auto* rb = reinterpret_cast<RemoteBuffer*>(b);
+  auto c = command(d);
+  c.body = wire::FreeCmd{rb->va};
+  d->conn->command(std::move(c));
+  delete rb;
+}
+
+uint64_t vaOf(modnn_buffer* b, uint64_t off) { return reinterpret_cast<RemoteBuffer*>(b)->va + off; }
+
+modnn_status bufferWrite(void* ctx, modnn_buffer* dst, uint64_t off, const void* src, uint64_t n) {
+  return dev(ctx)->conn->write(dev(ctx)->index, vaOf(dst, off), src, n);
+}
+
+modnn_status bufferRead(void* ctx, modnn_buffer* src, uint64_t off, void* dst, uint64_t n) {
+  return dev(ctx)->conn->read(dev(ctx)->index, vaOf(src, off), dst, n);
+}
+
+modnn_status bufferCopy(void* ctx, modnn_buffer* dst, uint64_t doff, modnn_buffer* src, uint64_t soff, uint64_t n) {
+  auto c = command(dev(ctx));
+  c.body = wire::CopyCmd{vaOf(dst, doff), vaOf(src, soff), n};
+  dev(ctx)->conn->command(std::move(c));
+  return MODNN_OK;
+}
+
+modnn_status bufferFill(void* ctx, modnn_buffer* dst, uint64_t off, uint64_t count, uint32_t value, uint32_t elem) {
+  auto c = command(dev(ctx));
+  c.body = wire::FillCmd{vaOf(dst, off), count, value, uint8_t(elem)};
+  dev(ctx)->conn->command(std::move(c));
+  return MODNN_OK;
+}
+
+Result<uint64_t> syncClock(RemoteDevice* d) {
+  wire::RequestMsg r;
+  r.device = d->index;
+  r.body = wire::SyncReq{};
+  auto reply = d->conn->request(r);
+  if (!reply) return reply.error();
+  auto* done = std::get_if<wire::DoneMsg>(&reply->body);
+  if (!done) return makeError(MODNN_ERR_DEVICE_UNAVAILABLE, "unexpected reply to sync");
+  return done->clock_ns;
+}
+
+modnn_status synchronize(void* ctx) {
+  auto t = syncClock(dev(ctx));
+  return t ? MODNN_OK : t.error().code;
+}
+
+uint64_t timestampNs(void* ctx) {
+  auto t = syncClock(dev(ctx));
+  return t ? *t : 0;  // the error itself surfaces at the next synchronize
+}
+
+void flush(void* ctx) { dev(ctx)->conn->flush(); }
+
+modnn_status moduleLoad(void* ctx, const modnn_module_image* image, modnn_module** out) {
+  RemoteDevice* d = dev(ctx);
+  uint64_t hash = image->content_hash;
+  bool have;
+  {
+    std::lock_guard<std::mutex> lock(d->mu);
+    have = d->uploaded.count(hash) > 0;
+  }
+  if (!have) {
+    wire::RequestMsg r;
+    r.device = d->index;
+    r.body = wire::HasModuleReq{hash};
+    auto reply = d->conn->request(r);
+    if (!reply) return reply.error().code;
+    auto* flag = std::get_if<wire::FlagMsg>(&reply->body);
+    if (!flag || !flag->value) {
+      auto c = command(d);
+      c.body = wire::ModuleUploadCmd{hash, {static_cast<const uint8_t*>(image->data), image->size},
+                                     image->ptx ? std::string(image->ptx, image->ptx_size) : std::string()};
+      d->conn->command(std::move(c));
+    }
+    std::lock_guard<std::mutex> lock(d->mu);
+    d->uploaded.insert(hash);
+  }
+  wire::ModuleLoadCmd load;
+  load.hash = hash;
+  load.handle = d->next_module++;
+  for (size_t i = 0; i < image->symbol_count; ++i)
+    load.symbols.push_back(wire::SymbolEntry{image->symbols[i].name, image->symbols[i].va, image->symbols[i].size});
+  uint64_t handle = load.handle;
+  auto c = command(d);
+  c.body = std::move(load);
+  d->conn->command(std::move(c));
+  *out = reinterpret_cast<modnn_module*>(new RemoteModule{handle});
+  return MODNN_OK;
+}
+
+void moduleUnload(void*, modnn_module* m) { delete reinterpret_cast<RemoteModule*>(m); }
+
+bool supportsKernel(void* ctx, modnn_module* m, const char* name) {
+  RemoteDevice* d = dev(ctx);
+  auto key = std::make_pair(reinterpret_cast<RemoteModule*>(m)->handle, std::string(name));
+  {
+    std::lock_guard<std::mutex> lock(d->mu);
+    if (auto it = d->kernel_support.find(key); it != d->kernel_support.end()) return it->second;
+  }
+  wire::RequestMsg r;
+  r.device = d->index;
+  r.body = wire::SupportsKernelReq{key.first, key.second};
+  auto reply = d->conn->request(r);
+  auto* flag = reply ? std::get_if<wire::FlagMsg>(&reply->body) : nullptr;
+  bool ok = flag && flag->value;
+  std::lock_guard<std::mutex> lock(d->mu);
+  d->kernel_support[key] = ok;
+  return ok;
+}
+
+modnn_status launchKernel(void* ctx, const modnn_kernel_launch* l) {
+  auto c = command(dev(ctx));
+  wire::LaunchCmd cmd;
+  cmd.module = reinterpret_cast<RemoteModule*>(l->module)->handle;
+  cmd.kernel = l->kernel_name;
+  std::memcpy(cmd.grid, l->grid, sizeof cmd.grid);
+  std::memcpy(cmd.block, l->block, sizeof cmd.block);
+  cmd.dynamic_shared = l->dynamic_shared_bytes;
+  cmd.params = {static_cast<const uint8_t*>(l->params), l->param_bytes};
+  c.body = std::move(cmd);
+  dev(ctx)->conn->command(std::move(c));
+  return MODNN_OK;
+}
+
+bool supportsOp(void* ctx, const modnn_op* op) {
+  if (op->kind != MODNN_OP_GEMM) return false;
+  RemoteDevice* d = dev(ctx);
+  const modnn_gemm& g = op->u.gemm;
+  auto key = std::make_tuple(int(g.a_type), int(g.b_type), int(g.c_type), int(g.d_type), int(g.compute_type),
+                             int(g.scale_type), int(g.epilogue), g.pointer_arrays);
+  {
+    std::lock_guard<std::mutex> lock(d->mu);
+    if (auto it = d->gemm_support.find(key); it != d->gemm_support.end()) return it->second;
+  }
+  wire::RequestMsg r;
+  r.device = d->index;
+  r.body = wire::SupportsGemmReq{g};
+  auto reply = d->conn->request(r);
+  auto* flag = reply ? std::get_if<wire::FlagMsg>(&reply->body) : nullptr;
+  bool ok = flag && flag->value;
+  std::lock_guard<std::mutex> lock(d->mu);
+  d->gemm_support[key] = ok;
+  return ok;
+}
+
+modnn_status runOp(void* ctx, const modnn_op* op) {
+  if (op->kind != MODNN_OP_GEMM) return MODNN_ERR_NOT_SUPPORTED;
+  auto c = command(dev(ctx));
+  c.body = wire::GemmCmd{op->u.gemm};
+  dev(ctx)->conn->command(std::move(c));
+  return MODNN_OK;
+}
+
+void destroy(void* ctx) { delete dev(ctx); }
+
+const modnn_device_i kRemoteDevice = {
+    .struct_size = sizeof(modnn_device_i),
+    .get_props = getProps,
+    .buffer_alloc = bufferAlloc,
+    .buffer_free = bufferFree,
+    .buffer_write = bufferWrite,
+    .buffer_read = bufferRead,
+    .buffer_copy = bufferCopy,
+    .buffer_fill = bufferFill,
+    .buffer_host_pointer = nullptr,
+    .synchronize = synchronize,
+    .timestamp_ns = timestampNs,
+    .flush = flush,
+    .module_load = moduleLoad,
+    .module_unload = moduleUnload,
+    .supports_kernel = supportsKernel,
+    .launch_kernel = launchKernel,
+    .supports_op = supportsOp,
+    .run_op = runOp,
+    .destroy = destroy,
+};
+
+}  // namespace
+}  // namespace moai::remote
+
+extern "C" __attribute__((visibility("default"))) modnn_status modnn_backend_open(
+    const modnn_backend_config* config, modnn_device* out, int capacity, int* out_count) {
+  using namespace moai::remote;
+  if (!config || config->struct_size < sizeof(modnn_backend_config) || !out || !out_count)
+    return MODNN_ERR_INVALID_VALUE;
+  if (config->abi_version != MODNN_BACKEND_ABI_VERSION) return MODNN_ERR_NOT_SUPPORTED;
+  auto lease = acquireLease(*config);
+  if (!lease) {
+    moai::log().error("{}", lease.error().message);
+    return lease.error().code;
+  }
+  // One connection per worker, shared by that worker's leased devices.
+  std::map<std::string, std::shared_ptr<WorkerConnection>> conns;
+  int n = 0;
+  for (const auto& ld : (*lease)->devices) {
+    if (n >= capacity) break;
+    auto& conn = conns[ld.worker_id];
+    if (!conn) {
+      auto c = WorkerConnection::open(ld.endpoints, (*lease)->job_id, (*lease)->token);
+      if (!c) {
+        moai::log().error("{}", c.error().message);
+        return c.error().code;
+      }
+      conn = std::move(c).value();
+    }
+    // The worker numbers the job's devices by their index on that worker.
+    uint32_t local = 0;
+    for (const auto& other : (*lease)->devices)
+      if (other.worker_id == ld.worker_id && other.index < ld.index) ++local;
+    if (local >= conn->devices().size()) return MODNN_ERR_DEVICE_UNAVAILABLE;
+    auto* d = new RemoteDevice;
+    d->conn = conn;
+    d->lease = *lease;
+    d->index = local;
+    d->props = conn->devices()[local];
+    out[n++] = modnn_device{&kRemoteDevice, d};
+  }
+  *out_count = n;
+  return n ? MODNN_OK : MODNN_ERR_DEVICE_UNAVAILABLE;
+}

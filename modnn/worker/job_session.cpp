@@ -1,0 +1,248 @@
+#include "modnn/worker/job_session.h"
+
+#include <chrono>
+#include <cstring>
+
+namespace moai::worker {
+namespace {
+
+uint64_t nowNs() {
+  return uint64_t(std::chrono::duration_cast<std::chrono::nanoseconds>(
+                      std::chrono::steady_clock::now().time_since_epoch())
+                      .count());
+}
+
+constexpr uint64_t kAttachAbove = 64u << 10;  // larger read replies travel as their own frame
+
+JobSession::Reply errorReply(uint64_t id, modnn_status st, const std::string& why) {
+  return {wire::encodeWorkerMessage(id, wire::ErrorMsg{uint32_t(st), why.empty() ? modnn_status_string(st) : why}), {}};
+}
+
+JobSession::Reply reply(uint64_t id, const decltype(wire::WorkerMsg::body)& body) {
+  return {wire::encodeWorkerMessage(id, body), {}};
+}
+
+}  // namespace
+
+JobSession::JobSession(uint64_t job_id, std::vector<modnn_device> devices, ModuleStore& store,
+                       std::unique_ptr<ShmSegment> shm)
+    : job_id_(job_id), devices_(std::move(devices)), state_(devices_.size()), store_(store), shm_(std::move(shm)) {}
+
+JobSession::~JobSession() {
+  for (size_t d = 0; d < devices_.size(); ++d) {
+    const modnn_device_i& i = *devices_[d].iface;
+    for (auto& [handle, m] : state_[d].modules)
+      if (i.module_unload) i.module_unload(devices_[d].ctx, m);
+    for (auto& [va, b] : state_[d].buffers) i.buffer_free(devices_[d].ctx, b.buffer);
+    i.destroy(devices_[d].ctx);
+  }
+}
+
+void JobSession::fail(modnn_status st, std::string why) {
+  if (pending_ != MODNN_OK) return;  // the first error is the one CUDA reports
+  pending_ = st;
+  pending_why_ = std::move(why);
+}
+
+modnn_status JobSession::resolve(uint32_t d, uint64_t va, uint64_t size, Buffer** out, uint64_t* offset) {
+  if (d >= devices_.size()) return MODNN_ERR_INVALID_DEVICE;
+  auto& buffers = state_[d].buffers;
+  auto it = buffers.upper_bound(va);
+  if (it == buffers.begin()) return MODNN_ERR_INVALID_VALUE;
+  --it;
+  uint64_t off = va - it->first;
+  if (off > it->second.size || size > it->second.size - off) return MODNN_ERR_INVALID_VALUE;
+  *out = &it->second;
+  *offset = off;
+  return MODNN_OK;
+}
+
+void JobSession::execute(const wire::Command& cmd) {
+  std::string why;
+  modnn_status st = run(cmd, &why);
+  if (st != MODNN_OK) fail(st, why);
+}
+
+modnn_status JobSession::run(const wire::Command& cmd, std::string* why) {
+  uint32_t d = cmd.device;
+  if (d >= devices_.size()) return MODNN_ERR_INVALID_DEVICE;
+  const modnn_device_i& dev = *devices_[d].iface;
+  void* ctx = devices_[d].ctx;
+  DeviceState& state = state_[d];
+
+  if (auto* c = std::get_if<wire::AllocCmd>(&cmd.body)) {
+    if (c->va + c->size < c->va) return MODNN_ERR_INVALID_VALUE;
+    auto next = state.buffers.lower_bound(c->va);
+    if (next != state.buffers.end() && next->first < c->va + std::max<uint64_t>(c->size, 1))
+      return MODNN_ERR_INVALID_VALUE;
+    if (next != state.buffers.begin()) {
+      auto prev = std::prev(next);
+      if (prev->first + std::max<uint64_t>(prev->second.size, 1) > c->va) return MODNN_ERR_INVALID_VALUE;
+    }
+    Buffer b{c->size, nullptr};
+    if (modnn_status st = dev.buffer_alloc(ctx, c->va, c->size, &b.buffer); st != MODNN_OK) return st;
+    state.buffers.emplace(c->va, b);
+    return MODNN_OK;
+  }
+  if (auto* c = std::get_if<wire::FreeCmd>(&cmd.body)) {
+    auto it = state.buffers.find(c->va);
+    if (it == state.buffers.end()) return MODNN_ERR_INVALID_VALUE;
+    dev.buffer_free(ctx, it->second.buffer);
+    state.buffers.erase(it);
+    return MODNN_OK;
+  }
+  if (auto* c = std::get_if<wire::WriteCmd>(&cmd.body)) {
+    Buffer* b;
+    uint64_t off;
+    uint64_t n = c->in_shm ? c->shm_size : c->bytes.size();
+    if (modnn_status st = resolve(d, c->va, n, &b, &off); st != MODNN_OK) return st;
+    if (!c->in_shm) return dev.buffer_write(ctx, b->buffer, off, c->bytes.data(), n);
+    if (!shm_) return MODNN_ERR_INVALID_VALUE;
+    // shm_offset is the chunk's position in the client's write stream; the
+    // ring holds it at that position modulo the ring size, unwrapped.
+    uint64_t ring = shm_->ringBytes(), at = c->shm_offset % ring;
+    if (n > ring - at || c->shm_offset < ring_consumed_) return MODNN_ERR_INVALID_VALUE;
+    modnn_status st = dev.buffer_write(ctx, b->buffer, off, shm_->ring() + at, n);
+    ring_consumed_ = c->shm_offset + n;
+    shm_->ringConsumed().store(ring_consumed_, std::memory_order_release);
+    return st;
+  }
+  if (auto* c = std::get_if<wire::ModuleUploadCmd>(&cmd.body)) {
+    store_.put(c->hash, c->fatbin, c->ptx);
+    return MODNN_OK;
+  }
+  if (auto* c = std::get_if<wire::CopyCmd>(&cmd.body)) {
+    Buffer *db, *sb;
+    uint64_t doff, soff;
+    if (modnn_status st = resolve(d, c->dst, c->size, &db, &doff); st != MODNN_OK) return st;
+    if (modnn_status st = resolve(d, c->src, c->size, &sb, &soff); st != MODNN_OK) return st;
+    return dev.buffer_copy(ctx, db->buffer, doff, sb->buffer, soff, c->size);
+  }
+  if (auto* c = std::get_if<wire::FillCmd>(&cmd.body)) {
+    uint64_t bytes;
+    if (__builtin_mul_overflow(c->count, uint64_t(c->elem_size), &bytes)) return MODNN_ERR_INVALID_VALUE;
+    Buffer* b;
+    uint64_t off;
+    if (modnn_status st = resolve(d, c->va, bytes, &b, &off); st != MODNN_OK) return st;
+    return dev.buffer_fill(ctx, b->buffer, off, c->count, c->value, c->elem_size);
+  }
+  if (auto* c = std::get_if<wire::ModuleLoadCmd>(&cmd.body)) {
+    auto m = store_.get(c->hash);
+    if (!m) {
+      *why = "module was never uploaded";
+      return MODNN_ERR_INVALID_IMAGE;
+    }
+    if (state.modules.count(c->handle)) return MODNN_ERR_INVALID_VALUE;
+    std::vector<modnn_module_symbol> symbols;
+    for (const auto& s : c->symbols) {
+      Buffer* b;
+      uint64_t off;
+      if (modnn_status st = resolve(d, s.va, s.size, &b, &off); st != MODNN_OK) return st;
+      symbols.push_back(modnn_module_symbol{s.name.c_str(), s.va, s.size});
+    }
+    if (!dev.module_load) {
+      state.modules.emplace(c->handle, nullptr);  // the device runs no kernels; launches will say so
+      return MODNN_OK;
+    }
+    modnn_module_image image{};
+    image.struct_size = sizeof image;
+    image.data = m->fatbin.data();
+    image.size = m->fatbin.size();
+    image.content_hash = m->hash;
+    image.ptx = m->ptx.empty() ? nullptr : m->ptx.c_str();
+    image.ptx_size = m->ptx.size();
+    image.symbols = symbols.data();
+    image.symbol_count = symbols.size();
+    modnn_module* loaded = nullptr;
+    if (modnn_status st = dev.module_load(ctx, &image, &loaded); st != MODNN_OK) return st;
+    state.modules.emplace(c->handle, loaded);
+    return MODNN_OK;
+  }
+  if (auto* c = std::get_if<wire::LaunchCmd>(&cmd.body)) {
+    auto it = state.modules.find(c->module);
+    if (it == state.modules.end()) return MODNN_ERR_INVALID_HANDLE;
+    if (!it->second || !dev.supports_kernel || !dev.launch_kernel ||
+        !dev.supports_kernel(ctx, it->second, c->kernel.c_str()))
+      return MODNN_ERR_NO_KERNEL_IMAGE;
+    modnn_kernel_launch l{};
+    l.struct_size = sizeof l;
+    l.module = it->second;
+    l.kernel_name = c->kernel.c_str();
+    std::memcpy(l.grid, c->grid, sizeof l.grid);
+    std::memcpy(l.block, c->block, sizeof l.block);
+    l.dynamic_shared_bytes = c->dynamic_shared;
+    l.params = c->params.data();
+    l.param_bytes = uint32_t(c->params.size());
+    return dev.launch_kernel(ctx, &l);
+  }
+  if (auto* c = std::get_if<wire::GemmCmd>(&cmd.body)) {
+    modnn_op op{};
+    op.struct_size = sizeof op;
+    op.kind = MODNN_OP_GEMM;
+    op.u.gemm = c->gemm;
+    if (!dev.supports_op || !dev.run_op || !dev.supports_op(ctx, &op)) return MODNN_ERR_NOT_SUPPORTED;
+    return dev.run_op(ctx, &op);
+  }
+  return MODNN_ERR_INVALID_VALUE;
+}
+
+JobSession::Reply JobSession::answer(const wire::RequestMsg& req) {
+  uint32_t d = req.device;
+  if (d >= devices_.size()) return errorReply(req.id, MODNN_ERR_INVALID_DEVICE, "");
+  const modnn_device_i& dev = *devices_[d].iface;
+  void* ctx = devices_[d].ctx;
+
+  if (std::holds_alternative<wire::PropsReq>(req.body)) {
+    wire::PropsMsg m;
+    m.props.struct_size = sizeof m.props;
+    dev.get_props(ctx, &m.props);
+    return reply(req.id, m);
+  }
+  if (auto* r = std::get_if<wire::HasModuleReq>(&req.body))
+    return reply(req.id, wire::FlagMsg{store_.get(r->hash) != nullptr});
+  if (auto* r = std::get_if<wire::SupportsKernelReq>(&req.body)) {
+    auto it = state_[d].modules.find(r->module);
+    bool ok = it != state_[d].modules.end() && it->second && dev.supports_kernel &&
+              dev.supports_kernel(ctx, it->second, r->kernel.c_str());
+    return reply(req.id, wire::FlagMsg{ok});
+  }
+  if (auto* r = std::get_if<wire::SupportsGemmReq>(&req.body)) {
+    modnn_op op{};
+    op.struct_size = sizeof op;
+    op.kind = MODNN_OP_GEMM;
+    op.u.gemm = r->gemm;
+    return reply(req.id, wire::FlagMsg{dev.supports_op && dev.supports_op(ctx, &op)});
+  }
+
+  // Reads and syncs report the first error of the commands before them.
+  if (pending_ != MODNN_OK) {
+    modnn_status st = pending_;
+    pending_ = MODNN_OK;
+    return errorReply(req.id, st, std::exchange(pending_why_, {}));
+  }
+  if (std::holds_alternative<wire::SyncReq>(req.body)) {
+    for (auto& dv : devices_)
+      if (modnn_status st = dv.iface->synchronize(dv.ctx); st != MODNN_OK) return errorReply(req.id, st, "");
+    return reply(req.id, wire::DoneMsg{nowNs()});
+  }
+  auto* r = std::get_if<wire::ReadReq>(&req.body);
+  if (!r) return errorReply(req.id, MODNN_ERR_INVALID_VALUE, "unknown request");
+  Buffer* b;
+  uint64_t off;
+  if (modnn_status st = resolve(d, r->va, r->size, &b, &off); st != MODNN_OK) return errorReply(req.id, st, "");
+  if (shm_) {
+    if (r->size > shm_->readAreaBytes()) return errorReply(req.id, MODNN_ERR_INVALID_VALUE, "read larger than the shared area");
+    if (modnn_status st = dev.buffer_read(ctx, b->buffer, off, shm_->readArea(), r->size); st != MODNN_OK)
+      return errorReply(req.id, st, "");
+    return reply(req.id, wire::ShmDataMsg{0, r->size});
+  }
+  std::vector<uint8_t> bytes(r->size);
+  if (modnn_status st = dev.buffer_read(ctx, b->buffer, off, bytes.data(), r->size); st != MODNN_OK)
+    return errorReply(req.id, st, "");
+  if (r->size <= kAttachAbove) return reply(req.id, wire::DataMsg{bytes});
+  Reply out{wire::encodeWorkerMessage(req.id, wire::DataMsg{bytes, true}), {}};
+  out.attachment = std::move(bytes);
+  return out;
+}
+
+}  // namespace moai::worker

@@ -1,0 +1,44 @@
+// SchedulerLink: the worker's side of the scheduler protocol: register the
+// devices, heartbeat, and learn which job tokens to accept.
+#pragma once
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+#include <zmq.hpp>
+
+#include "modnn/backend.h"
+
+namespace moai::worker {
+
+class SchedulerLink {
+ public:
+  SchedulerLink(zmq::context_t& ctx, const std::string& endpoint, std::string worker_id,
+                std::vector<std::string> endpoints, std::vector<modnn_device_props> devices,
+                double heartbeat_seconds);
+
+  zmq::socket_t& socket() { return sock_; }
+  // Handles what arrived (when `readable`) and sends due heartbeats; returns
+  // the jobs the scheduler revoked.
+  std::vector<uint64_t> poll(bool readable);
+  // True if `token` was granted for `job_id`; fills the device indices on this worker.
+  bool grant(const std::string& token, uint64_t job_id, std::vector<uint32_t>* indices) const;
+
+ private:
+  void sendRegister();
+
+  zmq::socket_t sock_;
+  std::string worker_id_;
+  std::vector<std::string> endpoints_;
+  std::vector<modnn_device_props> devices_;
+  std::chrono::duration<double> heartbeat_;
+  std::chrono::steady_clock::time_point next_heartbeat_;
+  struct Grant {
+    uint64_t job_id;
+    std::vector<uint32_t> indices;
+  };
+  std::map<std::string, Grant> grants_;  // by token
+};
+
+}  // namespace moai::worker

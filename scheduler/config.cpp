@@ -1,0 +1,107 @@
+#include "config.h"
+
+#include <CLI/CLI.hpp>
+#include <toml++/toml.h>
+
+#include <algorithm>
+#include <iostream>
+#include <map>
+#include <memory>
+#include <sstream>
+
+namespace moai::sched {
+namespace {
+
+std::unique_ptr<CLI::App> makeApp(SchedulerConfig& c, std::string& config_file) {
+  auto app = std::make_unique<CLI::App>("moai-sched: the MoAI control plane (inventory and leases)", "moai-sched");
+  app->option_defaults()->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
+  auto endpoint = CLI::Validator(
+      [](std::string& e) {
+        return e.starts_with("tcp://") || e.starts_with("ipc://") ? "" : "must start with tcp:// or ipc://";
+      },
+      "ENDPOINT");
+  auto seconds = CLI::Range(0.001, 86400.0);
+  app->add_option("--listen", c.listen, "ZeroMQ endpoint to bind; port 0 picks a free one")
+      ->check(endpoint)->capture_default_str();
+  app->add_option("--endpoint-file", c.endpoint_file, "write the bound endpoint to this file");
+  app->add_option("--heartbeat-timeout", c.heartbeat_timeout_s, "seconds without a heartbeat before a worker is dead")
+      ->check(seconds)->capture_default_str();
+  app->add_option("--client-timeout", c.client_timeout_s, "seconds without a keepalive before a lease ends")
+      ->check(seconds)->capture_default_str();
+  app->add_option("--placement", c.placement, "default placement of a lease: pack (fewest workers) or spread")
+      ->transform(CLI::CheckedTransformer(
+          std::map<std::string, schema::Placement>{{"pack", schema::Placement::PACK},
+                                                   {"spread", schema::Placement::SPREAD}}))
+      ->option_text("pack|spread=pack");
+  app->add_option("--log-level", c.log_level, "trace, debug, info, warn, error, critical or off")
+      ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "critical", "off"}))
+      ->envname("MOAI_LOG")->capture_default_str();
+  app->add_option("--config", config_file, "TOML file with the same settings")->check(CLI::ExistingFile);
+  return app;
+}
+
+// The file's settings as flags, so they pass the same checks.
+std::variant<std::vector<std::string>, std::string> fileAsFlags(const std::string& path, const CLI::App& app) {
+  toml::table table;
+  try {
+    table = toml::parse_file(path);
+  } catch (const toml::parse_error& e) {
+    std::ostringstream msg;
+    msg << e;
+    return msg.str();
+  }
+  std::vector<std::string> flags;
+  for (auto& [key, value] : table) {
+    std::string flag = "--" + std::string(key.str());
+    std::replace(flag.begin(), flag.end(), '_', '-');
+    if (flag == "--config" || flag == "--help" || !app.get_option_no_throw(flag))
+      return "unknown setting '" + std::string(key.str()) + "'";
+    std::ostringstream text;
+    text.precision(17);
+    if (auto s = value.value_exact<std::string>())
+      text << *s;
+    else if (auto i = value.value_exact<int64_t>())
+      text << *i;
+    else if (auto d = value.value_exact<double>())
+      text << *d;
+    else
+      return "setting '" + std::string(key.str()) + "' must be a string or a number";
+    flags.push_back(flag + "=" + text.str());
+  }
+  return flags;
+}
+
+}  // namespace
+
+std::variant<SchedulerConfig, int> parseConfig(int argc, char** argv) {
+  SchedulerConfig config;
+  std::string config_file;
+  auto app = makeApp(config, config_file);
+  try {
+    app->parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app->exit(e);
+  }
+  if (config_file.empty()) return config;
+
+  auto flags = fileAsFlags(config_file, *app);
+  if (auto* error = std::get_if<std::string>(&flags)) {
+    std::cerr << "moai-sched: " << config_file << ": " << *error << "\n";
+    return 2;
+  }
+  // Parse again with the file's settings first, so later (command-line) ones win.
+  auto args = std::get<std::vector<std::string>>(flags);
+  args.insert(args.end(), argv + 1, argv + argc);
+  std::reverse(args.begin(), args.end());  // CLI11 takes a vector of arguments last first
+  config = SchedulerConfig{};
+  app = makeApp(config, config_file);
+  try {
+    app->parse(args);
+  } catch (const CLI::ParseError& e) {
+    std::cerr << "moai-sched: " << config_file << ": ";
+    return app->exit(e);
+  }
+  return config;
+}
+
+}  // namespace moai::sched

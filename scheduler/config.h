@@ -1,0 +1,24 @@
+// moai-sched's settings: command-line flags, optionally on top of a TOML file
+// whose keys are the long flag names with '_' for '-' (flags win).
+#pragma once
+#include <string>
+#include <variant>
+
+#include "scheduler.capnp.h"
+
+namespace moai::sched {
+
+struct SchedulerConfig {
+  std::string listen = "tcp://127.0.0.1:0";  // port 0: any free port
+  std::string endpoint_file;                 // where to write the bound endpoint, if set
+  double heartbeat_timeout_s = 3;
+  double client_timeout_s = 10;
+  schema::Placement placement = schema::Placement::PACK;
+  std::string log_level = "info";            // or $MOAI_LOG
+};
+
+// The settings, or the exit code to leave with (after --help, or a bad
+// flag or file, which has been reported on stderr).
+std::variant<SchedulerConfig, int> parseConfig(int argc, char** argv);
+
+}  // namespace moai::sched

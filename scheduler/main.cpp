@@ -1,0 +1,73 @@
+// moai-sched: the control plane daemon (DESIGN.md §1). Prints
+// "moai-sched listening on ENDPOINT" on stdout once bound, serves until
+// SIGTERM or SIGINT, and then exits 0.
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
+
+#include <csignal>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+
+#include "config.h"
+#include "server.h"
+
+namespace {
+
+volatile std::sig_atomic_t g_stop = 0;
+
+void onSignal(int) { g_stop = 1; }
+
+// Written whole under a temporary name, so a reader never sees half a line.
+bool writeEndpointFile(const std::string& path, const std::string& endpoint) {
+  std::string tmp = path + ".tmp";
+  {
+    std::ofstream out(tmp, std::ios::trunc);
+    if (!(out << endpoint << "\n")) return false;
+  }
+  std::error_code ec;
+  std::filesystem::rename(tmp, path, ec);
+  return !ec;
+}
+
+std::chrono::steady_clock::duration seconds(double s) {
+  return std::chrono::duration_cast<std::chrono::steady_clock::duration>(std::chrono::duration<double>(s));
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  auto parsed = moai::sched::parseConfig(argc, argv);
+  if (auto* exit_code = std::get_if<int>(&parsed)) return *exit_code;
+  auto& config = std::get<moai::sched::SchedulerConfig>(parsed);
+
+  spdlog::set_default_logger(spdlog::stderr_color_mt("moai-sched"));  // stdout carries the endpoint line
+  spdlog::set_level(spdlog::level::from_str(config.log_level));
+
+  struct sigaction action {};
+  action.sa_handler = onSignal;
+  sigaction(SIGTERM, &action, nullptr);
+  sigaction(SIGINT, &action, nullptr);
+
+  moai::sched::InventoryConfig inventory;
+  inventory.heartbeat_timeout = seconds(config.heartbeat_timeout_s);
+  inventory.client_timeout = seconds(config.client_timeout_s);
+  inventory.placement = config.placement;
+  moai::sched::Server server(inventory);
+  auto endpoint = server.bind(config.listen);
+  if (!endpoint) {
+    spdlog::error("{}", endpoint.error().message);
+    return 1;
+  }
+  std::printf("moai-sched listening on %s\n", endpoint->c_str());
+  std::fflush(stdout);
+  if (!config.endpoint_file.empty() && !writeEndpointFile(config.endpoint_file, *endpoint)) {
+    spdlog::error("cannot write {}", config.endpoint_file);
+    return 1;
+  }
+  spdlog::info("listening on {}; heartbeat timeout {} s, client timeout {} s", *endpoint, config.heartbeat_timeout_s,
+               config.client_timeout_s);
+  server.run(g_stop);
+  spdlog::info("shutting down");
+  return 0;
+}

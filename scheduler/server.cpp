@@ -1,0 +1,168 @@
+#include "server.h"
+
+#include <spdlog/spdlog.h>
+
+#include <array>
+#include <cerrno>
+
+namespace moai::sched {
+namespace {
+
+constexpr auto kPollInterval = std::chrono::milliseconds(100);  // also the timeout-check period
+constexpr int64_t kMaxFrameBytes = 4 << 20;  // a registration of 64 devices is ~20 KiB
+constexpr int kLingerMs = 200;               // revokes still queued at shutdown
+constexpr int kMaxBatch = 1000;              // frames per wake-up before timeouts run again
+
+std::string hex(const std::string& route) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out;
+  for (unsigned char c : route) {
+    out += kHex[c >> 4];
+    out += kHex[c & 0xf];
+  }
+  return out;
+}
+
+}  // namespace
+
+Server::Server(InventoryConfig config) : inventory_(config), socket_(context_, zmq::socket_type::router) {
+  socket_.set(zmq::sockopt::router_mandatory, 1);  // an unreachable peer is an error, not a silent drop
+  socket_.set(zmq::sockopt::maxmsgsize, kMaxFrameBytes);
+  socket_.set(zmq::sockopt::linger, kLingerMs);
+}
+
+Result<std::string> Server::bind(const std::string& endpoint) {
+  std::string address = endpoint;
+  if (address.starts_with("tcp://") && address.ends_with(":0")) address.replace(address.size() - 1, 1, "*");
+  try {
+    socket_.bind(address);
+  } catch (const zmq::error_t& e) {
+    return makeError(MODNN_ERR_INVALID_VALUE, "cannot bind " + endpoint + ": " + e.what());
+  }
+  return socket_.get(zmq::sockopt::last_endpoint);
+}
+
+void Server::run(const volatile std::sig_atomic_t& stop) {
+  while (!stop) {
+    zmq::pollitem_t item{socket_.handle(), 0, ZMQ_POLLIN, 0};
+    try {
+      zmq::poll(&item, 1, kPollInterval);
+    } catch (const zmq::error_t& e) {
+      if (e.num() != EINTR) throw;
+    }
+    for (int i = 0; i < kMaxBatch && receiveOne(); ++i) {
+    }
+    Expired expired = inventory_.expire();
+    for (auto& id : expired.dead_workers) spdlog::warn("worker {} stopped heartbeating: marked dead", id);
+    for (auto& ended : expired.ended) revoke(ended, true);
+  }
+}
+
+bool Server::receiveOne() {
+  // [routing id][payload]; any further parts are read and dropped.
+  std::array<zmq::message_t, 2> frames;
+  size_t parts = 0;
+  zmq::message_t part;
+  do {
+    if (!socket_.recv(part, zmq::recv_flags::dontwait)) return parts > 0;  // parts of one message arrive together
+    if (parts < frames.size()) frames[parts] = std::move(part);
+    ++parts;
+  } while (socket_.get(zmq::sockopt::rcvmore));
+
+  std::string route = frames[0].to_string();
+  if (parts != 2) {
+    spdlog::warn("peer {}: {} frames, expected one", hex(route), parts - 1);
+    sendError(route, makeError(MODNN_ERR_INVALID_VALUE, "expected exactly one frame per message"));
+    return true;
+  }
+  handle(route, frames[1].data(), frames[1].size());
+  return true;
+}
+
+void Server::handle(const std::string& route, const void* data, size_t size) {
+  auto message = wire::decodeToScheduler(data, size);
+  if (!message) {
+    spdlog::warn("peer {}: {}", hex(route), message.error().message);
+    sendError(route, message.error());
+    return;
+  }
+  std::visit([&](auto& m) { on(route, m); }, *message);
+}
+
+void Server::on(const std::string& route, wire::RegisterMsg& m) {
+  std::string id = m.worker_id;
+  size_t devices = m.devices.size();
+  std::string first_endpoint = m.endpoints.front();
+  auto ended = inventory_.registerWorker(std::move(m), route);
+  if (!ended) {
+    spdlog::warn("worker {} refused: {}", id, ended.error().message);
+    sendError(route, ended.error());
+    return;
+  }
+  for (auto& e : *ended) revoke(e, true);
+  spdlog::info("worker {} registered: {} devices at {}", id, devices, first_endpoint);
+  send(route, wire::RegisteredMsg{});
+}
+
+void Server::on(const std::string& route, wire::HeartbeatMsg& m) {
+  if (inventory_.heartbeat(m.worker_id, route)) return;
+  spdlog::info("heartbeat from unregistered worker {}", m.worker_id);
+  sendError(route, makeError(MODNN_ERR_NOT_REGISTERED, "worker " + m.worker_id + " is not registered: register again"));
+}
+
+void Server::on(const std::string& route, wire::LeaseRequestMsg& m) {
+  auto grant = inventory_.requestLease(m, route);
+  if (!grant) {
+    spdlog::info("lease for user '{}' refused: {}", m.user, grant.error().message);
+    sendError(route, grant.error());
+    return;
+  }
+  // Workers first, so a grant is on its way before the client can present its token.
+  for (auto& worker : grant->worker_routes) send(worker, wire::GrantMsg{grant->lease});
+  spdlog::info("job {}: {} devices on {} workers for user '{}'", grant->lease.job_id, grant->lease.devices.size(),
+               grant->worker_routes.size(), m.user);
+  send(route, wire::LeaseMsg{std::move(grant->lease)});
+}
+
+void Server::on(const std::string& route, wire::KeepaliveMsg& m) {
+  if (inventory_.keepalive(m.job_id, route)) return;
+  sendError(route, makeError(MODNN_ERR_INVALID_HANDLE, "job " + std::to_string(m.job_id) + " holds no lease"));
+}
+
+void Server::on(const std::string& route, wire::ReleaseMsg& m) {
+  auto ended = inventory_.release(m.job_id);
+  if (!ended) {
+    sendError(route, makeError(MODNN_ERR_INVALID_HANDLE, "job " + std::to_string(m.job_id) + " holds no lease"));
+    return;
+  }
+  revoke(*ended, false);
+  send(route, wire::ReleasedMsg{m.job_id});
+}
+
+void Server::on(const std::string& route, wire::StatusRequestMsg&) { send(route, inventory_.status()); }
+
+void Server::revoke(const EndedLease& ended, bool tell_client) {
+  spdlog::info("job {} ended: {}", ended.job_id, ended.reason);
+  for (auto& worker : ended.worker_routes) send(worker, wire::RevokeMsg{ended.job_id});
+  if (tell_client) send(ended.client_route, wire::RevokeMsg{ended.job_id});
+}
+
+void Server::sendError(const std::string& route, const Error& error) {
+  send(route, wire::ErrorMsg{uint32_t(error.code), error.message.substr(0, wire::kMaxNameBytes)});
+}
+
+void Server::send(const std::string& route, const wire::FromSchedulerMsg& message) {
+  std::vector<uint8_t> bytes = wire::encodeFromScheduler(message);
+  try {
+    // Once the routing frame is accepted the payload is too; a full queue
+    // (slow peer) refuses the routing frame and the message is dropped.
+    if (socket_.send(zmq::buffer(route), zmq::send_flags::sndmore | zmq::send_flags::dontwait))
+      socket_.send(zmq::buffer(bytes), zmq::send_flags::dontwait);
+    else
+      spdlog::warn("peer {}: send queue full, message dropped", hex(route));
+  } catch (const zmq::error_t& e) {
+    spdlog::debug("peer {} unreachable: {}", hex(route), e.what());
+  }
+}
+
+}  // namespace moai::sched

@@ -1,0 +1,46 @@
+// moai-sched's network side: one ZeroMQ ROUTER socket that workers and
+// clients reach with DEALER sockets, a poll loop that also runs the
+// timeouts, and the translation between frames and Inventory calls.
+//
+// Every frame is [routing id][one Cap'n Proto message]. A frame that does
+// not decode gets an `error` reply and a log line; nothing a peer sends
+// stops the loop.
+#pragma once
+#include <zmq.hpp>
+
+#include <csignal>
+#include <string>
+
+#include "inventory.h"
+
+namespace moai::sched {
+
+class Server {
+ public:
+  explicit Server(InventoryConfig config);
+
+  // Binds `endpoint` (a tcp:// port of 0 picks a free one) and returns the
+  // endpoint actually bound.
+  Result<std::string> bind(const std::string& endpoint);
+  // Serves until `stop` becomes non-zero (a signal handler sets it).
+  void run(const volatile std::sig_atomic_t& stop);
+
+ private:
+  bool receiveOne();
+  void handle(const std::string& route, const void* data, size_t size);
+  void on(const std::string& route, wire::RegisterMsg& m);
+  void on(const std::string& route, wire::HeartbeatMsg& m);
+  void on(const std::string& route, wire::LeaseRequestMsg& m);
+  void on(const std::string& route, wire::KeepaliveMsg& m);
+  void on(const std::string& route, wire::ReleaseMsg& m);
+  void on(const std::string& route, wire::StatusRequestMsg& m);
+  void send(const std::string& route, const wire::FromSchedulerMsg& message);
+  void sendError(const std::string& route, const Error& error);
+  void revoke(const EndedLease& ended, bool tell_client);
+
+  Inventory inventory_;
+  zmq::context_t context_;
+  zmq::socket_t socket_;
+};
+
+}  // namespace moai::sched

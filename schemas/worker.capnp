@@ -1,0 +1,203 @@
+# Client <-> worker: the data plane. A client sends one-way command batches
+# and numbered requests; the worker answers only requests. Every address is
+# a virtual address of the job; the worker checks each one against the
+# job's own allocations before use.
+@0xcb8a25159e8ed038;
+
+using Cxx = import "/capnp/c++.capnp";
+$Cxx.namespace("moai::schema");
+
+const protocolVersion :UInt32 = 1;
+
+struct ClientMessage {
+  union {
+    hello @0 :Hello;
+    commands @1 :List(Command);   # one-way, executed in order
+    request @2 :Request;          # answered by a WorkerMessage with the same id
+    bye @3 :Void;                 # the job is done: free everything
+  }
+}
+
+struct Hello {
+  protocolVersion @0 :UInt32;
+  jobId @1 :UInt64;
+  token @2 :Text;                 # issued by the scheduler with the lease
+  shmName @3 :Text;               # ipc only: the client's staging segment, "" over tcp
+  shmSize @4 :UInt64;
+}
+
+struct Command {
+  device @0 :UInt32;              # index among the devices the lease gave this worker
+  union {
+    alloc @1 :Range;
+    free @2 :UInt64;              # va of an allocation
+    write @3 :Write;
+    moduleUpload @4 :ModuleUpload;  # sent once per worker and content hash
+    copy @5 :Copy;
+    fill @6 :Fill;
+    moduleLoad @7 :ModuleLoad;
+    launch @8 :Launch;
+    gemm @9 :Gemm;
+  }
+}
+
+struct Range {
+  va @0 :UInt64;
+  size @1 :UInt64;
+}
+
+struct Write {
+  va @0 :UInt64;
+  union {
+    inline @1 :Data;              # tcp, small: the bytes travel in the message
+    shm @2 :Range;                # ipc: (offset, size) in the client's segment
+    attached @3 :UInt64;          # tcp, large: this many bytes in the frame after the message
+  }
+}
+
+struct Copy {
+  dst @0 :UInt64;
+  src @1 :UInt64;
+  size @2 :UInt64;
+}
+
+struct Fill {
+  va @0 :UInt64;
+  count @1 :UInt64;
+  value @2 :UInt32;
+  elemSize @3 :UInt8;
+}
+
+struct ModuleUpload {
+  hash @0 :UInt64;
+  fatbin @1 :Data;
+  ptx @2 :Text;
+}
+
+struct ModuleLoad {
+  hash @0 :UInt64;                # an uploaded module
+  handle @1 :UInt64;              # the client's name for this load
+  symbols @2 :List(Symbol);
+}
+
+struct Symbol {
+  name @0 :Text;
+  va @1 :UInt64;
+  size @2 :UInt64;
+}
+
+struct Launch {
+  module @0 :UInt64;              # ModuleLoad.handle
+  kernel @1 :Text;
+  grid @2 :List(UInt32);          # 3 entries
+  block @3 :List(UInt32);         # 3 entries
+  dynamicShared @4 :UInt32;
+  params @5 :Data;
+}
+
+struct Gemm {
+  transA @0 :Bool;
+  transB @1 :Bool;
+  conjA @2 :Bool;
+  conjB @3 :Bool;
+  m @4 :Int64;
+  n @5 :Int64;
+  k @6 :Int64;
+  a @7 :UInt64;
+  b @8 :UInt64;
+  c @9 :UInt64;
+  d @10 :UInt64;
+  lda @11 :Int64;
+  ldb @12 :Int64;
+  ldc @13 :Int64;
+  ldd @14 :Int64;
+  batch @15 :Int64;
+  strideA @16 :Int64;
+  strideB @17 :Int64;
+  strideC @18 :Int64;
+  strideD @19 :Int64;
+  pointerArrays @20 :Bool;
+  aType @21 :UInt8;
+  bType @22 :UInt8;
+  cType @23 :UInt8;
+  dType @24 :UInt8;
+  computeType @25 :UInt8;
+  allowTf32 @26 :Bool;
+  scaleType @27 :UInt8;
+  alpha @28 :List(Float64);       # 2 entries
+  beta @29 :List(Float64);        # 2 entries
+  alphaPtr @30 :UInt64;
+  betaPtr @31 :UInt64;
+  epilogue @32 :UInt8;
+  bias @33 :UInt64;
+  biasType @34 :UInt8;
+  aux @35 :UInt64;
+  ldAux @36 :Int64;
+  auxType @37 :UInt8;
+}
+
+struct Request {
+  id @0 :UInt64;
+  device @1 :UInt32;
+  union {
+    read @2 :Range;               # reply: data (tcp) or shmData (ipc, bytes in the client's segment)
+    sync @3 :Void;                # reply: done, with the first error since the last sync
+    hasModule @4 :UInt64;         # reply: flag
+    supportsKernel @5 :KernelQuery;  # reply: flag
+    supportsGemm @6 :Gemm;        # reply: flag
+    props @7 :Void;               # reply: props
+  }
+}
+
+struct KernelQuery {
+  module @0 :UInt64;
+  kernel @1 :Text;
+}
+
+struct WorkerMessage {
+  id @0 :UInt64;                  # the request answered; 0 for unsolicited
+  union {
+    helloOk @1 :HelloOk;
+    error @2 :Error;              # the request failed, or an earlier command did
+    data @3 :Data;                # read reply; empty with `attached` below
+
+    shmData @4 :Range;
+    done @5 :UInt64;              # sync: the worker's clock in ns when everything before it had run
+    flag @6 :Bool;
+    props @7 :DeviceProps;
+    attached @8 :UInt64;          # read reply: the bytes are the frame after the message
+  }
+}
+
+struct HelloOk {
+  devices @0 :List(DeviceProps);
+}
+
+struct Error {
+  code @0 :UInt32;                # modnn_status
+  message @1 :Text;
+}
+
+struct DeviceProps {
+  name @0 :Text;
+  kind @1 :Text;
+  uuid @2 :Data;                  # 16 bytes
+  totalMemory @3 :UInt64;
+  multiprocessorCount @4 :Int32;
+  ccMajor @5 :Int32;
+  ccMinor @6 :Int32;
+  maxThreadsPerBlock @7 :Int32;
+  maxThreadsPerMultiprocessor @8 :Int32;
+  maxBlocksPerMultiprocessor @9 :Int32;
+  regsPerMultiprocessor @10 :Int32;
+  sharedMemoryPerBlock @11 :UInt64;
+  sharedMemoryPerBlockOptin @12 :UInt64;
+  sharedMemoryPerMultiprocessor @13 :UInt64;
+  clockKhz @14 :Int32;
+  memoryClockKhz @15 :Int32;
+  memoryBusWidth @16 :Int32;
+  l2CacheBytes @17 :UInt64;
+  peakFlopsFp32 @18 :Float64;
+  memoryBandwidth @19 :Float64;
+  integrated @20 :Bool;
+}

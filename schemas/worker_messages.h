@@ -1,0 +1,129 @@
+// The client <-> worker protocol as plain, validated C++ values.
+//
+// decodeClientMessage / decodeWorkerMessage are the only readers of those
+// frames: they check every field (list lengths, enum ranges, sizes) before
+// anything uses it, and turn any malformed input into an error. Bulk bytes
+// (writes, uploads, read replies) are spans into the received frame, which
+// the decoded value keeps alive.
+#pragma once
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "interpose/core/result.h"
+#include "modnn/backend.h"
+#include "modnn/ops.h"
+#include "wire.h"
+#include "worker.capnp.h"
+
+namespace moai::wire {
+
+constexpr uint32_t kMaxDevicesPerWorker = 64;
+constexpr uint32_t kMaxKernelParamBytes = 32768;
+constexpr size_t kMaxNameBytes = 4096;
+constexpr size_t kMaxSymbols = 65536;
+
+struct HelloMsg {
+  uint32_t protocol_version = 0;
+  uint64_t job_id = 0;
+  std::string token;
+  std::string shm_name;
+  uint64_t shm_size = 0;
+};
+
+struct AllocCmd { uint64_t va = 0, size = 0; };
+struct FreeCmd { uint64_t va = 0; };
+struct WriteCmd {
+  uint64_t va = 0;
+  std::span<const uint8_t> bytes;  // inline payload (tcp), or the attached frame
+  bool attached = false;           // encode: bytes go in the frame after the message
+  bool in_shm = false;             // else: bytes at shm_offset in the client's segment
+  uint64_t shm_offset = 0, shm_size = 0;
+};
+struct CopyCmd { uint64_t dst = 0, src = 0, size = 0; };
+struct FillCmd { uint64_t va = 0, count = 0; uint32_t value = 0; uint8_t elem_size = 1; };
+struct ModuleUploadCmd {
+  uint64_t hash = 0;
+  std::span<const uint8_t> fatbin;
+  std::string ptx;
+};
+struct SymbolEntry { std::string name; uint64_t va = 0, size = 0; };
+struct ModuleLoadCmd {
+  uint64_t hash = 0, handle = 0;
+  std::vector<SymbolEntry> symbols;
+};
+struct LaunchCmd {
+  uint64_t module = 0;
+  std::string kernel;
+  uint32_t grid[3] = {1, 1, 1}, block[3] = {1, 1, 1};
+  uint32_t dynamic_shared = 0;
+  std::span<const uint8_t> params;
+};
+struct GemmCmd { modnn_gemm gemm{}; };
+
+struct Command {
+  uint32_t device = 0;
+  std::variant<AllocCmd, FreeCmd, WriteCmd, ModuleUploadCmd, CopyCmd, FillCmd, ModuleLoadCmd, LaunchCmd, GemmCmd> body;
+};
+
+struct ReadReq { uint64_t va = 0, size = 0; };
+struct SyncReq {};
+struct HasModuleReq { uint64_t hash = 0; };
+struct SupportsKernelReq { uint64_t module = 0; std::string kernel; };
+struct SupportsGemmReq { modnn_gemm gemm{}; };
+struct PropsReq {};
+
+struct RequestMsg {
+  uint64_t id = 0;
+  uint32_t device = 0;
+  std::variant<ReadReq, SyncReq, HasModuleReq, SupportsKernelReq, SupportsGemmReq, PropsReq> body;
+};
+
+struct ByeMsg {};
+
+struct ClientMsg {
+  std::unique_ptr<IncomingMessage> frame;  // owns what the spans point into
+  std::variant<HelloMsg, std::vector<Command>, RequestMsg, ByeMsg> body;
+};
+
+struct HelloOkMsg { std::vector<modnn_device_props> devices; };
+struct ErrorMsg { uint32_t code = 0; std::string message; };
+struct DataMsg {
+  std::span<const uint8_t> bytes;
+  bool attached = false;  // encode: bytes go in the frame after the message
+};
+struct ShmDataMsg { uint64_t offset = 0, size = 0; };
+struct DoneMsg { uint64_t clock_ns = 0; };
+struct FlagMsg { bool value = false; };
+struct PropsMsg { modnn_device_props props{}; };
+
+struct WorkerMsg {
+  std::unique_ptr<IncomingMessage> frame;
+  uint64_t id = 0;
+  std::variant<HelloOkMsg, ErrorMsg, DataMsg, ShmDataMsg, DoneMsg, FlagMsg, PropsMsg> body;
+};
+
+// `owner`, when given, keeps `data` (and `attachment`) alive so an aligned
+// frame is not copied. `attachment` is the frame that followed the message,
+// if any: large bulk bytes travel there rather than inside the message; a
+// message may name at most one, of exactly its size.
+Result<ClientMsg> decodeClientMessage(const void* data, size_t size, std::shared_ptr<void> owner = nullptr,
+                                      std::span<const uint8_t> attachment = {});
+Result<WorkerMsg> decodeWorkerMessage(const void* data, size_t size, std::shared_ptr<void> owner = nullptr,
+                                      std::span<const uint8_t> attachment = {});
+
+std::vector<uint8_t> encodeHello(const HelloMsg& m);
+std::vector<uint8_t> encodeCommands(const std::vector<Command>& cmds);
+std::vector<uint8_t> encodeRequest(const RequestMsg& m);
+std::vector<uint8_t> encodeBye();
+// `body` of a WorkerMsg; `frame` is ignored.
+std::vector<uint8_t> encodeWorkerMessage(uint64_t id, const decltype(WorkerMsg::body)& body);
+
+// DeviceProps, shared with the scheduler protocol (worker registration).
+void propsToWire(const modnn_device_props& p, schema::DeviceProps::Builder out);
+Result<modnn_device_props> propsFromWire(schema::DeviceProps::Reader in);  // call inside a kj catch
+
+}  // namespace moai::wire

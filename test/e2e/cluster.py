@@ -1,0 +1,127 @@
+"""A MoAI cluster on loopback for end-to-end tests: moai-sched plus workers,
+each on a free port, stopped at the end even when the test fails.
+
+Used by the test_*.py files in this folder; paths come from the environment
+meson sets (MOAI_SCHED_BIN, MOAI_WORKER_BIN, MOAI_SHIM, MOAI_SHIM_DIR).
+"""
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+
+
+class Cluster:
+    def __init__(self, workers=2, devices_per_worker=1, threads=1, memory="1G", heartbeat=0.5,
+                 heartbeat_timeout=2.0, client_timeout=3.0):
+        self.workers_wanted = workers
+        self.devices = devices_per_worker
+        self.threads = threads
+        self.memory = memory
+        self.heartbeat = heartbeat
+        self.heartbeat_timeout = heartbeat_timeout
+        self.client_timeout = client_timeout
+        self.dir = tempfile.mkdtemp(prefix="moai-e2e-")
+        self.sched = None
+        self.workers = []
+        self.endpoint = None
+
+    def __enter__(self):
+        try:
+            self.start()
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def __exit__(self, *exc):
+        self.stop()
+
+    def _wait_file(self, path, proc, what, timeout=20):
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            if os.path.exists(path) and os.path.getsize(path) > 0:
+                with open(path) as f:
+                    return [line.strip() for line in f if line.strip()]
+            if proc.poll() is not None:
+                raise RuntimeError(f"{what} exited with {proc.returncode}; log: {self.log(proc)}")
+            time.sleep(0.05)
+        raise RuntimeError(f"{what} did not start; log: {self.log(proc)}")
+
+    def log(self, proc):
+        path = getattr(proc, "log_path", None)
+        if path and os.path.exists(path):
+            with open(path) as f:
+                return f.read()[-4000:]
+        return ""
+
+    def _spawn(self, args, name):
+        log_path = os.path.join(self.dir, name + ".log")
+        log = open(log_path, "w")
+        proc = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        proc.log_path = log_path
+        return proc
+
+    def start(self):
+        ep_file = os.path.join(self.dir, "sched.endpoint")
+        self.sched = self._spawn([os.environ["MOAI_SCHED_BIN"], "--listen", "tcp://127.0.0.1:0",
+                                  "--endpoint-file", ep_file,
+                                  "--heartbeat-timeout", str(self.heartbeat_timeout),
+                                  "--client-timeout", str(self.client_timeout)], "sched")
+        self.endpoint = self._wait_file(ep_file, self.sched, "moai-sched")[0]
+        for i in range(self.workers_wanted):
+            self.add_worker(f"w{i}")
+        self.wait_registered()
+
+    def add_worker(self, name):
+        ep_file = os.path.join(self.dir, name + ".endpoint")
+        proc = self._spawn([os.environ["MOAI_WORKER_BIN"], "--scheduler", self.endpoint, "--id", name,
+                            "--listen", "tcp://127.0.0.1:*", "--ipc-dir", os.path.join(self.dir, "ipc"),
+                            "--endpoint-file", ep_file, "--cpu-devices", str(self.devices),
+                            "--cpu-threads", str(self.threads), "--cpu-memory", self.memory,
+                            "--heartbeat", str(self.heartbeat)], name)
+        proc.name = name
+        proc.endpoints = self._wait_file(ep_file, proc, f"moai-worker {name}")
+        self.workers.append(proc)
+        return proc
+
+    def wait_registered(self, timeout=10):
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            if all("registered with the scheduler" in self.log(w) for w in self.workers):
+                return
+            time.sleep(0.05)
+        raise RuntimeError("workers did not register: " + " | ".join(self.log(w) for w in self.workers))
+
+    def env(self, **extra):
+        env = dict(os.environ)
+        env["LD_PRELOAD"] = os.environ["MOAI_SHIM"]
+        env["LD_LIBRARY_PATH"] = os.environ["MOAI_SHIM_DIR"]
+        env["MOAI_SCHEDULER"] = self.endpoint
+        env.setdefault("MOAI_LOG", "warn")
+        env.update({k: str(v) for k, v in extra.items()})
+        return env
+
+    def run(self, program, args=(), timeout=120, **extra):
+        return subprocess.run([program, *args], env=self.env(**extra), capture_output=True, text=True,
+                              timeout=timeout)
+
+    def stop(self):
+        for proc in self.workers + ([self.sched] if self.sched else []):
+            if proc.poll() is None:
+                try:
+                    os.killpg(proc.pid, signal.SIGTERM)
+                except ProcessLookupError:
+                    pass
+        for proc in self.workers + ([self.sched] if self.sched else []):
+            try:
+                proc.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait()
+
+
+def fail(msg):
+    print("FAIL:", msg, file=sys.stderr)
+    sys.exit(1)

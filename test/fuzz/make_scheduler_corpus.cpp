@@ -1,0 +1,60 @@
+// Writes the seed corpus of fuzz_scheduler_messages: one valid frame of
+// each message kind, both directions. Run it when the schema changes:
+//   make_scheduler_corpus test/fuzz/corpus/scheduler
+#include <cstdio>
+#include <fstream>
+#include <string>
+
+#include "schemas/scheduler_messages.h"
+
+using namespace moai::wire;
+
+namespace {
+
+void write(const std::string& dir, const std::string& name, const std::vector<uint8_t>& bytes) {
+  std::ofstream(dir + "/" + name + ".bin", std::ios::binary)
+      .write(reinterpret_cast<const char*>(bytes.data()), std::streamsize(bytes.size()));
+}
+
+modnn_device_props device(const char* kind, uint8_t id) {
+  modnn_device_props p{};
+  p.struct_size = sizeof p;
+  std::snprintf(p.name, sizeof p.name, "%s device %u", kind, id);
+  std::snprintf(p.kind, sizeof p.kind, "%s", kind);
+  p.uuid[0] = id;
+  p.total_memory = 80ull << 30;
+  p.multiprocessor_count = 132;
+  p.cc_major = 9;
+  p.max_threads_per_block = 1024;
+  p.peak_flops_fp32 = 6.7e13;
+  return p;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc != 2) {
+    std::fprintf(stderr, "usage: %s DIR\n", argv[0]);
+    return 2;
+  }
+  std::string dir = argv[1];
+  LeaseEntry lease{7, std::string(64, 'c'), {{"w1", {"tcp://10.0.0.1:7000"}, 0}, {"w2", {"ipc:///tmp/w2"}, 1}}};
+  LeaseEntry listed = lease;
+  listed.token.clear();
+
+  write(dir, "to-register", encodeToScheduler(RegisterMsg{"w1", {"tcp://10.0.0.1:7000", "ipc:///tmp/w1"},
+                                                          {device("h100", 1), device("cpu", 2)}}));
+  write(dir, "to-heartbeat", encodeToScheduler(HeartbeatMsg{"w1"}));
+  write(dir, "to-request-lease", encodeToScheduler(LeaseRequestMsg{2, "h100", "alice", moai::schema::Placement::SPREAD}));
+  write(dir, "to-keepalive", encodeToScheduler(KeepaliveMsg{7}));
+  write(dir, "to-release", encodeToScheduler(ReleaseMsg{7}));
+  write(dir, "to-status", encodeToScheduler(StatusRequestMsg{}));
+  write(dir, "from-registered", encodeFromScheduler(RegisteredMsg{}));
+  write(dir, "from-lease", encodeFromScheduler(LeaseMsg{lease}));
+  write(dir, "from-grant", encodeFromScheduler(GrantMsg{lease}));
+  write(dir, "from-revoke", encodeFromScheduler(RevokeMsg{7}));
+  write(dir, "from-error", encodeFromScheduler(ErrorMsg{MODNN_ERR_OUT_OF_MEMORY, "2 devices of kind 'h100' wanted, 1 free"}));
+  write(dir, "from-status", encodeFromScheduler(StatusMsg{{{"w1", true, 2, 1}, {"w2", false, 4, 0}}, {listed}}));
+  write(dir, "from-released", encodeFromScheduler(ReleasedMsg{7}));
+  return 0;
+}
