@@ -29,6 +29,9 @@ typedef enum modnn_dtype {
   MODNN_I64,
 } modnn_dtype;
 
+/* The largest modnn_dtype: readers of untrusted input check against it. */
+#define MODNN_DTYPE_MAX MODNN_I64
+
 /* Bytes per element. */
 static inline size_t modnn_dtype_size(modnn_dtype t) {
   switch (t) {

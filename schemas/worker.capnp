@@ -38,6 +38,7 @@ struct Command {
     moduleLoad @7 :ModuleLoad;
     launch @8 :Launch;
     gemm @9 :Gemm;
+    blas @10 :Blas;
   }
 }
 
@@ -134,6 +135,39 @@ struct Gemm {
   aux @35 :UInt64;
   ldAux @36 :Int64;
   auxType @37 :UInt8;
+  strideBias @38 :Int64;
+  strideAux @39 :Int64;
+}
+
+struct Blas {
+  fn @0 :UInt8;                   # modnn_blas_fn
+  type @1 :UInt8;
+  m @2 :Int64;
+  n @3 :Int64;
+  k @4 :Int64;
+  x @5 :UInt64;
+  y @6 :UInt64;
+  incx @7 :Int64;
+  incy @8 :Int64;
+  a @9 :UInt64;
+  b @10 :UInt64;
+  c @11 :UInt64;
+  lda @12 :Int64;
+  ldb @13 :Int64;
+  ldc @14 :Int64;
+  transA @15 :Bool;
+  transB @16 :Bool;
+  conjA @17 :Bool;
+  conjB @18 :Bool;
+  right @19 :Bool;
+  upper @20 :Bool;
+  unitDiag @21 :Bool;
+  alpha @22 :List(Float64);       # 2 entries
+  beta @23 :List(Float64);        # 2 entries
+  alphaPtr @24 :UInt64;
+  betaPtr @25 :UInt64;
+  result @26 :UInt64;
+  resultType @27 :UInt8;
 }
 
 struct Request {
@@ -146,6 +180,7 @@ struct Request {
     supportsKernel @5 :KernelQuery;  # reply: flag
     supportsGemm @6 :Gemm;        # reply: flag
     props @7 :Void;               # reply: props
+    supportsBlas @8 :Blas;        # reply: flag
   }
 }
 

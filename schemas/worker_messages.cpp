@@ -27,7 +27,7 @@ std::string text(capnp::Text::Reader t, size_t max, const char* what) {
 std::span<const uint8_t> bytes(capnp::Data::Reader d) { return {d.begin(), d.size()}; }
 
 modnn_dtype dtype(uint8_t v) {
-  require(v <= MODNN_I32, "unknown dtype");
+  require(v <= MODNN_DTYPE_MAX, "unknown dtype");
   return modnn_dtype(v);
 }
 
@@ -79,7 +79,84 @@ modnn_gemm gemmFromWire(schema::Gemm::Reader g) {
   out.aux = g.getAux();
   out.ld_aux = g.getLdAux();
   out.aux_type = dtype(g.getAuxType());
+  out.stride_bias = g.getStrideBias();
+  out.stride_aux = g.getStrideAux();
   return out;
+}
+
+modnn_blas blasFromWire(schema::Blas::Reader b) {
+  modnn_blas out{};
+  out.struct_size = sizeof out;
+  require(b.getFn() >= MODNN_BLAS_AXPY && b.getFn() <= MODNN_BLAS_SYRK, "unknown BLAS routine");
+  out.fn = modnn_blas_fn(b.getFn());
+  out.type = dtype(b.getType());
+  out.m = b.getM();
+  out.n = b.getN();
+  out.k = b.getK();
+  require(out.m >= 0 && out.n >= 0 && out.k >= 0, "negative BLAS dimension");
+  out.x = b.getX();
+  out.y = b.getY();
+  out.incx = b.getIncx();
+  out.incy = b.getIncy();
+  out.a = b.getA();
+  out.b = b.getB();
+  out.c = b.getC();
+  out.lda = b.getLda();
+  out.ldb = b.getLdb();
+  out.ldc = b.getLdc();
+  require(out.lda >= 0 && out.ldb >= 0 && out.ldc >= 0, "negative leading dimension");
+  out.trans_a = b.getTransA();
+  out.trans_b = b.getTransB();
+  out.conj_a = b.getConjA();
+  out.conj_b = b.getConjB();
+  out.right = b.getRight();
+  out.upper = b.getUpper();
+  out.unit_diag = b.getUnitDiag();
+  require(b.getAlpha().size() == 2 && b.getBeta().size() == 2, "alpha/beta need 2 entries");
+  for (unsigned i = 0; i < 2; ++i) {
+    out.alpha[i] = b.getAlpha()[i];
+    out.beta[i] = b.getBeta()[i];
+  }
+  out.alpha_ptr = b.getAlphaPtr();
+  out.beta_ptr = b.getBetaPtr();
+  out.result = b.getResult();
+  out.result_type = dtype(b.getResultType());
+  return out;
+}
+
+void blasToWire(const modnn_blas& b, schema::Blas::Builder out) {
+  out.setFn(uint8_t(b.fn));
+  out.setType(uint8_t(b.type));
+  out.setM(b.m);
+  out.setN(b.n);
+  out.setK(b.k);
+  out.setX(b.x);
+  out.setY(b.y);
+  out.setIncx(b.incx);
+  out.setIncy(b.incy);
+  out.setA(b.a);
+  out.setB(b.b);
+  out.setC(b.c);
+  out.setLda(b.lda);
+  out.setLdb(b.ldb);
+  out.setLdc(b.ldc);
+  out.setTransA(b.trans_a);
+  out.setTransB(b.trans_b);
+  out.setConjA(b.conj_a);
+  out.setConjB(b.conj_b);
+  out.setRight(b.right);
+  out.setUpper(b.upper);
+  out.setUnitDiag(b.unit_diag);
+  auto alpha = out.initAlpha(2);
+  auto beta = out.initBeta(2);
+  for (unsigned i = 0; i < 2; ++i) {
+    alpha.set(i, b.alpha[i]);
+    beta.set(i, b.beta[i]);
+  }
+  out.setAlphaPtr(b.alpha_ptr);
+  out.setBetaPtr(b.beta_ptr);
+  out.setResult(b.result);
+  out.setResultType(uint8_t(b.result_type));
 }
 
 void gemmToWire(const modnn_gemm& g, schema::Gemm::Builder out) {
@@ -125,6 +202,8 @@ void gemmToWire(const modnn_gemm& g, schema::Gemm::Builder out) {
   out.setAux(g.aux);
   out.setLdAux(g.ld_aux);
   out.setAuxType(uint8_t(g.aux_type));
+  out.setStrideBias(g.stride_bias);
+  out.setStrideAux(g.stride_aux);
 }
 
 void dims(capnp::List<uint32_t>::Reader in, uint32_t out[3], const char* what) {
@@ -204,6 +283,7 @@ Command decodeCommand(schema::Command::Reader c, Attachment& att) {
       break;
     }
     case schema::Command::GEMM: out.body = GemmCmd{gemmFromWire(c.getGemm())}; break;
+    case schema::Command::BLAS: out.body = BlasCmd{blasFromWire(c.getBlas())}; break;
     default: require(false, "unknown command");
   }
   return out;
@@ -226,6 +306,34 @@ auto guarded(F&& f) -> Result<decltype(f())> {
 }
 
 }  // namespace
+
+bool opToCommand(const modnn_op& op, Command* out) {
+  if (op.kind == MODNN_OP_GEMM) {
+    out->body = GemmCmd{op.u.gemm};
+    return true;
+  }
+  if (op.kind == MODNN_OP_BLAS) {
+    out->body = BlasCmd{op.u.blas};
+    return true;
+  }
+  return false;
+}
+
+modnn_op commandToOp(const GemmCmd& c) {
+  modnn_op op{};
+  op.struct_size = sizeof op;
+  op.kind = MODNN_OP_GEMM;
+  op.u.gemm = c.gemm;
+  return op;
+}
+
+modnn_op commandToOp(const BlasCmd& c) {
+  modnn_op op{};
+  op.struct_size = sizeof op;
+  op.kind = MODNN_OP_BLAS;
+  op.u.blas = c.blas;
+  return op;
+}
 
 void propsToWire(const modnn_device_props& p, schema::DeviceProps::Builder out) {
   out.setName(p.name);
@@ -321,6 +429,7 @@ Result<ClientMsg> decodeClientMessage(const void* data, size_t size, std::shared
             break;
           case schema::Request::SUPPORTS_GEMM: m.body = SupportsGemmReq{gemmFromWire(r.getSupportsGemm())}; break;
           case schema::Request::PROPS: m.body = PropsReq{}; break;
+          case schema::Request::SUPPORTS_BLAS: m.body = SupportsBlasReq{blasFromWire(r.getSupportsBlas())}; break;
           default: require(false, "unknown request");
         }
         return m;
@@ -454,6 +563,8 @@ std::vector<uint8_t> encodeCommands(const std::vector<Command>& cmds) {
             l.setParams(kj::arrayPtr(v.params.data(), v.params.size()));
           } else if constexpr (std::is_same_v<T, GemmCmd>) {
             gemmToWire(v.gemm, c.initGemm());
+          } else if constexpr (std::is_same_v<T, BlasCmd>) {
+            blasToWire(v.blas, c.initBlas());
           }
         },
         cmds[i].body);
@@ -485,6 +596,8 @@ std::vector<uint8_t> encodeRequest(const RequestMsg& m) {
           gemmToWire(v.gemm, r.initSupportsGemm());
         } else if constexpr (std::is_same_v<T, PropsReq>) {
           r.setProps();
+        } else if constexpr (std::is_same_v<T, SupportsBlasReq>) {
+          blasToWire(v.blas, r.initSupportsBlas());
         }
       },
       m.body);

@@ -63,10 +63,12 @@ struct LaunchCmd {
   std::span<const uint8_t> params;
 };
 struct GemmCmd { modnn_gemm gemm{}; };
+struct BlasCmd { modnn_blas blas{}; };
 
 struct Command {
   uint32_t device = 0;
-  std::variant<AllocCmd, FreeCmd, WriteCmd, ModuleUploadCmd, CopyCmd, FillCmd, ModuleLoadCmd, LaunchCmd, GemmCmd> body;
+  std::variant<AllocCmd, FreeCmd, WriteCmd, ModuleUploadCmd, CopyCmd, FillCmd, ModuleLoadCmd, LaunchCmd, GemmCmd,
+               BlasCmd> body;
 };
 
 struct ReadReq { uint64_t va = 0, size = 0; };
@@ -74,12 +76,13 @@ struct SyncReq {};
 struct HasModuleReq { uint64_t hash = 0; };
 struct SupportsKernelReq { uint64_t module = 0; std::string kernel; };
 struct SupportsGemmReq { modnn_gemm gemm{}; };
+struct SupportsBlasReq { modnn_blas blas{}; };
 struct PropsReq {};
 
 struct RequestMsg {
   uint64_t id = 0;
   uint32_t device = 0;
-  std::variant<ReadReq, SyncReq, HasModuleReq, SupportsKernelReq, SupportsGemmReq, PropsReq> body;
+  std::variant<ReadReq, SyncReq, HasModuleReq, SupportsKernelReq, SupportsGemmReq, PropsReq, SupportsBlasReq> body;
 };
 
 struct ByeMsg {};
@@ -121,6 +124,12 @@ std::vector<uint8_t> encodeRequest(const RequestMsg& m);
 std::vector<uint8_t> encodeBye();
 // `body` of a WorkerMsg; `frame` is ignored.
 std::vector<uint8_t> encodeWorkerMessage(uint64_t id, const decltype(WorkerMsg::body)& body);
+
+// A recorded op as its command (GEMM or BLAS); false for kinds the protocol lacks.
+bool opToCommand(const modnn_op& op, Command* out);
+// The op a GEMM or BLAS command or support query carries.
+modnn_op commandToOp(const GemmCmd& c);
+modnn_op commandToOp(const BlasCmd& c);
 
 // DeviceProps, shared with the scheduler protocol (worker registration).
 void propsToWire(const modnn_device_props& p, schema::DeviceProps::Builder out);

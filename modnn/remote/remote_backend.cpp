@@ -39,7 +39,7 @@ struct RemoteDevice {
   std::set<uint64_t> uploaded;  // module hashes the worker has
   std::atomic<uint64_t> next_module{1};
   std::map<std::pair<uint64_t, std::string>, bool> kernel_support;
-  std::map<std::tuple<int, int, int, int, int, int, int, bool>, bool> gemm_support;
+  std::map<std::tuple<int, int, int, int, int, int, int, int, bool>, bool> op_support;
 };
 
 RemoteDevice* dev(void* ctx) { return static_cast<RemoteDevice*>(ctx); }
@@ -198,31 +198,43 @@ modnn_status launchKernel(void* ctx, const modnn_kernel_launch* l) {
   return MODNN_OK;
 }
 
+// Whether the worker's device runs an op depends on its kind, routine and
+// types, not its sizes or addresses: answers are cached by those.
+using OpKey = std::tuple<int, int, int, int, int, int, int, int, bool>;
+
+OpKey opKey(const modnn_op& op) {
+  if (op.kind == MODNN_OP_BLAS) return {int(op.kind), int(op.u.blas.fn), int(op.u.blas.type), 0, 0, 0, 0, 0, false};
+  const modnn_gemm& g = op.u.gemm;
+  return {int(op.kind), int(g.a_type), int(g.b_type), int(g.c_type), int(g.d_type), int(g.compute_type),
+          int(g.scale_type), int(g.epilogue), g.pointer_arrays};
+}
+
 bool supportsOp(void* ctx, const modnn_op* op) {
-  if (op->kind != MODNN_OP_GEMM) return false;
   RemoteDevice* d = dev(ctx);
-  const modnn_gemm& g = op->u.gemm;
-  auto key = std::make_tuple(int(g.a_type), int(g.b_type), int(g.c_type), int(g.d_type), int(g.compute_type),
-                             int(g.scale_type), int(g.epilogue), g.pointer_arrays);
+  wire::Command probe;
+  if (!wire::opToCommand(*op, &probe)) return false;
+  OpKey key = opKey(*op);
   {
     std::lock_guard<std::mutex> lock(d->mu);
-    if (auto it = d->gemm_support.find(key); it != d->gemm_support.end()) return it->second;
+    if (auto it = d->op_support.find(key); it != d->op_support.end()) return it->second;
   }
   wire::RequestMsg r;
   r.device = d->index;
-  r.body = wire::SupportsGemmReq{g};
+  if (auto* g = std::get_if<wire::GemmCmd>(&probe.body))
+    r.body = wire::SupportsGemmReq{g->gemm};
+  else
+    r.body = wire::SupportsBlasReq{std::get<wire::BlasCmd>(probe.body).blas};
   auto reply = d->conn->request(r);
   auto* flag = reply ? std::get_if<wire::FlagMsg>(&reply->body) : nullptr;
   bool ok = flag && flag->value;
   std::lock_guard<std::mutex> lock(d->mu);
-  d->gemm_support[key] = ok;
+  d->op_support[key] = ok;
   return ok;
 }
 
 modnn_status runOp(void* ctx, const modnn_op* op) {
-  if (op->kind != MODNN_OP_GEMM) return MODNN_ERR_NOT_SUPPORTED;
   auto c = command(dev(ctx));
-  c.body = wire::GemmCmd{op->u.gemm};
+  if (!wire::opToCommand(*op, &c)) return MODNN_ERR_NOT_SUPPORTED;
   dev(ctx)->conn->command(std::move(c));
   return MODNN_OK;
 }

@@ -245,6 +245,12 @@ Result<wire::WorkerMsg> WorkerConnection::awaitLocked(uint64_t id) {
         return makeError(MODNN_ERR_DEVICE_UNAVAILABLE, "bad reply from worker: " + msg.error().message);
       }
       if (msg->id == id) return msg;
+      if (auto* e = std::get_if<wire::ErrorMsg>(&msg->body); e && msg->id == 0) {
+        // The worker could not read one of our messages: what it dropped is
+        // unknown, so nothing it says from here on can be trusted.
+        lost_ = true;
+        return makeError(MODNN_ERR_DEVICE_UNAVAILABLE, "worker " + endpoint_ + " rejected a message: " + e->message);
+      }
       log().warn("dropping a reply to request {} (waiting for {})", msg->id, id);
       continue;
     }

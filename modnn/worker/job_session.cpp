@@ -175,15 +175,17 @@ modnn_status JobSession::run(const wire::Command& cmd, std::string* why) {
     l.param_bytes = uint32_t(c->params.size());
     return dev.launch_kernel(ctx, &l);
   }
-  if (auto* c = std::get_if<wire::GemmCmd>(&cmd.body)) {
-    modnn_op op{};
-    op.struct_size = sizeof op;
-    op.kind = MODNN_OP_GEMM;
-    op.u.gemm = c->gemm;
-    if (!dev.supports_op || !dev.run_op || !dev.supports_op(ctx, &op)) return MODNN_ERR_NOT_SUPPORTED;
-    return dev.run_op(ctx, &op);
-  }
-  return MODNN_ERR_INVALID_VALUE;
+  // Ops name device addresses the backend translates through this job's own
+  // buffer table (the job's device contexts know no other job's buffers).
+  modnn_op op{};
+  if (auto* c = std::get_if<wire::GemmCmd>(&cmd.body))
+    op = wire::commandToOp(*c);
+  else if (auto* c = std::get_if<wire::BlasCmd>(&cmd.body))
+    op = wire::commandToOp(*c);
+  else
+    return MODNN_ERR_INVALID_VALUE;
+  if (!dev.supports_op || !dev.run_op || !dev.supports_op(ctx, &op)) return MODNN_ERR_NOT_SUPPORTED;
+  return dev.run_op(ctx, &op);
 }
 
 JobSession::Reply JobSession::answer(const wire::RequestMsg& req) {
@@ -207,10 +209,11 @@ JobSession::Reply JobSession::answer(const wire::RequestMsg& req) {
     return reply(req.id, wire::FlagMsg{ok});
   }
   if (auto* r = std::get_if<wire::SupportsGemmReq>(&req.body)) {
-    modnn_op op{};
-    op.struct_size = sizeof op;
-    op.kind = MODNN_OP_GEMM;
-    op.u.gemm = r->gemm;
+    modnn_op op = wire::commandToOp(wire::GemmCmd{r->gemm});
+    return reply(req.id, wire::FlagMsg{dev.supports_op && dev.supports_op(ctx, &op)});
+  }
+  if (auto* r = std::get_if<wire::SupportsBlasReq>(&req.body)) {
+    modnn_op op = wire::commandToOp(wire::BlasCmd{r->blas});
     return reply(req.id, wire::FlagMsg{dev.supports_op && dev.supports_op(ctx, &op)});
   }
 
