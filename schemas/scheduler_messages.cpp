@@ -1,5 +1,7 @@
 #include "scheduler_messages.h"
 
+#include "decode_checks.h"
+
 #include <kj/exception.h>
 
 #include <algorithm>
@@ -9,34 +11,13 @@
 namespace moai::wire {
 namespace {
 
-// Thrown by the checks below and caught once per decode, so a value that
-// fails validation is reported like a structurally malformed frame.
-struct Invalid {
-  std::string what;
-};
+using detail::guarded;
+using detail::Invalid;
+using detail::require;
 
-void require(bool ok, const char* what) {
-  if (!ok) throw Invalid{what};
-}
+
 
 // Runs a decoder; capnp readers throw lazily on malformed pointers.
-template <class F>
-auto guarded(F&& decode) -> Result<decltype(decode())> {
-  std::optional<decltype(decode())> out;
-  std::string invalid;
-  kj::Maybe<kj::Exception> failure = kj::runCatchingExceptions([&] {
-    try {
-      out = decode();
-    } catch (Invalid& e) {
-      invalid = std::move(e.what);
-    }
-  });
-  KJ_IF_MAYBE(e, failure) {
-    return makeError(MODNN_ERR_INVALID_VALUE, std::string("malformed message: ") + e->getDescription().cStr());
-  }
-  if (!out) return makeError(MODNN_ERR_INVALID_VALUE, "invalid message: " + invalid);
-  return std::move(*out);
-}
 
 // Names, kinds, endpoints and tokens: printable ASCII without spaces.
 bool isWord(std::string_view s) {

@@ -1,5 +1,7 @@
 #include "worker_messages.h"
 
+#include "decode_checks.h"
+
 #include <kj/exception.h>
 
 #include <algorithm>
@@ -9,15 +11,11 @@
 namespace moai::wire {
 namespace {
 
-// Thrown by the checks below and caught once per decode: a value that fails
-// validation is reported exactly like a structurally malformed frame.
-struct Invalid {
-  std::string what;
-};
+using detail::guarded;
+using detail::Invalid;
+using detail::require;
 
-void require(bool ok, const char* what) {
-  if (!ok) throw Invalid{what};
-}
+
 
 std::string text(capnp::Text::Reader t, size_t max, const char* what) {
   require(t.size() <= max, what);
@@ -289,21 +287,6 @@ Command decodeCommand(schema::Command::Reader c, Attachment& att) {
   return out;
 }
 
-template <class F>
-auto guarded(F&& f) -> Result<decltype(f())> {
-  std::string invalid;
-  std::optional<decltype(f())> result;
-  kj::Maybe<kj::Exception> failure = kj::runCatchingExceptions([&] {
-    try {
-      result.emplace(f());
-    } catch (const Invalid& e) {
-      invalid = e.what;
-    }
-  });
-  KJ_IF_MAYBE(e, failure) { return makeError(MODNN_ERR_INVALID_VALUE, std::string("malformed message: ") + e->getDescription().cStr()); }
-  if (!result) return makeError(MODNN_ERR_INVALID_VALUE, "invalid message: " + invalid);
-  return std::move(*result);
-}
 
 }  // namespace
 
@@ -396,8 +379,8 @@ Result<ClientMsg> decodeClientMessage(const void* data, size_t size, std::shared
   auto frame = readMessage(data, size, std::move(owner));
   Attachment att{attachment, attachment.data() != nullptr || !attachment.empty(), false};
   if (!frame) return frame.error();
-  auto root = (*frame)->root<schema::ClientMessage>();
   auto body = guarded([&]() -> decltype(ClientMsg::body) {
+    auto root = (*frame)->root<schema::ClientMessage>();  // throws on a message without a root
     switch (root.which()) {
       case schema::ClientMessage::HELLO: {
         require(!att.present, "unexpected attached frame");
@@ -407,6 +390,7 @@ Result<ClientMsg> decodeClientMessage(const void* data, size_t size, std::shared
       }
       case schema::ClientMessage::COMMANDS: {
         std::vector<Command> cmds;
+        require(root.getCommands().size() <= kMaxCommandsPerMessage, "too many commands in one message");
         cmds.reserve(root.getCommands().size());
         for (auto c : root.getCommands()) cmds.push_back(decodeCommand(c, att));
         require(!att.present || att.claimed, "an attached frame no command names");
@@ -448,9 +432,9 @@ Result<WorkerMsg> decodeWorkerMessage(const void* data, size_t size, std::shared
   auto frame = readMessage(data, size, std::move(owner));
   bool has_attachment = attachment.data() != nullptr || !attachment.empty();
   if (!frame) return frame.error();
-  auto root = (*frame)->root<schema::WorkerMessage>();
   uint64_t id = 0;
   auto body = guarded([&]() -> decltype(WorkerMsg::body) {
+    auto root = (*frame)->root<schema::WorkerMessage>();
     id = root.getId();
     switch (root.which()) {
       case schema::WorkerMessage::HELLO_OK: {

@@ -25,6 +25,7 @@ constexpr uint32_t kMaxDevicesPerWorker = 64;
 constexpr uint32_t kMaxKernelParamBytes = 32768;
 constexpr size_t kMaxNameBytes = 4096;
 constexpr size_t kMaxSymbols = 65536;
+constexpr size_t kMaxCommandsPerMessage = 65536;  // clients batch at most 4096
 
 struct HelloMsg {
   uint32_t protocol_version = 0;

@@ -48,7 +48,15 @@ std::vector<uint64_t> SchedulerLink::poll(bool readable) {
     } else if (std::holds_alternative<wire::RegisteredMsg>(*msg)) {
       log().info("registered with the scheduler as {}", worker_id_);
     } else if (auto* e = std::get_if<wire::ErrorMsg>(&*msg)) {
-      log().warn("scheduler: {}", e->message);
+      if (e->code == MODNN_ERR_NOT_REGISTERED) {
+        // The scheduler declared us dead (or restarted): our grants are void;
+        // register again so new leases can come.
+        log().warn("the scheduler no longer knows this worker: registering again");
+        grants_.clear();
+        sendRegister();
+      } else {
+        log().warn("scheduler: {}", e->message);
+      }
     }
   }
   auto now = std::chrono::steady_clock::now();

@@ -79,7 +79,7 @@ inline std::string compileCu(const std::string& source, const std::string& arch,
     std::ofstream f(cu);
     f << source;
   }
-  std::string cmd = nvccPath() + " -ptx -O3 -arch=" + arch + " " + extra + " -o " + ptx.string() + " " +
+  std::string cmd = "env -u LD_PRELOAD " + nvccPath() + " -ptx -O3 -arch=" + arch + " " + extra + " -o " + ptx.string() + " " +
                     cu.string() + " 2>&1";
   FILE* p = popen(cmd.c_str(), "r");
   std::string out;

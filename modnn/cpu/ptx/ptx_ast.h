@@ -108,6 +108,7 @@ struct Function {
   std::map<std::string, std::vector<std::string>> branchTables;
   uint32_t maxntid[3] = {0, 0, 0};
   uint32_t reqntid[3] = {0, 0, 0};
+  uint32_t clusterCtas = 1;  // product of .reqnctapercluster / .maxclusterrank
   uint32_t line = 0;
 };
 

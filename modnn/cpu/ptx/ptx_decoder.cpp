@@ -542,6 +542,10 @@ void buildProgram(const Module& mod, const Function& entry, Program& prog) {
   prog.name = entry.name;
   std::copy(entry.maxntid, entry.maxntid + 3, prog.maxntid);
   std::copy(entry.reqntid, entry.reqntid + 3, prog.reqntid);
+  if (entry.clusterCtas > 1) {
+    prog.unsupported = "thread block clusters of more than one block are not supported";
+    return;
+  }
   ProgramBuilder pb(mod, prog);
   for (const Function& f : mod.funcs) {
     auto it = pb.funcs.find(f.name);

@@ -516,6 +516,11 @@ modnn_status runBlock(Worker& wk, uint64_t linear) {
     }
   }
   for (;;) {
+    // Another block's fault ends the launch; stop this one too.
+    if (int st = L.status.load(std::memory_order_relaxed); st != MODNN_OK) {
+      resetBlockState(wk);
+      return modnn_status(st);
+    }
     bool progress = false, live = false;
     for (uint32_t i = 0; i < nw; ++i) {
       Warp& w = wk.warps[i];

@@ -2,6 +2,7 @@
 // signatures and bodies with nested scopes. Register and body-variable
 // names are resolved here, innermost scope first, so inline-asm blocks that
 // reuse names like `low`/`high` get distinct registers.
+#include <algorithm>
 #include <cstring>
 #include <set>
 #include <unordered_map>
@@ -445,9 +446,11 @@ class Parser {
       if (cur().kind != TokKind::Word) return fail("unexpected '" + std::string(w) + "' in function header");
       next();
       uint32_t* dims = w == ".maxntid" ? f.maxntid : w == ".reqntid" ? f.reqntid : nullptr;
+      bool cluster = w == ".reqnctapercluster" || w == ".maxclusterrank";
       int idx = 0;
       while (cur().kind == TokKind::Int || cur().is(',')) {
         if (cur().kind == TokKind::Int && dims && idx < 3) dims[idx++] = uint32_t(cur().ival);
+        if (cur().kind == TokKind::Int && cluster) f.clusterCtas *= uint32_t(std::max<uint64_t>(cur().ival, 1));
         next();
       }
       if (w == ".pragma") {
