@@ -32,6 +32,18 @@ void mergePrelinked(const FatbinWrapper& wrapper, unsigned max_arch, ModuleInfo&
   }
 }
 
+// A program built only for newer architectures (say -arch=sm_90) still
+// carries PTX: offer its oldest PTX rather than no image at all. A device
+// that meets an instruction it lacks refuses that kernel by name.
+void useLowestPtxAbove(const Fatbin& fatbin, unsigned max_arch, ModuleInfo& info) {
+  const FatbinEntry* best = nullptr;
+  for (const auto& e : fatbin.entries)
+    if (e.kind == FatbinEntryKind::Ptx && e.arch > max_arch && (!best || e.arch < best->arch)) best = &e;
+  if (!best) return;
+  info.ptx.assign(best->payload.begin(), best->payload.end());
+  info.ptx_arch = best->arch;
+}
+
 }  // namespace
 
 void** ModuleRegistry::add(const void* wrapper) {
@@ -108,6 +120,7 @@ Result<const ModuleInfo*> ModuleRegistry::describe(ModuleRecord* m, unsigned max
         if (info) {
           m->info = std::make_unique<ModuleInfo>(std::move(info).value());
           mergePrelinked(*wrapper, max_arch, *m->info);
+          if (m->info->ptx.empty()) useLowestPtxAbove(*fatbin, max_arch, *m->info);
         } else {
           m->parse_error = info.error();
         }
