@@ -49,6 +49,7 @@ struct LaunchShared {
   uint64_t totalBlocks = 1;
   DeviceHeap* heap = nullptr;
   std::atomic<uint64_t> nextBlock{0};
+  std::atomic<uint64_t> threadInstructions{0};  // lanes x instructions executed (for MOAI_PTX_STATS)
   std::atomic<int> status{MODNN_OK};
   std::mutex outMu;
   std::vector<std::pair<uint64_t, std::string>> printfOut;  // (block, text)
@@ -83,6 +84,7 @@ struct Warp {
   const LaunchShared* L = nullptr;
   uint32_t index = 0;           // warp index within the block
   uint32_t pc = 0;
+  uint64_t threadInstructions = 0;  // lanes x plain instructions run, for MOAI_PTX_STATS
   uint32_t active = 0;          // lanes executing now
   uint32_t alive = 0;           // lanes that exist and have not exited
   uint32_t barBlocked = 0;      // lanes waiting at a CTA barrier

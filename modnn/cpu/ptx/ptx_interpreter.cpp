@@ -1,5 +1,9 @@
 #include "modnn/cpu/ptx/ptx_interpreter.h"
 
+#include <chrono>
+#include <cstdlib>
+#include <utility>
+
 #include <algorithm>
 #include <cstdio>
 
@@ -204,6 +208,7 @@ WarpRun runWarp(Warp& w) {
       m &= in.guardNeg ? ~p : p;
     }
     if (in.flow == Flow::Plain) [[likely]] {
+      w.threadInstructions += uint32_t(__builtin_popcount(m));
       if (m && in.fn(w, in, m) != MODNN_OK) return WarpRun::Fault;
       if (++w.pc >= w.nextWaitPc && !reschedule(w)) return stopped(w);
       continue;
@@ -535,7 +540,12 @@ modnn_status runBlock(Worker& wk, uint64_t linear) {
       }
     }
     bool released = releaseAny(wk);
-    if (!live) return MODNN_OK;
+    if (!live) {
+      uint64_t n = 0;
+      for (uint32_t i = 0; i < nw; ++i) n += std::exchange(wk.warps[i].threadInstructions, 0);
+      L.threadInstructions.fetch_add(n, std::memory_order_relaxed);
+      return MODNN_OK;
+    }
     if (!progress && !released) {
       bool anyAlive = false;
       for (uint32_t i = 0; i < nw; ++i) anyAlive |= wk.warps[i].alive != 0;
@@ -551,6 +561,8 @@ modnn_status runBlock(Worker& wk, uint64_t linear) {
 
 modnn_status runLaunch(LaunchShared& L, std::vector<std::unique_ptr<Worker>>& workers, cpu::ThreadPool& pool) {
   int n = int(std::min<uint64_t>({uint64_t(pool.size()), uint64_t(workers.size()), L.totalBlocks}));
+  static const bool stats = std::getenv("MOAI_PTX_STATS") != nullptr;
+  auto t0 = std::chrono::steady_clock::now();
   pool.run(n, [&](int i) {
     Worker& wk = *workers[size_t(i)];
     prepareWorker(wk, L, i);
@@ -575,6 +587,11 @@ modnn_status runLaunch(LaunchShared& L, std::vector<std::unique_ptr<Worker>>& wo
                      [](const auto& a, const auto& b) { return a.first < b.first; });
     for (const auto& [block, text] : L.printfOut) std::fwrite(text.data(), 1, text.size(), stdout);
     std::fflush(stdout);
+  }
+  if (stats) {
+    double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    std::fprintf(stderr, "moai ptx stats: %llu thread-instructions in %.6f s on %d threads\n",
+                 static_cast<unsigned long long>(L.threadInstructions.load()), s, n);
   }
   return modnn_status(L.status.load());
 }
