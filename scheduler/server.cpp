@@ -158,8 +158,8 @@ void Server::send(const std::string& route, const wire::FromSchedulerMsg& messag
     // (slow peer) refuses the routing frame and the message is dropped.
     if (socket_.send(zmq::buffer(route), zmq::send_flags::sndmore | zmq::send_flags::dontwait))
       socket_.send(zmq::buffer(bytes), zmq::send_flags::dontwait);
-    else
-      spdlog::warn("peer {}: send queue full, message dropped", hex(route));
+    else if (dropped_[route]++ == 0)  // once per peer: a gone peer would flood the log
+      spdlog::warn("peer {}: send queue full, messages dropped from now on", hex(route));
   } catch (const zmq::error_t& e) {
     spdlog::debug("peer {} unreachable: {}", hex(route), e.what());
   }

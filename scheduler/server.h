@@ -9,6 +9,7 @@
 #include <zmq.hpp>
 
 #include <csignal>
+#include <map>
 #include <string>
 
 #include "inventory.h"
@@ -41,6 +42,7 @@ class Server {
   Inventory inventory_;
   zmq::context_t context_;
   zmq::socket_t socket_;
+  std::map<std::string, uint64_t> dropped_;  // messages dropped per peer route
 };
 
 }  // namespace moai::sched

@@ -103,6 +103,12 @@ Result<std::shared_ptr<Lease>> requestLease(const std::string& scheduler, uint32
       auto ping = wire::encodeToScheduler(wire::KeepaliveMsg{raw->job_id});
       while (!raw->stop.load()) {
         k.send(zmq::buffer(ping), zmq::send_flags::dontwait);
+        // Read what the scheduler says back, so its queue to us never fills.
+        for (zmq::message_t reply; k.recv(reply, zmq::recv_flags::dontwait);) {
+          auto msg = wire::decodeFromScheduler(reply.data(), reply.size());
+          if (msg && std::holds_alternative<wire::RevokeMsg>(*msg))
+            log().error("the scheduler revoked job {}'s lease", raw->job_id);
+        }
         for (int i = 0; i < 10 && !raw->stop.load(); ++i)
           std::this_thread::sleep_for(kKeepaliveInterval / 10);
       }

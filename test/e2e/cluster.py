@@ -45,15 +45,16 @@ class Cluster:
                 with open(path) as f:
                     return [line.strip() for line in f if line.strip()]
             if proc.poll() is not None:
-                raise RuntimeError(f"{what} exited with {proc.returncode}; log: {self.log(proc)}")
+                raise RuntimeError(f"{what} exited with {proc.returncode}; log: {self.log(proc, 4000)}")
             time.sleep(0.05)
-        raise RuntimeError(f"{what} did not start; log: {self.log(proc)}")
+        raise RuntimeError(f"{what} did not start; log: {self.log(proc, 4000)}")
 
-    def log(self, proc):
+    def log(self, proc, tail=None):
         path = getattr(proc, "log_path", None)
         if path and os.path.exists(path):
             with open(path) as f:
-                return f.read()[-4000:]
+                text = f.read()
+            return text[-tail:] if tail else text
         return ""
 
     def _spawn(self, args, name):
@@ -92,7 +93,7 @@ class Cluster:
             if all("registered with the scheduler" in self.log(w) for w in self.workers):
                 return
             time.sleep(0.05)
-        raise RuntimeError("workers did not register: " + " | ".join(self.log(w) for w in self.workers))
+        raise RuntimeError("workers did not register: " + " | ".join(self.log(w, 2000) for w in self.workers))
 
     def env(self, **extra):
         env = dict(os.environ)

@@ -55,6 +55,6 @@ with Cluster(workers=2, heartbeat=0.3, heartbeat_timeout=1.5) as c:
     while time.time() < deadline and not dead_lines():
         time.sleep(0.1)
     if not dead_lines():
-        fail("the scheduler did not notice the dead worker:\n" + c.log(c.sched))
+        fail("the scheduler did not notice the dead worker:\n" + c.log(c.sched, 4000))
     print("scheduler:", dead_lines()[-1])
 print("worker kill handled")
