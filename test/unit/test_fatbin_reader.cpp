@@ -13,6 +13,7 @@
 #include <string>
 
 #include "interpose/core/fatbin_reader.h"
+#include "test/unit/nvcc_build.h"
 #include "interpose/core/kernel_info.h"
 
 namespace fs = std::filesystem;
@@ -20,45 +21,9 @@ using namespace moai;
 
 namespace {
 
-// ------------------------------------------------------------ build helpers
-
-std::string nvccPath() {
-  const char* n = std::getenv("NVCC");
-  return n ? n : "";
-}
-
-#define REQUIRE_NVCC()                                  \
-  do {                                                  \
-    if (nvccPath().empty()) {                           \
-      WARN("NVCC is not set; skipping (needs nvcc)");   \
-      return;                                           \
-    }                                                   \
-  } while (0)
-
-struct WorkDir {
-  fs::path path;
-  WorkDir() {
-    const char* tmp = std::getenv("TMPDIR");
-    std::string pattern = std::string(tmp && *tmp ? tmp : "/tmp") + "/moai_fatbin_XXXXXX";
-    if (mkdtemp(pattern.data()) != nullptr) path = pattern;
-  }
-  ~WorkDir() {
-    std::error_code ec;
-    if (!path.empty()) fs::remove_all(path, ec);
-  }
-};
-
-const fs::path& workDir() {
-  static WorkDir dir;
-  REQUIRE(!dir.path.empty());
-  return dir.path;
-}
-
-std::vector<uint8_t> readFile(const fs::path& p) {
-  std::ifstream f(p, std::ios::binary);
-  REQUIRE(f.good());
-  return std::vector<uint8_t>((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
-}
+using test::nvccPath;
+using test::readFile;
+using test::workDir;
 
 void writeFile(const fs::path& p, const std::string& text) {
   std::ofstream f(p, std::ios::binary);
