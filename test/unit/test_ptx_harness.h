@@ -18,42 +18,16 @@
 #include <vector>
 
 #include "interpose/core/backend_loader.h"
+#include "test/unit/nvcc_build.h"
 #include "modnn/backend.h"
 
 namespace ptxtest {
 
 namespace fs = std::filesystem;
+using moai::test::nvccPath;
 
-inline std::string nvccPath() {
-  const char* n = std::getenv("NVCC");
-  return n ? n : "";
-}
-
-#define REQUIRE_NVCC()                                \
-  do {                                                \
-    if (ptxtest::nvccPath().empty()) {                \
-      WARN("NVCC is not set; skipping (needs nvcc)"); \
-      return;                                         \
-    }                                                 \
-  } while (0)
-
-struct TempDir {
-  fs::path path;
-  TempDir() {
-    const char* tmp = std::getenv("TMPDIR");
-    std::string pattern = std::string(tmp && *tmp ? tmp : "/tmp") + "/moai_ptx_XXXXXX";
-    if (mkdtemp(pattern.data()) != nullptr) path = pattern;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    if (!path.empty()) fs::remove_all(path, ec);
-  }
-};
-
-inline const fs::path& tempDir() {
-  static TempDir dir;
-  return dir.path;
-}
+// The shared scratch directory; PTX tests tolerate its absence (tests then skip).
+inline const fs::path& tempDir() { return moai::test::workDir(); }
 
 inline std::string readText(const fs::path& p) {
   std::ifstream f(p);
