@@ -10,31 +10,13 @@
 #include <vector>
 
 #include "check.h"
+#include "gate.h"
 
 #ifndef CUDA_API_PER_THREAD_DEFAULT_STREAM
 #error "build with --default-stream per-thread"
 #endif
 
 using Clock = std::chrono::steady_clock;
-
-struct Gate {
-  std::atomic<bool> open{false};
-  std::atomic<bool> entered{false};
-  std::atomic<bool> timed_out{false};
-};
-
-static void CUDART_CB gate_fn(void* p) {
-  Gate* g = static_cast<Gate*>(p);
-  g->entered = true;
-  auto t0 = Clock::now();
-  while (!g->open.load()) {
-    if (Clock::now() - t0 > std::chrono::seconds(10)) {
-      g->timed_out = true;
-      return;
-    }
-    std::this_thread::sleep_for(std::chrono::microseconds(200));
-  }
-}
 
 // Work of one thread on its default stream; `id` makes its data distinct.
 static void default_stream_worker(int id) {

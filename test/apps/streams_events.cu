@@ -11,27 +11,9 @@
 #include <thread>
 
 #include "check.h"
+#include "gate.h"
 
 using Clock = std::chrono::steady_clock;
-
-struct Gate {
-  std::atomic<bool> open{false};
-  std::atomic<bool> entered{false};
-  std::atomic<bool> timed_out{false};
-};
-
-static void CUDART_CB gate_fn(void* p) {
-  Gate* g = static_cast<Gate*>(p);
-  g->entered = true;
-  auto t0 = Clock::now();
-  while (!g->open.load()) {
-    if (Clock::now() - t0 > std::chrono::seconds(10)) {
-      g->timed_out = true;
-      return;
-    }
-    std::this_thread::sleep_for(std::chrono::microseconds(200));
-  }
-}
 
 static void CUDART_CB sleep_fn(void* p) {
   std::this_thread::sleep_for(std::chrono::milliseconds(*static_cast<int*>(p)));
