@@ -139,7 +139,26 @@ typedef struct modnn_device_i {
 
   /* Frees the device and everything it still holds. */
   void (*destroy)(void* ctx);
+
+  /* OPTIONAL: the device dereferences device pointers itself (a GPU running
+   * the program's kernels), so the addresses the client mints must be the
+   * device's own. Reserves `size` bytes of the device's address space at
+   * `hint` (0: anywhere) and sets *out_base; fails unless it got exactly
+   * `hint` when one was given. *out_host_held: the range is also held in
+   * this process's host address space (an in-process driver with unified
+   * addressing), so the client must not map it itself. Buffers are then only
+   * allocated inside the range. MODNN_OK with *out_base = 0: this device
+   * takes any address after all (a remote device that is not a GPU). A
+   * second call, before any buffer is allocated, replaces the first range.
+   * Default: any client address works. */
+  modnn_status (*reserve_address_range)(void* ctx, uint64_t size, uint64_t hint, uint64_t* out_base,
+                                        bool* out_host_held);
 } modnn_device_i;
+
+/* Does `iface` provide the OPTIONAL entry `fn`? (A table from an older
+ * backend is shorter: entries past its struct_size are absent.) */
+#define MODNN_HAS_ENTRY(iface, fn) \
+  ((iface)->struct_size >= offsetof(modnn_device_i, fn) + sizeof((iface)->fn) && (iface)->fn != NULL)
 
 typedef struct modnn_device {
   const modnn_device_i* iface;

@@ -181,6 +181,7 @@ struct Request {
     supportsGemm @6 :Gemm;        # reply: flag
     props @7 :Void;               # reply: props
     supportsBlas @8 :Blas;        # reply: flag
+    reserveRange @9 :Range;       # va = hint (0: anywhere), size; reply: reserved
   }
 }
 
@@ -201,6 +202,8 @@ struct WorkerMessage {
     flag @6 :Bool;
     props @7 :DeviceProps;
     attached @8 :UInt64;          # read reply: the bytes are the frame after the message
+    reserved @9 :UInt64;          # reserveRange reply: the base of the job's device address
+                                  # range on this worker's devices; 0 = any address works here
   }
 }
 

@@ -414,6 +414,12 @@ Result<ClientMsg> decodeClientMessage(const void* data, size_t size, std::shared
           case schema::Request::SUPPORTS_GEMM: m.body = SupportsGemmReq{gemmFromWire(r.getSupportsGemm())}; break;
           case schema::Request::PROPS: m.body = PropsReq{}; break;
           case schema::Request::SUPPORTS_BLAS: m.body = SupportsBlasReq{blasFromWire(r.getSupportsBlas())}; break;
+          case schema::Request::RESERVE_RANGE: {
+            auto x = r.getReserveRange();
+            require(x.getSize() > 0 && x.getVa() + x.getSize() > x.getVa(), "bad address range");
+            m.body = ReserveRangeReq{x.getVa(), x.getSize()};
+            break;
+          }
           default: require(false, "unknown request");
         }
         return m;
@@ -456,6 +462,7 @@ Result<WorkerMsg> decodeWorkerMessage(const void* data, size_t size, std::shared
       case schema::WorkerMessage::SHM_DATA: return ShmDataMsg{root.getShmData().getVa(), root.getShmData().getSize()};
       case schema::WorkerMessage::DONE: return DoneMsg{root.getDone()};
       case schema::WorkerMessage::FLAG: return FlagMsg{root.getFlag()};
+      case schema::WorkerMessage::RESERVED: return ReservedMsg{root.getReserved()};
       case schema::WorkerMessage::PROPS: {
         auto p = propsFromWire(root.getProps());
         require(p.ok(), "invalid device properties");
@@ -582,6 +589,10 @@ std::vector<uint8_t> encodeRequest(const RequestMsg& m) {
           r.setProps();
         } else if constexpr (std::is_same_v<T, SupportsBlasReq>) {
           blasToWire(v.blas, r.initSupportsBlas());
+        } else if constexpr (std::is_same_v<T, ReserveRangeReq>) {
+          auto x = r.initReserveRange();
+          x.setVa(v.hint);
+          x.setSize(v.size);
         }
       },
       m.body);
@@ -623,6 +634,8 @@ std::vector<uint8_t> encodeWorkerMessage(uint64_t id, const decltype(WorkerMsg::
           w.setFlag(v.value);
         } else if constexpr (std::is_same_v<T, PropsMsg>) {
           propsToWire(v.props, w.initProps());
+        } else if constexpr (std::is_same_v<T, ReservedMsg>) {
+          w.setReserved(v.base);
         }
       },
       body);

@@ -79,11 +79,16 @@ struct SupportsKernelReq { uint64_t module = 0; std::string kernel; };
 struct SupportsGemmReq { modnn_gemm gemm{}; };
 struct SupportsBlasReq { modnn_blas blas{}; };
 struct PropsReq {};
+// The job's device address range: a GPU maps buffers at the client's own
+// addresses, so all of a job's devices and the client agree on one range.
+struct ReserveRangeReq { uint64_t hint = 0, size = 0; };
 
 struct RequestMsg {
   uint64_t id = 0;
   uint32_t device = 0;
-  std::variant<ReadReq, SyncReq, HasModuleReq, SupportsKernelReq, SupportsGemmReq, PropsReq, SupportsBlasReq> body;
+  std::variant<ReadReq, SyncReq, HasModuleReq, SupportsKernelReq, SupportsGemmReq, PropsReq, SupportsBlasReq,
+               ReserveRangeReq>
+      body;
 };
 
 struct ByeMsg {};
@@ -104,10 +109,12 @@ struct DoneMsg { uint64_t clock_ns = 0; };
 struct FlagMsg { bool value = false; };
 struct PropsMsg { modnn_device_props props{}; };
 
+struct ReservedMsg { uint64_t base = 0; };
+
 struct WorkerMsg {
   std::unique_ptr<IncomingMessage> frame;
   uint64_t id = 0;
-  std::variant<HelloOkMsg, ErrorMsg, DataMsg, ShmDataMsg, DoneMsg, FlagMsg, PropsMsg> body;
+  std::variant<HelloOkMsg, ErrorMsg, DataMsg, ShmDataMsg, DoneMsg, FlagMsg, PropsMsg, ReservedMsg> body;
 };
 
 // `owner`, when given, keeps `data` (and `attachment`) alive so an aligned

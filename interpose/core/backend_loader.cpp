@@ -36,7 +36,8 @@ std::vector<std::string> searchPath(const std::string& name) {
 
 }  // namespace
 
-Result<std::vector<modnn_device>> openBackend(const std::string& name, const modnn_backend_config& config) {
+Result<std::vector<modnn_device>> openBackend(const std::string& name, const modnn_backend_config& config,
+                                              bool isolated) {
   std::string file = "libmodnn_" + name + ".so";
   std::string tried;
   for (const auto& dir : searchPath(name)) {
@@ -45,14 +46,22 @@ Result<std::vector<modnn_device>> openBackend(const std::string& name, const mod
       tried += " " + path;
       continue;
     }
-    void* h = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
+    void* h = nullptr;
+    if (isolated) {
+      h = dlmopen(LM_ID_NEWLM, path.c_str(), RTLD_NOW | RTLD_LOCAL);
+      if (!h) log().debug("dlmopen {}: {}; loading it in the common namespace", path, dlerror());
+    }
+    if (!h) h = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
     if (!h) return makeError(MODNN_ERR_NOT_INITIALIZED, std::string("dlopen failed: ") + dlerror());
     auto open = reinterpret_cast<modnn_backend_open_fn>(dlsym(h, "modnn_backend_open"));
     if (!open) return makeError(MODNN_ERR_NOT_INITIALIZED, path + " has no modnn_backend_open");
     std::vector<modnn_device> devices(64);
     int n = 0;
     modnn_status st = open(&config, devices.data(), int(devices.size()), &n);
-    if (st != MODNN_OK) return makeError(st, "backend " + name + " did not open: " + modnn_status_string(st));
+    if (st != MODNN_OK) {
+      dlclose(h);
+      return makeError(st, "backend " + name + " did not open: " + modnn_status_string(st));
+    }
     devices.resize(size_t(n));
     log().debug("backend {} from {}: {} device(s)", name, path, n);
     return devices;

@@ -11,6 +11,13 @@ namespace moai {
 // Opens backend `name` ("cpu", "cuda", ...) and returns its devices.
 // Searched in: $MOAI_BACKEND_DIR, next to the shim, the shim's moai/
 // subfolder (installed layout), then the build tree.
-Result<std::vector<modnn_device>> openBackend(const std::string& name, const modnn_backend_config& config);
+//
+// `isolated`: load it into a link-map namespace of its own (dlmopen), where
+// the names the shim exports (cuBLAS, cudart, ...) are not visible. Inside
+// the shim, a backend that loads NVIDIA's libraries needs this: NVIDIA's
+// cuBLAS would otherwise bind its cuBLASLt calls to the shim. Falls back to
+// the common namespace if the loader refuses.
+Result<std::vector<modnn_device>> openBackend(const std::string& name, const modnn_backend_config& config,
+                                              bool isolated = false);
 
 }  // namespace moai

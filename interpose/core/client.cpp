@@ -3,6 +3,7 @@
 
 #include <cstdlib>
 #include <cstring>
+#include <random>
 #include <thread>
 
 #include "interpose/core/backend_loader.h"
@@ -34,6 +35,33 @@ bool isSticky(modnn_status st) {
          st == MODNN_ERR_DEVICE_UNAVAILABLE;  // a lost worker does not come back
 }
 
+// Where device pointers live. A GPU's kernels dereference them, so the GPU
+// must map buffers at exactly the addresses minted here; its range must also
+// be free in this process (unless an in-process driver holds it already,
+// unified addressing) and, for a remote GPU, in the worker's. Both processes
+// keep their own mappings near the top of the address space, so candidates
+// come from a window far below it, at random so that jobs sharing a worker's
+// GPU rarely collide; a collision just tries the next candidate.
+std::unique_ptr<VirtualAddressSpace> reserveAddressSpace(const modnn_device& device) {
+  if (!MODNN_HAS_ENTRY(device.iface, reserve_address_range))
+    return std::make_unique<VirtualAddressSpace>(kAddressSpaceBytes);
+  constexpr uint64_t kWindowStart = 16ull << 40, kSlots = 80;  // 16..96 TiB
+  std::mt19937_64 rng{std::random_device{}()};
+  modnn_status st = MODNN_OK;
+  for (int attempt = 0; attempt < 8; ++attempt) {
+    uint64_t hint = kWindowStart + rng() % kSlots * kAddressSpaceBytes;
+    uint64_t base = 0;
+    bool host_held = false;
+    st = device.iface->reserve_address_range(device.ctx, kAddressSpaceBytes, hint, &base, &host_held);
+    if (st != MODNN_OK) continue;
+    if (base == 0) return std::make_unique<VirtualAddressSpace>(kAddressSpaceBytes);  // any address works
+    auto vas = std::make_unique<VirtualAddressSpace>(base, kAddressSpaceBytes, host_held);
+    if (vas->valid()) return vas;
+  }
+  log().error("no device address range both the device and this process can hold (last: {})", modnn_status_string(st));
+  return nullptr;
+}
+
 }  // namespace
 
 bool inHostCallback() { return t_in_host_callback; }
@@ -47,12 +75,6 @@ Client& Client::get() {
 
 Client::Client() {
   legacy_stream_.legacy = true;
-  vas_ = std::make_unique<VirtualAddressSpace>(kAddressSpaceBytes);
-  if (!vas_->valid()) {
-    init_error_ = MODNN_ERR_NOT_INITIALIZED;
-    log().error("cannot reserve the device address space");
-    return;
-  }
   modnn_backend_config config{};
   config.struct_size = sizeof config;
   config.abi_version = MODNN_BACKEND_ABI_VERSION;
@@ -66,13 +88,27 @@ Client::Client() {
   config.worker_token = std::getenv("MOAI_WORKER_TOKEN");
   if (const char* n = std::getenv("MOAI_DEVICES")) config.device_count = std::max(1, std::atoi(n));
   bool remote = (config.scheduler && *config.scheduler) || (config.worker && *config.worker);
-  auto devices = openBackend(remote ? "remote" : "cpu", config);
+  // $MOAI_BACKEND picks the embedded backend; by default the GPU where a
+  // driver and a GPU are, else the CPU.
+  const char* chosen = std::getenv("MOAI_BACKEND");
+  std::string name = remote ? "remote" : chosen && *chosen ? chosen : "auto";
+  auto devices = name == "auto" ? openBackend("cuda", config, /*isolated=*/true) : openBackend(name, config, name == "cuda");
+  if (name == "auto" && !devices) {
+    log().debug("no GPU backend ({}); using the CPU", devices.error().message);
+    devices = openBackend("cpu", config);
+  }
   if (!devices || devices->empty()) {
     init_error_ = devices ? MODNN_ERR_NOT_INITIALIZED : devices.error().code;
     log().error("no device: {}", devices ? "backend exposes none" : devices.error().message);
     return;
   }
   device_ = devices->front();
+  vas_ = reserveAddressSpace(device_);
+  if (!vas_ || !vas_->valid()) {
+    init_error_ = MODNN_ERR_NOT_INITIALIZED;
+    log().error("cannot reserve the device address space");
+    return;
+  }
   props_.struct_size = sizeof props_;
   device_.iface->get_props(device_.ctx, &props_);
   log().info("virtual device: {} ({} MiB)", props_.name, props_.total_memory >> 20);

@@ -8,14 +8,33 @@ VirtualAddressSpace::VirtualAddressSpace(uint64_t bytes) {
   bytes = (bytes + 0xfffff) & ~uint64_t(0xfffff);
   void* p = mmap(nullptr, bytes, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
   if (p == MAP_FAILED) return;
-  base_ = reinterpret_cast<uint64_t>(p);
+  mapped_ = true;
+  init(reinterpret_cast<uint64_t>(p), bytes);
+}
+
+VirtualAddressSpace::VirtualAddressSpace(uint64_t base, uint64_t bytes, bool host_held) {
+  if (!host_held) {
+    void* want = reinterpret_cast<void*>(base);
+    void* p = mmap(want, bytes, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED_NOREPLACE, -1, 0);
+    if (p == MAP_FAILED) return;
+    if (p != want) {  // a kernel without MAP_FIXED_NOREPLACE treats it as a hint
+      munmap(p, bytes);
+      return;
+    }
+    mapped_ = true;
+  }
+  init(base, bytes);
+}
+
+void VirtualAddressSpace::init(uint64_t base, uint64_t bytes) {
+  base_ = base;
   size_ = bytes;
   // Offset 0 is never handed out: base_ itself stays an invalid pointer.
   free_.emplace(kAlignment, size_ - kAlignment);
 }
 
 VirtualAddressSpace::~VirtualAddressSpace() {
-  if (base_) munmap(reinterpret_cast<void*>(base_), size_);
+  if (base_ && mapped_) munmap(reinterpret_cast<void*>(base_), size_);
 }
 
 Result<uint64_t> VirtualAddressSpace::reserve(uint64_t bytes) {

@@ -19,6 +19,11 @@ class VirtualAddressSpace {
 
   // Reserves `bytes` of address space (rounded to pages).
   explicit VirtualAddressSpace(uint64_t bytes);
+  // Mints inside [base, base + bytes), a range a device chose (a GPU whose
+  // kernels dereference these pointers). `host_held`: something in this
+  // process (an in-process driver) already holds the host range; otherwise
+  // it is reserved here, and valid() is false if it is not free.
+  VirtualAddressSpace(uint64_t base, uint64_t bytes, bool host_held);
   ~VirtualAddressSpace();
   VirtualAddressSpace(const VirtualAddressSpace&) = delete;
   VirtualAddressSpace& operator=(const VirtualAddressSpace&) = delete;
@@ -35,8 +40,11 @@ class VirtualAddressSpace {
   bool release(uint64_t address);
 
  private:
+  void init(uint64_t base, uint64_t bytes);
+
   uint64_t base_ = 0;
   uint64_t size_ = 0;
+  bool mapped_ = false;  // we hold the host range and unmap it
   std::mutex mu_;
   std::map<uint64_t, uint64_t> free_;  // offset -> length, coalesced
   std::map<uint64_t, uint64_t> used_;  // offset -> length

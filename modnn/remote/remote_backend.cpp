@@ -241,6 +241,24 @@ modnn_status runOp(void* ctx, const modnn_op* op) {
 
 void destroy(void* ctx) { delete dev(ctx); }
 
+// A worker's GPU chooses (or takes the hint); a CPU worker answers 0.
+modnn_status reserveAddressRange(void* ctx, uint64_t size, uint64_t hint, uint64_t* out_base, bool* out_host_held) {
+  RemoteDevice* d = dev(ctx);
+  wire::RequestMsg r;
+  r.device = d->index;
+  r.body = wire::ReserveRangeReq{hint, size};
+  auto reply = d->conn->request(r);
+  if (!reply) {
+    moai::log().error("{}", reply.error().message);
+    return reply.error().code;
+  }
+  auto* reserved = std::get_if<wire::ReservedMsg>(&reply->body);
+  if (!reserved) return MODNN_ERR_UNKNOWN;
+  *out_base = reserved->base;
+  *out_host_held = false;  // the range is held in the worker's process, not here
+  return MODNN_OK;
+}
+
 const modnn_device_i kRemoteDevice = {
     .struct_size = sizeof(modnn_device_i),
     .get_props = getProps,
@@ -261,6 +279,7 @@ const modnn_device_i kRemoteDevice = {
     .supports_op = supportsOp,
     .run_op = runOp,
     .destroy = destroy,
+    .reserve_address_range = reserveAddressRange,
 };
 
 }  // namespace

@@ -212,6 +212,21 @@ JobSession::Reply JobSession::answer(const wire::RequestMsg& req) {
     modnn_op op = wire::commandToOp(wire::GemmCmd{r->gemm});
     return reply(req.id, wire::FlagMsg{dev.supports_op && dev.supports_op(ctx, &op)});
   }
+  if (auto* r = std::get_if<wire::ReserveRangeReq>(&req.body)) {
+    // Every device of the job that needs one gets the same range: the
+    // first chooses (or takes the hint), the others must take it too.
+    uint64_t base = r->hint;
+    for (auto& dv : devices_) {
+      if (!MODNN_HAS_ENTRY(dv.iface, reserve_address_range)) continue;
+      uint64_t got = 0;
+      bool host_held = false;
+      modnn_status st = dv.iface->reserve_address_range(dv.ctx, r->size, base, &got, &host_held);
+      if (st != MODNN_OK)
+        return errorReply(req.id, st, "cannot reserve the job's device address range on this worker's GPU");
+      base = got;
+    }
+    return reply(req.id, wire::ReservedMsg{base});
+  }
   if (auto* r = std::get_if<wire::SupportsBlasReq>(&req.body)) {
     modnn_op op = wire::commandToOp(wire::BlasCmd{r->blas});
     return reply(req.id, wire::FlagMsg{dev.supports_op && dev.supports_op(ctx, &op)});

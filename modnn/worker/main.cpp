@@ -42,6 +42,8 @@ int main(int argc, char** argv) {
   app.add_option("--token", c.standalone_token, "accept jobs presenting this token without a scheduler");
   app.add_option("--id", c.worker_id, "worker id (default: its tcp address)");
   app.add_option("--endpoint-file", c.endpoint_file, "write the bound endpoints to this file");
+  app.add_option("--backend", c.backend, "cpu, cuda, or auto (cuda where a GPU is, else cpu)")
+      ->check(CLI::IsMember({"auto", "cpu", "cuda"}));
   app.add_option("--cpu-devices", c.cpu_devices, "CPU devices to expose")->check(CLI::Range(1, 64));
   app.add_option("--cpu-memory", memory, "memory per CPU device, e.g. 4G (default: half the RAM split evenly)");
   app.add_option("--cpu-threads", c.cpu_threads, "threads per CPU device (default: all cores)");
@@ -62,6 +64,7 @@ int main(int argc, char** argv) {
       fill("ipc_dir", c.ipc_dir, "--ipc-dir");
       fill("scheduler", c.scheduler, "--scheduler");
       fill("id", c.worker_id, "--id");
+      fill("backend", c.backend, "--backend");
       fill("cpu_devices", c.cpu_devices, "--cpu-devices");
       fill("cpu_threads", c.cpu_threads, "--cpu-threads");
       fill("cpu_memory", memory, "--cpu-memory");

@@ -146,8 +146,15 @@ Result<int> runWorker(const WorkerConfig& config, const std::atomic<bool>& stop)
   backend.device_count = config.cpu_devices;
   backend.memory_per_device = config.cpu_memory;
   backend.threads_per_device = config.cpu_threads;
-  auto inventory = openBackend("cpu", backend);
+  // auto: the GPUs where a driver and a GPU are, else the CPU.
+  std::string backend_name = config.backend == "auto" ? "cuda" : config.backend;
+  auto inventory = openBackend(backend_name, backend);
+  if (!inventory && config.backend == "auto") {
+    backend_name = "cpu";
+    inventory = openBackend(backend_name, backend);
+  }
   if (!inventory) return inventory.error();
+  log().info("serving {} {} device(s)", inventory->size(), backend_name);
   std::vector<modnn_device_props> props;
   for (auto& d : *inventory) {
     modnn_device_props p{};
@@ -172,7 +179,7 @@ Result<int> runWorker(const WorkerConfig& config, const std::atomic<bool>& stop)
     } else if (!scheduler || !scheduler->grant(hello.token, hello.job_id, &indices)) {
       return errorReply(MODNN_ERR_NOT_PERMITTED, "unknown job token");
     }
-    auto devices = openBackend("cpu", backend);
+    auto devices = openBackend(backend_name, backend);
     if (!devices) return errorReply(devices.error().code, devices.error().message);
     std::vector<modnn_device> mine;
     for (uint32_t i = 0; i < devices->size(); ++i) {

@@ -22,6 +22,7 @@ struct WorkerConfig {
   std::string standalone_token;                  // accepted without a scheduler grant
   std::string worker_id;                         // "" = host:port
   std::string endpoint_file;                     // write the bound endpoints here
+  std::string backend = "auto";                  // cpu, cuda, or auto: cuda where a GPU is, else cpu
   int cpu_devices = 1;
   uint64_t cpu_memory = 0;                       // per device, 0 = backend default
   int cpu_threads = 0;                           // per device, 0 = all cores

@@ -1,5 +1,6 @@
 // Device management: count, properties, attributes (consistent with the
 // properties), current device, flags, versions, reset.
+#include <cstdlib>
 #include <cstring>
 
 #include "check.h"
@@ -43,6 +44,10 @@ static void test_properties(int dev) {
   std::printf("device %d: %s, cc %d.%d, %d SMs, %.1f GiB\n", dev, p.name, p.major, p.minor,
               p.multiProcessorCount, p.totalGlobalMem / (1024.0 * 1024.0 * 1024.0));
   EXPECT(p.name[0] != '\0');
+  // The test harness may name the device it means to run on (a GPU backend
+  // must not fall back to the CPU without anyone noticing).
+  if (const char* want = std::getenv("MOAI_EXPECT_DEVICE"))
+    EXPECT_MSG(std::strstr(p.name, want) != nullptr, "device is '%s', expected '%s'", p.name, want);
   EXPECT(std::strlen(p.name) < sizeof(p.name));
   EXPECT(p.totalGlobalMem > 0);
   EXPECT(p.major >= 7);  // CUDA 13 supports compute capability 7.5 and newer

@@ -14,7 +14,7 @@ import time
 
 class Cluster:
     def __init__(self, workers=2, devices_per_worker=1, threads=1, memory="1G", heartbeat=0.5,
-                 heartbeat_timeout=2.0, client_timeout=3.0):
+                 heartbeat_timeout=2.0, client_timeout=3.0, worker_args=(), worker_env=None):
         self.workers_wanted = workers
         self.devices = devices_per_worker
         self.threads = threads
@@ -22,6 +22,8 @@ class Cluster:
         self.heartbeat = heartbeat
         self.heartbeat_timeout = heartbeat_timeout
         self.client_timeout = client_timeout
+        self.worker_args = list(worker_args)  # extra moai-worker flags, e.g. ["--backend", "cuda"]
+        self.worker_env = worker_env or {}
         self.dir = tempfile.mkdtemp(prefix="moai-e2e-")
         self.sched = None
         self.workers = []
@@ -57,10 +59,11 @@ class Cluster:
             return text[-tail:] if tail else text
         return ""
 
-    def _spawn(self, args, name):
+    def _spawn(self, args, name, env=None):
         log_path = os.path.join(self.dir, name + ".log")
         log = open(log_path, "w")
-        proc = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        proc = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+                                env={**os.environ, **env} if env else None)
         proc.log_path = log_path
         return proc
 
@@ -81,7 +84,7 @@ class Cluster:
                             "--listen", "tcp://127.0.0.1:*", "--ipc-dir", os.path.join(self.dir, "ipc"),
                             "--endpoint-file", ep_file, "--cpu-devices", str(self.devices),
                             "--cpu-threads", str(self.threads), "--cpu-memory", self.memory,
-                            "--heartbeat", str(self.heartbeat)], name)
+                            "--heartbeat", str(self.heartbeat), *self.worker_args], name, self.worker_env)
         proc.name = name
         proc.endpoints = self._wait_file(ep_file, proc, f"moai-worker {name}")
         self.workers.append(proc)
