@@ -153,6 +153,14 @@ typedef struct modnn_device_i {
    * Default: any client address works. */
   modnn_status (*reserve_address_range)(void* ctx, uint64_t size, uint64_t hint, uint64_t* out_base,
                                         bool* out_host_held);
+
+  /* OPTIONAL: copies `size` bytes from this device's `src` to `dst` on
+   * `peer`, another device of the same backend, without passing through the
+   * client (a worker sends them to another worker). Complete when it
+   * returns. MODNN_ERR_NOT_SUPPORTED (or absent): the client stages the
+   * bytes through its own memory. */
+  modnn_status (*buffer_copy_to_peer)(void* ctx, modnn_buffer* src, uint64_t src_offset, const struct modnn_device* peer,
+                                      modnn_buffer* dst, uint64_t dst_offset, uint64_t size);
 } modnn_device_i;
 
 /* Does `iface` provide the OPTIONAL entry `fn`? (A table from an older

@@ -39,7 +39,19 @@ struct Command {
     launch @8 :Launch;
     gemm @9 :Gemm;
     blas @10 :Blas;
+    copyToPeer @11 :CopyToPeer;
   }
+}
+
+# Worker -> worker: this worker sends [src, src+size) of `device` straight to
+# another worker of the same lease, which writes it at dst on its device
+# peerDevice. The sending worker connects as the same job (same token).
+struct CopyToPeer {
+  src @0 :UInt64;
+  size @1 :UInt64;
+  peerEndpoints @2 :List(Text);
+  peerDevice @3 :UInt32;          # index among the job's devices on that worker
+  dst @4 :UInt64;
 }
 
 struct Range {

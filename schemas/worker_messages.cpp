@@ -247,6 +247,19 @@ Command decodeCommand(schema::Command::Reader c, Attachment& att) {
       out.body = ModuleUploadCmd{u.getHash(), bytes(u.getFatbin()), text(u.getPtx(), 256u << 20, "ptx too large")};
       break;
     }
+    case schema::Command::COPY_TO_PEER: {
+      auto p = c.getCopyToPeer();
+      CopyToPeerCmd cmd{p.getSrc(), p.getSize(), {}, p.getPeerDevice(), p.getDst()};
+      require(cmd.peer_device < kMaxDevicesPerWorker, "peer device index out of range");
+      require(p.getPeerEndpoints().size() >= 1 && p.getPeerEndpoints().size() <= 8, "1 to 8 peer endpoints");
+      for (auto e : p.getPeerEndpoints()) {
+        cmd.peer_endpoints.push_back(text(e, 256, "peer endpoint too long"));
+        const std::string& ep = cmd.peer_endpoints.back();
+        require(ep.rfind("tcp://", 0) == 0 || ep.rfind("ipc://", 0) == 0, "peer endpoint is not tcp:// or ipc://");
+      }
+      out.body = std::move(cmd);
+      break;
+    }
     case schema::Command::COPY:
       out.body = CopyCmd{c.getCopy().getDst(), c.getCopy().getSrc(), c.getCopy().getSize()};
       break;
@@ -524,6 +537,14 @@ std::vector<uint8_t> encodeCommands(const std::vector<Command>& cmds) {
             r.setDst(v.dst);
             r.setSrc(v.src);
             r.setSize(v.size);
+          } else if constexpr (std::is_same_v<T, CopyToPeerCmd>) {
+            auto r = c.initCopyToPeer();
+            r.setSrc(v.src);
+            r.setSize(v.size);
+            auto eps = r.initPeerEndpoints(unsigned(v.peer_endpoints.size()));
+            for (unsigned i = 0; i < v.peer_endpoints.size(); ++i) eps.set(i, v.peer_endpoints[i]);
+            r.setPeerDevice(v.peer_device);
+            r.setDst(v.dst);
           } else if constexpr (std::is_same_v<T, FillCmd>) {
             auto f = c.initFill();
             f.setVa(v.va);

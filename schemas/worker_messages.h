@@ -45,6 +45,12 @@ struct WriteCmd {
   uint64_t shm_offset = 0, shm_size = 0;
 };
 struct CopyCmd { uint64_t dst = 0, src = 0, size = 0; };
+struct CopyToPeerCmd {
+  uint64_t src = 0, size = 0;
+  std::vector<std::string> peer_endpoints;
+  uint32_t peer_device = 0;
+  uint64_t dst = 0;
+};
 struct FillCmd { uint64_t va = 0, count = 0; uint32_t value = 0; uint8_t elem_size = 1; };
 struct ModuleUploadCmd {
   uint64_t hash = 0;
@@ -69,7 +75,8 @@ struct BlasCmd { modnn_blas blas{}; };
 struct Command {
   uint32_t device = 0;
   std::variant<AllocCmd, FreeCmd, WriteCmd, ModuleUploadCmd, CopyCmd, FillCmd, ModuleLoadCmd, LaunchCmd, GemmCmd,
-               BlasCmd> body;
+               BlasCmd, CopyToPeerCmd>
+      body;
 };
 
 struct ReadReq { uint64_t va = 0, size = 0; };

@@ -34,6 +34,7 @@ struct RemoteDevice {
   std::shared_ptr<WorkerConnection> conn;
   std::shared_ptr<Lease> lease;  // released when the last device goes
   uint32_t index = 0;
+  std::vector<std::string> endpoints;  // its worker's, for worker->worker copies
   modnn_device_props props{};
   std::mutex mu;
   std::set<uint64_t> uploaded;  // module hashes the worker has
@@ -126,6 +127,23 @@ uint64_t timestampNs(void* ctx) {
 }
 
 void flush(void* ctx) { dev(ctx)->conn->flush(); }
+
+modnn_status bufferCopyToPeer(void* ctx, modnn_buffer* src, uint64_t soff, const modnn_device* peer,
+                              modnn_buffer* dst, uint64_t doff, uint64_t n) {
+  // A device of this backend has this very function in its table.
+  if (!MODNN_HAS_ENTRY(peer->iface, buffer_copy_to_peer) || peer->iface->buffer_copy_to_peer != &bufferCopyToPeer)
+    return MODNN_ERR_NOT_SUPPORTED;
+  RemoteDevice* s = dev(ctx);
+  RemoteDevice* p = dev(peer->ctx);
+  if (s->lease != p->lease) return MODNN_ERR_NOT_SUPPORTED;  // only within one job
+  // The peer's earlier commands (say, a memset of dst) are still batched on
+  // our connection to it: they must run before the bytes land.
+  if (modnn_status st = synchronize(peer->ctx); st != MODNN_OK) return st;
+  auto c = command(s);
+  c.body = wire::CopyToPeerCmd{vaOf(src, soff), n, p->endpoints, p->index, vaOf(dst, doff)};
+  s->conn->command(std::move(c));
+  return synchronize(ctx);  // the source worker has had the peer confirm the bytes
+}
 
 modnn_status moduleLoad(void* ctx, const modnn_module_image* image, modnn_module** out) {
   RemoteDevice* d = dev(ctx);
@@ -280,6 +298,7 @@ const modnn_device_i kRemoteDevice = {
     .run_op = runOp,
     .destroy = destroy,
     .reserve_address_range = reserveAddressRange,
+    .buffer_copy_to_peer = bufferCopyToPeer,
 };
 
 }  // namespace
@@ -319,6 +338,7 @@ extern "C" __attribute__((visibility("default"))) modnn_status modnn_backend_ope
     d->conn = conn;
     d->lease = *lease;
     d->index = local;
+    d->endpoints = ld.endpoints;
     d->props = conn->devices()[local];
     out[n++] = modnn_device{&kRemoteDevice, d};
   }

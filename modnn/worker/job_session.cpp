@@ -1,6 +1,7 @@
 #include "modnn/worker/job_session.h"
 
 #include <chrono>
+#include <algorithm>
 #include <cstring>
 
 namespace moai::worker {
@@ -24,11 +25,13 @@ JobSession::Reply reply(uint64_t id, const decltype(wire::WorkerMsg::body)& body
 
 }  // namespace
 
-JobSession::JobSession(uint64_t job_id, std::vector<modnn_device> devices, ModuleStore& store,
+JobSession::JobSession(Identity identity, std::vector<modnn_device> devices, ModuleStore& store,
                        std::unique_ptr<ShmSegment> shm)
-    : job_id_(job_id), devices_(std::move(devices)), state_(devices_.size()), store_(store), shm_(std::move(shm)) {}
+    : id_(std::move(identity)), devices_(std::move(devices)), state_(devices_.size()), store_(store),
+      shm_(std::move(shm)) {}
 
 JobSession::~JobSession() {
+  for (auto& [endpoint, conn] : peers_) conn->bye();
   for (size_t d = 0; d < devices_.size(); ++d) {
     const modnn_device_i& i = *devices_[d].iface;
     for (auto& [handle, m] : state_[d].modules)
@@ -54,6 +57,73 @@ modnn_status JobSession::resolve(uint32_t d, uint64_t va, uint64_t size, Buffer*
   if (off > it->second.size || size > it->second.size - off) return MODNN_ERR_INVALID_VALUE;
   *out = &it->second;
   *offset = off;
+  return MODNN_OK;
+}
+
+remote::WorkerConnection* JobSession::peer(const std::vector<std::string>& endpoints, std::string* why) {
+  // Over tcp: the peer's session already has the client's shared segment.
+  std::vector<std::string> tcp;
+  for (const auto& e : endpoints)
+    if (e.rfind("tcp://", 0) == 0) tcp.push_back(e);
+  if (tcp.empty()) {
+    *why = "the peer worker has no tcp endpoint";
+    return nullptr;
+  }
+  auto& conn = peers_[tcp.front()];
+  if (!conn) {
+    auto c = remote::WorkerConnection::open(tcp, id_.job_id, id_.token);
+    if (!c) {
+      *why = "peer worker " + tcp.front() + ": " + c.error().message;
+      peers_.erase(tcp.front());
+      return nullptr;
+    }
+    conn = std::move(c).value();
+  }
+  return conn.get();
+}
+
+// Bytes go device -> this worker's host -> the peer, in bounded chunks; the
+// copy is complete (or has failed) when the command has run, because the
+// peer is asked to synchronise after the last chunk.
+modnn_status JobSession::copyToPeer(uint32_t d, const wire::CopyToPeerCmd& c, std::string* why) {
+  constexpr uint64_t kChunk = 16u << 20;
+  Buffer* src;
+  uint64_t src_off;
+  if (modnn_status st = resolve(d, c.src, c.size, &src, &src_off); st != MODNN_OK) return st;
+  const modnn_device_i& dev = *devices_[d].iface;
+  void* ctx = devices_[d].ctx;
+  bool local = false;
+  for (const auto& e : c.peer_endpoints)
+    for (const auto& mine : id_.self_endpoints) local = local || e == mine;
+  Buffer* dst = nullptr;
+  uint64_t dst_off = 0;
+  remote::WorkerConnection* conn = nullptr;
+  if (local) {
+    if (modnn_status st = resolve(c.peer_device, c.dst, c.size, &dst, &dst_off); st != MODNN_OK) return st;
+    if (c.peer_device == d) return dev.buffer_copy(ctx, dst->buffer, dst_off, src->buffer, src_off, c.size);
+  } else if (!(conn = peer(c.peer_endpoints, why))) {
+    return MODNN_ERR_DEVICE_UNAVAILABLE;
+  }
+  std::vector<uint8_t> staging(std::min(c.size, kChunk));
+  for (uint64_t done = 0; done < c.size;) {
+    uint64_t n = std::min(kChunk, c.size - done);
+    if (modnn_status st = dev.buffer_read(ctx, src->buffer, src_off + done, staging.data(), n); st != MODNN_OK)
+      return st;
+    modnn_status st = local ? devices_[c.peer_device].iface->buffer_write(devices_[c.peer_device].ctx, dst->buffer,
+                                                                          dst_off + done, staging.data(), n)
+                            : conn->write(c.peer_device, c.dst + done, staging.data(), n);
+    if (st != MODNN_OK) return st;
+    done += n;
+  }
+  if (local) return MODNN_OK;
+  wire::RequestMsg sync;
+  sync.device = c.peer_device;
+  sync.body = wire::SyncReq{};
+  auto landed = conn->request(sync);
+  if (!landed) {
+    *why = "peer worker: " + landed.error().message;
+    return landed.error().code;
+  }
   return MODNN_OK;
 }
 
@@ -111,6 +181,7 @@ modnn_status JobSession::run(const wire::Command& cmd, std::string* why) {
     store_.put(c->hash, c->fatbin, c->ptx);
     return MODNN_OK;
   }
+  if (auto* c = std::get_if<wire::CopyToPeerCmd>(&cmd.body)) return copyToPeer(d, *c, why);
   if (auto* c = std::get_if<wire::CopyCmd>(&cmd.body)) {
     Buffer *db, *sb;
     uint64_t doff, soff;

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "modnn/backend.h"
+#include "modnn/remote/worker_connection.h"
 #include "modnn/worker/module_store.h"
 #include "transport/shm_segment.h"
 #include "worker_messages.h"
@@ -21,14 +22,22 @@ namespace moai::worker {
 
 class JobSession {
  public:
+  // Who the job is, as the scheduler's lease names it: the session presents
+  // the same identity to the job's other workers for worker->worker copies.
+  struct Identity {
+    uint64_t job_id = 0;
+    std::string token;
+    std::vector<std::string> self_endpoints;  // this worker's, to tell a local copy from a peer's
+  };
   // `devices` become the session's; `shm` is null over tcp.
-  JobSession(uint64_t job_id, std::vector<modnn_device> devices, ModuleStore& store,
+  JobSession(Identity identity, std::vector<modnn_device> devices, ModuleStore& store,
              std::unique_ptr<ShmSegment> shm);
   ~JobSession();
   JobSession(const JobSession&) = delete;
   JobSession& operator=(const JobSession&) = delete;
 
-  uint64_t jobId() const { return job_id_; }
+  uint64_t jobId() const { return id_.job_id; }
+  bool acceptsToken(const std::string& token) const { return token == id_.token; }
   const std::vector<modnn_device>& devices() const { return devices_; }
 
   // An encoded WorkerMessage and, for large reads over tcp, the frame after it.
@@ -54,8 +63,11 @@ class JobSession {
   // The buffer of device `d` holding all of [va, va+size).
   modnn_status resolve(uint32_t d, uint64_t va, uint64_t size, Buffer** out, uint64_t* offset);
   void fail(modnn_status st, std::string why);
+  modnn_status copyToPeer(uint32_t d, const wire::CopyToPeerCmd& c, std::string* why);
+  remote::WorkerConnection* peer(const std::vector<std::string>& endpoints, std::string* why);
 
-  uint64_t job_id_;
+  Identity id_;
+  std::map<std::string, std::unique_ptr<remote::WorkerConnection>> peers_;  // by tcp endpoint
   std::vector<modnn_device> devices_;
   std::vector<DeviceState> state_;
   ModuleStore& store_;

@@ -25,11 +25,12 @@ namespace {
 
 constexpr const char* kRepliesEndpoint = "inproc://moai-worker-replies";
 
-// A job and the thread that runs its messages in order.
+// A job and the thread that runs its messages in order. Several peers may
+// speak for one job: its client, and its other workers sending it bytes.
 class JobThread {
  public:
-  JobThread(zmq::context_t& ctx, std::string identity, std::unique_ptr<JobSession> session)
-      : identity_(std::move(identity)), session_(std::move(session)), thread_([this, &ctx] { run(ctx); }) {}
+  JobThread(zmq::context_t& ctx, std::unique_ptr<JobSession> session)
+      : session_(std::move(session)), thread_([this, &ctx] { run(ctx); }) {}
   ~JobThread() {
     {
       std::lock_guard<std::mutex> lock(mu_);
@@ -38,33 +39,35 @@ class JobThread {
     cv_.notify_one();
     thread_.join();
   }
-  void post(wire::ClientMsg msg) {
+  // `from`: the routing id replies go to.
+  void post(std::string from, wire::ClientMsg msg) {
     {
       std::lock_guard<std::mutex> lock(mu_);
-      inbox_.push_back(std::move(msg));
+      inbox_.push_back({std::move(from), std::move(msg)});
     }
     cv_.notify_one();
   }
   uint64_t jobId() const { return session_->jobId(); }
+  const JobSession& session() const { return *session_; }
 
  private:
   void run(zmq::context_t& ctx) {
     zmq::socket_t out(ctx, zmq::socket_type::push);
     out.connect(kRepliesEndpoint);
     for (;;) {
-      std::deque<wire::ClientMsg> batch;
+      std::deque<Posted> batch;
       {
         std::unique_lock<std::mutex> lock(mu_);
         cv_.wait(lock, [this] { return stopping_ || !inbox_.empty(); });
         if (inbox_.empty()) return;  // stopping, and nothing left to run
         batch.swap(inbox_);
       }
-      for (auto& msg : batch) {
+      for (auto& [from, msg] : batch) {
         if (auto* cmds = std::get_if<std::vector<wire::Command>>(&msg.body)) {
           for (const auto& c : *cmds) session_->execute(c);
         } else if (auto* req = std::get_if<wire::RequestMsg>(&msg.body)) {
           JobSession::Reply reply = session_->answer(*req);
-          out.send(zmq::buffer(identity_), zmq::send_flags::sndmore);
+          out.send(zmq::buffer(from), zmq::send_flags::sndmore);
           if (reply.attachment.empty()) {
             out.send(zmq::buffer(reply.message), zmq::send_flags::none);
           } else {
@@ -80,11 +83,14 @@ class JobThread {
     }
   }
 
-  std::string identity_;
+  struct Posted {
+    std::string from;
+    wire::ClientMsg msg;
+  };
   std::unique_ptr<JobSession> session_;
   std::mutex mu_;
   std::condition_variable cv_;
-  std::deque<wire::ClientMsg> inbox_;
+  std::deque<Posted> inbox_;
   bool stopping_ = false;
   std::thread thread_;
 };
@@ -165,14 +171,26 @@ Result<int> runWorker(const WorkerConfig& config, const std::atomic<bool>& stop)
   }
 
   ModuleStore modules;
-  std::map<std::string, std::unique_ptr<JobThread>> jobs;  // by client identity
+  std::map<uint64_t, std::unique_ptr<JobThread>> jobs;  // by job id
+  std::map<std::string, uint64_t> routes;               // peer routing id -> job id
+  std::map<uint64_t, std::string> clients;              // job id -> its client's routing id (the one that opened it)
   std::unique_ptr<SchedulerLink> scheduler;
   if (!config.scheduler.empty())
     scheduler = std::make_unique<SchedulerLink>(ctx, config.scheduler, worker_id, endpoints, props,
                                                 config.heartbeat_seconds);
 
+  std::map<uint64_t, wire::HelloOkMsg> opened;  // job id -> what its hello answered
   auto openJob = [&](const std::string& identity, const wire::HelloMsg& hello) -> std::vector<uint8_t> {
     if (hello.protocol_version != 1) return errorReply(MODNN_ERR_NOT_SUPPORTED, "protocol version mismatch");
+    if (auto job = jobs.find(hello.job_id); job != jobs.end()) {
+      // Another of the job's workers, to send it bytes: same token, same
+      // devices and buffers, no shared segment (that is the client's).
+      if (!job->second->session().acceptsToken(hello.token)) return errorReply(MODNN_ERR_NOT_PERMITTED, "unknown job token");
+      if (!hello.shm_name.empty()) return errorReply(MODNN_ERR_NOT_PERMITTED, "the job already has a shared segment");
+      routes[identity] = hello.job_id;
+      log().info("job {}: a peer worker connected", hello.job_id);
+      return wire::encodeWorkerMessage(0, opened[hello.job_id]);
+    }
     std::vector<uint32_t> indices;
     if (!config.standalone_token.empty() && hello.token == config.standalone_token) {
       for (uint32_t i = 0; i < props.size(); ++i) indices.push_back(i);
@@ -202,10 +220,21 @@ Result<int> runWorker(const WorkerConfig& config, const std::atomic<bool>& stop)
       d.iface->get_props(d.ctx, &p);
       ok.devices.push_back(p);
     }
-    auto session = std::make_unique<JobSession>(hello.job_id, std::move(mine), modules, std::move(shm));
-    jobs[identity] = std::make_unique<JobThread>(ctx, identity, std::move(session));
+    JobSession::Identity who{hello.job_id, hello.token, endpoints};
+    auto session = std::make_unique<JobSession>(std::move(who), std::move(mine), modules, std::move(shm));
+    jobs[hello.job_id] = std::make_unique<JobThread>(ctx, std::move(session));
+    routes[identity] = hello.job_id;
+    clients[hello.job_id] = identity;
+    opened[hello.job_id] = ok;
     log().info("job {} opened ({} device(s))", hello.job_id, ok.devices.size());
     return wire::encodeWorkerMessage(0, ok);
+  };
+
+  auto endJob = [&](uint64_t job_id) {
+    jobs.erase(job_id);  // joins the job's thread: its queued work is done or dropped
+    opened.erase(job_id);
+    clients.erase(job_id);
+    std::erase_if(routes, [&](const auto& kv) { return kv.second == job_id; });
   };
 
   std::vector<zmq::pollitem_t> items = {{router.handle(), 0, ZMQ_POLLIN, 0}, {replies.handle(), 0, ZMQ_POLLIN, 0}};
@@ -259,33 +288,38 @@ Result<int> runWorker(const WorkerConfig& config, const std::atomic<bool>& stop)
           continue;
         }
         if (auto* hello = std::get_if<wire::HelloMsg>(&msg->body)) {
-          if (jobs.count(identity)) {
+          if (routes.count(identity)) {
             send(router, identity, errorReply(MODNN_ERR_NOT_PERMITTED, "hello twice"));
             continue;
           }
           send(router, identity, openJob(identity, *hello));
           continue;
         }
-        auto job = jobs.find(identity);
+        auto route = routes.find(identity);
+        auto job = route == routes.end() ? jobs.end() : jobs.find(route->second);
         if (job == jobs.end()) {
           send(router, identity, errorReply(MODNN_ERR_NOT_PERMITTED, "no job: say hello first"));
           continue;
         }
         if (std::holds_alternative<wire::ByeMsg>(msg->body)) {
-          log().info("job {} said bye", job->second->jobId());
-          jobs.erase(job);
+          // The client's bye ends the job; a peer's only its connection.
+          if (clients[job->first] == identity) {
+            log().info("job {} said bye", job->first);
+            endJob(job->first);
+          } else {
+            routes.erase(route);
+          }
           continue;
         }
-        job->second->post(std::move(msg).value());
+        job->second->post(identity, std::move(msg).value());
       }
     }
     if (scheduler) {
       for (uint64_t job_id : scheduler->poll(items.back().revents & ZMQ_POLLIN)) {
-        std::erase_if(jobs, [&](const auto& kv) {
-          if (kv.second->jobId() != job_id) return false;
+        if (jobs.count(job_id)) {
           log().info("job {} revoked by the scheduler", job_id);
-          return true;
-        });
+          endJob(job_id);
+        }
       }
     }
   }
