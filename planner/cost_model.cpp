@@ -38,8 +38,9 @@ double broadcastSeconds(double bytes, int n, const Link& link) {
 
 double pointToPointSeconds(double bytes, const Link& link) { return link.latency + bytes / link.bandwidth; }
 
-CostModel::CostModel(const Cluster& cluster, int devices) : cluster_(cluster), n_(std::max(devices, 1)) {
-  per_node_ = std::min(n_, cluster_.devicesPerNode());
+CostModel::CostModel(const Cluster& cluster, int devices, int stride)
+    : cluster_(cluster), n_(std::max(devices, 1)) {
+  per_node_ = std::clamp(cluster_.devicesPerNode() / std::max(stride, 1), 1, n_);
   nodes_ = (n_ + per_node_ - 1) / per_node_;
   slowest_ = &cluster_.kindOf(0);
   for (int d = 1; d < n_ && d < cluster_.deviceCount(); ++d) {

@@ -30,7 +30,9 @@ double pointToPointSeconds(double bytes, const Link& link);
 
 class CostModel {
  public:
-  CostModel(const Cluster& cluster, int devices);
+  // The group is devices 0, stride, 2*stride, ... (n of them): a data-parallel
+  // group of a tensor-parallel job has stride tp, so fewer members share a node.
+  CostModel(const Cluster& cluster, int devices, int stride = 1);
 
   int devices() const { return n_; }
   const Cluster& cluster() const { return cluster_; }

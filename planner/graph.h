@@ -16,7 +16,7 @@ struct Tensor {
   uint64_t alloc = 0;           // the client's allocation id (not part of the graph hash)
   uint64_t offset = 0;          // bytes into the allocation (not part of the hash either)
   modnn_dtype dtype = MODNN_F32;
-  std::vector<int64_t> shape;   // logical, outermost first; GEMM operands are [batch,] rows, cols
+  std::vector<int64_t> shape;   // row-major, outermost first; a matrix is [batch,] rows, cols as stored
   std::string name;             // for reports only
 
   int64_t elements() const;
@@ -34,6 +34,9 @@ enum class OpKind {
 };
 const char* opKindName(OpKind kind);
 
+// D[m,n] = op(A) op(B), row-major; op(X) = X^T when trans is set, so A is
+// stored m x k (k x m transposed). A column-major BLAS call is recorded as its
+// row-major twin: C^T = op(B)^T op(A)^T (swap A and B, m and n).
 struct GemmShape {
   int64_t m = 0, n = 0, k = 0, batch = 1;
   bool trans_a = false, trans_b = false;

@@ -21,7 +21,10 @@ void gemmRules(const Graph& g, const Op& op, int n, std::vector<Strategy>* out) 
   const int ra = static_cast<int>(a.shape.size()), rb = static_cast<int>(b.shape.size()),
             rd = static_cast<int>(d.shape.size());
   const bool has_c = op.reads.size() == 3;
-  // Shapes are logical: A is [batch,] m x k, B [batch,] k x n, D [batch,] m x n.
+  // Shapes are as stored (row-major); op(X) = X^T when trans is set, so
+  // A is [batch,] m x k or k x m, B k x n or n x k, D m x n.
+  const int a_m = gs.trans_a ? ra - 1 : ra - 2, a_k = gs.trans_a ? ra - 2 : ra - 1;
+  const int b_k = gs.trans_b ? rb - 1 : rb - 2, b_n = gs.trans_b ? rb - 2 : rb - 1;
   auto make = [&](const char* name, int64_t size, Placement pa, Placement pb, Placement pd, Placement pc) {
     if (size < n) return;
     Strategy s;
@@ -34,13 +37,13 @@ void gemmRules(const Graph& g, const Op& op, int n, std::vector<Strategy>* out) 
     out->push_back(std::move(s));
   };
   if (ra >= 2 && rd >= 2)
-    make("split M", gs.m, Placement::sharded(ra - 2), Placement::replicated(), Placement::sharded(rd - 2),
+    make("split M", gs.m, Placement::sharded(a_m), Placement::replicated(), Placement::sharded(rd - 2),
          Placement::sharded(rd - 2));
   if (rb >= 2 && rd >= 2)
-    make("split N", gs.n, Placement::replicated(), Placement::sharded(rb - 1), Placement::sharded(rd - 1),
+    make("split N", gs.n, Placement::replicated(), Placement::sharded(b_n), Placement::sharded(rd - 1),
          Placement::sharded(rd - 1));
   if (ra >= 2 && rb >= 2)
-    make("split K", gs.k, Placement::sharded(ra - 1), Placement::sharded(rb - 2), Placement::partial(),
+    make("split K", gs.k, Placement::sharded(a_k), Placement::sharded(b_k), Placement::partial(),
          Placement::partial());
   if (gs.batch > 1 && rd >= 3 && d.shape[0] >= n) {
     // Operands holding one matrix for all batch entries (stride 0) are replicated.
