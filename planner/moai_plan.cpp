@@ -41,27 +41,28 @@ int planTransformer(const GptConfig& model, const Cluster& cluster, int top, boo
   auto start = std::chrono::steady_clock::now();
   std::vector<ParallelEstimate> all = searchParallel(model, cluster, cluster.deviceCount());
   double searched = secondsSince(start);
-  if (all.empty() || !all[0].fits) {
+  const bool fits = !all.empty() && all[0].fits;
+  if (!fits) {
     std::printf("no (dp, tp, pp, micro-batch) fits %d devices' memory (%zu configurations tried)\n",
                 cluster.deviceCount(), all.size());
-    return 2;
+  } else {
+    std::printf("searched %zu (dp, tp, pp, micro-batch) configurations in %.1f ms; best %d:\n", all.size(),
+                searched * 1e3, top);
+    std::printf("  %4s %4s %4s %3s %5s %9s %10s %9s %6s %6s %8s | %8s %8s %8s %8s %8s\n", "dp", "tp", "pp", "b",
+                "m", "step s", "tokens/s", "TF/GPU", "%peak", "MFU", "mem GiB", "bubble", "tp comm", "pp comm",
+                "dp exp.", "optim.");
+    for (int i = 0; i < top && i < int(all.size()); ++i) {
+      const ParallelEstimate& e = all[i];
+      std::printf("  %4d %4d %4d %3d %5d %9.3f %10.0f %9.1f %5.1f%% %5.1f%% %8.1f | %8.3f %8.3f %8.3f %8.3f %8.3f%s\n",
+                  e.degrees.dp, e.degrees.tp, e.degrees.pp, e.degrees.micro_batch, e.micro_batches, e.step_seconds,
+                  e.tokens_per_second, e.tflops_per_gpu, e.percent_of_peak, 100 * e.mfu, e.memory_bytes / (1 << 30),
+                  e.bubble_seconds, e.tp_comm_seconds, e.pp_comm_seconds, e.dp_exposed_seconds, e.optimizer_seconds,
+                  e.fits ? "" : "  (does not fit)");
+    }
+    const ParallelEstimate& best = all[0];
+    std::printf("predicted step time %.3f s, %.0f tokens/s, %.1f TFLOP/s per GPU (%.1f%% of peak), MFU %.1f%%\n",
+                best.step_seconds, best.tokens_per_second, best.tflops_per_gpu, best.percent_of_peak, 100 * best.mfu);
   }
-  std::printf("searched %zu (dp, tp, pp, micro-batch) configurations in %.1f ms; best %d:\n", all.size(),
-              searched * 1e3, top);
-  std::printf("  %4s %4s %4s %3s %5s %9s %10s %9s %6s %6s %8s | %8s %8s %8s %8s %8s\n", "dp", "tp", "pp", "b", "m",
-              "step s", "tokens/s", "TF/GPU", "%peak", "MFU", "mem GiB", "bubble", "tp comm", "pp comm", "dp exp.",
-              "optim.");
-  for (int i = 0; i < top && i < int(all.size()); ++i) {
-    const ParallelEstimate& e = all[i];
-    std::printf("  %4d %4d %4d %3d %5d %9.3f %10.0f %9.1f %5.1f%% %5.1f%% %8.1f | %8.3f %8.3f %8.3f %8.3f %8.3f%s\n",
-                e.degrees.dp, e.degrees.tp, e.degrees.pp, e.degrees.micro_batch, e.micro_batches, e.step_seconds,
-                e.tokens_per_second, e.tflops_per_gpu, e.percent_of_peak, 100 * e.mfu, e.memory_bytes / (1 << 30),
-                e.bubble_seconds, e.tp_comm_seconds, e.pp_comm_seconds, e.dp_exposed_seconds, e.optimizer_seconds,
-                e.fits ? "" : "  (does not fit)");
-  }
-  const ParallelEstimate& best = all[0];
-  std::printf("predicted step time %.3f s, %.0f tokens/s, %.1f TFLOP/s per GPU (%.1f%% of peak), MFU %.1f%%\n",
-              best.step_seconds, best.tokens_per_second, best.tflops_per_gpu, best.percent_of_peak, 100 * best.mfu);
   if (model.name == "gpt3-175b") {
     std::printf("\n");
     printMegatronComparison(cluster, std::cout);
@@ -85,7 +86,7 @@ int planTransformer(const GptConfig& model, const Cluster& cluster, int top, boo
                 plan.planning_seconds, secondsSince(again) * 1e6, hit ? "yes" : "no");
     if (!json.empty()) std::ofstream(json) << planToJson(plan, g) << "\n";
   }
-  return 0;
+  return fits ? 0 : 2;
 }
 
 int planRecording(const std::string& path, const Cluster& cluster, const std::string& json) {

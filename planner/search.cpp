@@ -176,7 +176,6 @@ struct Problem {
     std::vector<bool> read_before_write(nt, false), written(nt, false);
     std::vector<double> footprint(nt, 0);  // the largest per-device share it ever has
     std::vector<bool> whole(nt, false);    // held whole on device 0 only
-    std::vector<double> transient(nops, 0);  // offloaded operands staged for one op
 
     auto addTransfer = [&](int t, int before, const std::string& name, Placement from, Placement to, double secs,
                            double moved) {
@@ -207,7 +206,6 @@ struct Problem {
         if (!written[t]) read_before_write[t] = true;
         if (offloaded[t]) {
           double b = deviceShare(g.tensors[t], need, n);
-          transient[j] += b;
           addTransfer(t, int(j), "host->device", need, need, m.hostTransfer(b), b * (need.kind == Placement::Whole ? 1 : n));
           continue;
         }
@@ -244,7 +242,6 @@ struct Problem {
         avail[t] = {s.writes[w]};
         if (offloaded[t]) {
           double b = deviceShare(g.tensors[t], s.writes[w], n);
-          transient[j] += b;
           addTransfer(t, int(j), "device->host", s.writes[w], s.writes[w], m.hostTransfer(b), b);
         }
       }
@@ -268,7 +265,8 @@ struct Problem {
     }
     // Memory: a tensor occupies its footprint over its live range; state that
     // outlives the step (read before written, or never read after its last
-    // write) lives throughout.
+    // write) lives throughout. Offloaded tensors stream through in tiles whose
+    // staging buffers are not counted.
     std::vector<double> uniform(nops + 1, 0), dev0(nops + 1, 0);
     for (size_t t = 0; t < nt; ++t) {
       if (first_use[t] < 0 || offloaded[t]) continue;
@@ -282,7 +280,7 @@ struct Problem {
     double u = 0, d0 = 0;
     for (size_t j = 0; j < nops; ++j) {
       u += uniform[j], d0 += dev0[j];
-      p.peak_bytes_per_device = std::max(p.peak_bytes_per_device, u + d0 + transient[j]);
+      p.peak_bytes_per_device = std::max(p.peak_bytes_per_device, u + d0);
     }
     for (size_t t = 0; t < nt; ++t)
       if (offloaded[t]) p.offloaded.push_back(int(t));
