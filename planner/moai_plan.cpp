@@ -27,10 +27,14 @@ double secondsSince(std::chrono::steady_clock::time_point t) {
 
 void printCluster(const Cluster& c) {
   const DeviceKind& k = c.kindOf(0);
-  std::printf("cluster %s: %d x %s (%d per node, %.0f GiB, %.0f TFLOP/s %s peak), intra-node %.0f GB/s, "
+  int best = 0;  // the dtype the device is fastest at, for the summary line
+  for (int d = 0; d <= MODNN_DTYPE_MAX; ++d)
+    if (k.matmul_flops[d] > k.matmul_flops[best]) best = d;
+  std::printf("cluster %s: %d x %s (%d per node, %.0f GiB, %.4g TFLOP/s %s peak), intra-node %.0f GB/s, "
               "inter-node %.0f GB/s per node\n",
               c.name.c_str(), c.deviceCount(), k.name.c_str(), c.devicesPerNode(), k.memory_bytes / (1 << 30),
-              k.matmul_flops[MODNN_BF16] / 1e12, "bf16", c.intra_node.bandwidth / 1e9, c.inter_node.bandwidth / 1e9);
+              k.matmul_flops[best] / 1e12, dtypeName(static_cast<modnn_dtype>(best)), c.intra_node.bandwidth / 1e9,
+              c.inter_node.bandwidth / 1e9);
 }
 
 int planTransformer(const GptConfig& model, const Cluster& cluster, int top, bool per_op, const std::string& json) {
