@@ -35,17 +35,22 @@ void printMegatronComparison(const Cluster& cluster, std::ostream& out) {
     model.global_batch = r.global_batch;
     const Cluster cl = cluster.withDevices(r.gpus);
     std::vector<ParallelEstimate> all = searchParallel(model, cl, r.gpus);
-    const ParallelEstimate* same = nullptr;  // the paper's degrees, best micro-batch that fits
+    // The paper's degrees, best micro-batch that fits. Where the paper does
+    // not state them, its own heuristic (Sec. 3, takeaways 1-2): tp = GPUs per node, the
+    // smallest pp that fits.
+    const ParallelEstimate* same = nullptr;
+    const int tp = r.tp ? r.tp : cl.devicesPerNode();
     for (const ParallelEstimate& e : all)
-      if (r.tp && e.degrees.tp == r.tp && e.degrees.pp == r.pp && e.fits) {
+      if (e.fits && e.degrees.tp == tp && (r.tp ? e.degrees.pp == r.pp : true) &&
+          (!same || (!r.tp && e.degrees.pp < same->degrees.pp))) {
         same = &e;
-        break;
+        if (r.tp) break;
       }
     auto cell = [&](const ParallelEstimate* e, char* buf, size_t n) {
       if (!e) return (void)std::snprintf(buf, n, "%-16s %9s %6s", "-", "-", "-");
       char cfg[32], tf[32];
-      std::snprintf(cfg, sizeof cfg, "t%d p%d d%d b%d", e->degrees.tp, e->degrees.pp, e->degrees.dp,
-                    e->degrees.micro_batch);
+      std::snprintf(cfg, sizeof cfg, "t%d p%d d%d b%d%s", e->degrees.tp, e->degrees.pp, e->degrees.dp,
+                    e->degrees.micro_batch, e == same && !r.tp ? "*" : "");
       std::snprintf(tf, sizeof tf, "%.0f (%.0f%%)", e->tflops_per_gpu, e->percent_of_peak);
       std::snprintf(buf, n, "%-16s %9s %5.2fx", cfg, tf, e->tflops_per_gpu / r.tflops_per_gpu);
     };
@@ -64,7 +69,8 @@ void printMegatronComparison(const Cluster& cluster, std::ostream& out) {
                   paper_cfg, paper_tf, a, b, r.source);
     out << line;
   }
-  out << "Paper runs use the interleaved 1F1B schedule and count data loading, optimizer and logging;\n"
+  out << "* degrees the paper does not state: its heuristic (Sec. 3, takeaways 1-2): t = GPUs per node, smallest p that fits.\n"
+         "Paper runs use the interleaved 1F1B schedule and count data loading, optimizer and logging;\n"
          "the prediction models plain 1F1B (bubble (p-1)/m) and the step's compute and communication.\n";
 }
 

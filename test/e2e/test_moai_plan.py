@@ -31,7 +31,7 @@ if float(m.group(5)) >= float(m.group(4)):
     sys.exit("MFU (no recomputation) must be below the paper-style % of peak")
 if "Predicted vs published Megatron-LM throughput" not in out or "arXiv:2104.04473" not in out:
     sys.exit("comparison table missing")
-row = re.search(r"^gpt3-175b\s+1024\s+1536 \| not given 140 \(45%\) \|.*\|\s*t(\d+) p(\d+) d(\d+) b(\d+)\s+(\d+) \((\d+)%\)",
+row = re.search(r"^gpt3-175b\s+1024\s+1536 \| not given 140 \(45%\) \|.*\|\s*t(\d+) p(\d+) d(\d+) b(\d+)\*?\s+(\d+) \((\d+)%\)",
                 out, re.M)
 if not row:
     sys.exit("no 175B / 1024-GPU row in the table")
