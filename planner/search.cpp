@@ -93,8 +93,12 @@ struct Problem {
 
   double local(const std::vector<int>& choice, double lambda, int j, int s) const {
     double c = unary[j][s] + lambda * mem[j][s];
-    for (int id : in_edges[j]) c += edgeCost(edges[id], choice[edges[id].from_op], s);
-    for (int id : out_edges[j]) c += edgeCost(edges[id], s, choice[edges[id].to_op]);
+    for (int id : in_edges[j]) {
+      const Edge& e = edges[id];
+      c += edgeCost(e, e.from_op == j ? s : choice[e.from_op], s);  // an op updating state in place
+    }
+    for (int id : out_edges[j])
+      if (edges[id].to_op != j) c += edgeCost(edges[id], s, choice[edges[id].to_op]);
     return c;
   }
 
@@ -174,8 +178,8 @@ struct Problem {
     std::vector<Placement> first_need(nt);
     std::vector<int> first_use(nt, -1), last_use(nt, -1);
     std::vector<bool> read_before_write(nt, false), written(nt, false);
-    std::vector<double> footprint(nt, 0);  // the largest per-device share it ever has
-    std::vector<bool> whole(nt, false);    // held whole on device 0 only
+    std::vector<double> everywhere(nt, 0);  // the largest share it has on every device
+    std::vector<double> on_dev0(nt, 0);     // the largest it has whole on device 0
 
     auto addTransfer = [&](int t, int before, const std::string& name, Placement from, Placement to, double secs,
                            double moved) {
@@ -191,7 +195,8 @@ struct Problem {
       if (first_use[t] < 0) first_use[t] = j;
       last_use[t] = j;
       double share = deviceShare(g.tensors[t], pl, n);
-      if (share > footprint[t]) footprint[t] = share, whole[t] = pl.kind == Placement::Whole && n > 1;
+      double& line = pl.kind == Placement::Whole ? on_dev0[t] : everywhere[t];
+      line = std::max(line, share);
     };
 
     for (size_t j = 0; j < nops; ++j) {
@@ -273,9 +278,9 @@ struct Problem {
       bool persistent = read_before_write[t] || (written[t] && last_use[t] == first_use[t]);
       int lo = persistent ? 0 : first_use[t];
       int hi = persistent ? int(nops) : last_use[t] + 1;
-      std::vector<double>& line = whole[t] ? dev0 : uniform;
-      line[lo] += footprint[t];
-      line[hi] -= footprint[t];
+      double extra = std::max(0.0, on_dev0[t] - everywhere[t]);
+      uniform[lo] += everywhere[t], uniform[hi] -= everywhere[t];
+      dev0[lo] += extra, dev0[hi] -= extra;
     }
     double u = 0, d0 = 0;
     for (size_t j = 0; j < nops; ++j) {
