@@ -3,6 +3,8 @@
 // model predicts (and, for GPT-3 175B, how that compares with Megatron-LM).
 #include <CLI/CLI.hpp>
 
+#include <algorithm>
+#include <array>
 #include <chrono>
 #include <cstdio>
 #include <fstream>
@@ -116,6 +118,20 @@ int planRecording(const std::string& path, const Cluster& cluster, const std::st
     }
     std::printf("segment %zu: ", i);
     printPlan(plan, segments[i], std::cout);
+    // MFU against the matmul peak of the dtype doing most of the GEMM work.
+    const Graph& g = segments[i];
+    double flops = 0;
+    std::array<double, MODNN_DTYPE_MAX + 1> gemm_flops{};
+    for (const Op& op : g.ops) {
+      flops += op.totalFlops();
+      if (op.kind == OpKind::Gemm) gemm_flops[g.tensors[op.reads[0]].dtype] += op.totalFlops();
+    }
+    const DeviceKind& k = m.slowestKind();
+    auto top = std::max_element(gemm_flops.begin(), gemm_flops.end());
+    double peak = *top > 0 ? k.matmul_flops[top - gemm_flops.begin()] : k.vector_flops;
+    if (plan.step_seconds > 0)
+      std::printf("  %.3g GFLOP per step, %.2f TFLOP/s per device, MFU %.1f%%\n", flops / 1e9,
+                  flops / plan.step_seconds / plan.devices / 1e12, 100 * flops / plan.step_seconds / plan.devices / peak);
     if (json_out) json_out << planToJson(plan, segments[i]) << "\n";
   }
   return 0;

@@ -88,7 +88,7 @@ void printPlan(const Plan& plan, const Graph& graph, std::ostream& out, int max_
   out << "  predicted step " << seconds(plan.step_seconds) << " (compute " << seconds(plan.compute_seconds)
       << ", communication " << seconds(plan.comm_seconds) << ", offload " << seconds(plan.offload_seconds) << ")";
   if (plan.devices > 1 && plan.step_seconds > 0)
-    std::snprintf(line, sizeof line, "; 1 device %s (%.2fx)", seconds(plan.single_device_seconds).c_str(),
+    std::snprintf(line, sizeof line, "; 1 device %s (%.2fx; its memory not checked)", seconds(plan.single_device_seconds).c_str(),
                   plan.single_device_seconds / plan.step_seconds),
         out << line;
   out << "\n  moved " << bytes(double(plan.bytes_moved)) << "; peak memory " << bytes(plan.peak_bytes_per_device)
