@@ -36,23 +36,28 @@ void gemmRules(const Graph& g, const Op& op, int n, std::vector<Strategy>* out) 
     s.writes = {pd};
     out->push_back(std::move(s));
   };
-  if (ra >= 2 && rd >= 2)
+  // A split needs the dimension to be there with the GEMM's size (a flat or
+  // differently folded operand cannot be sliced along it).
+  auto has = [](const Tensor& t, int dim, int64_t size) {
+    return dim >= 0 && dim < static_cast<int>(t.shape.size()) && t.shape[dim] == size;
+  };
+  if (has(a, a_m, gs.m) && has(d, rd - 2, gs.m))
     make("split M", gs.m, Placement::sharded(a_m), Placement::replicated(), Placement::sharded(rd - 2),
          Placement::sharded(rd - 2));
-  if (rb >= 2 && rd >= 2)
+  if (has(b, b_n, gs.n) && has(d, rd - 1, gs.n))
     make("split N", gs.n, Placement::replicated(), Placement::sharded(b_n), Placement::sharded(rd - 1),
          Placement::sharded(rd - 1));
-  if (ra >= 2 && rb >= 2)
+  if (has(a, a_k, gs.k) && has(b, b_k, gs.k))
     make("split K", gs.k, Placement::sharded(a_k), Placement::sharded(b_k), Placement::partial(),
          Placement::partial());
-  if (gs.batch > 1 && rd >= 3 && d.shape[0] >= n) {
+  if (gs.batch > 1 && has(d, 0, gs.batch) && rd >= 3) {
     // Operands holding one matrix for all batch entries (stride 0) are replicated.
     auto batched = [&](const Tensor& t) {
-      return t.shape.size() >= 3 && t.shape[0] >= n && t.elements() > 0 ? Placement::sharded(0) : Placement::replicated();
+      return t.shape.size() >= 3 && t.shape[0] == gs.batch ? Placement::sharded(0) : Placement::replicated();
     };
     bool shardable = batched(a).kind == Placement::Sharded || batched(b).kind == Placement::Sharded;
     if (shardable)
-      make("split batch", d.shape[0], batched(a), batched(b), Placement::sharded(0), Placement::sharded(0));
+      make("split batch", gs.batch, batched(a), batched(b), Placement::sharded(0), Placement::sharded(0));
   }
 }
 

@@ -109,3 +109,16 @@ TEST_CASE("opaque kernels run whole on device 0", "[planner]") {
   REQUIRE(all.size() == 1);
   CHECK(all[0].reads[0] == Placement::whole(0));
 }
+
+TEST_CASE("an operand without the GEMM's dimension is not split along it", "[planner]") {
+  Graph g;
+  Op op;
+  op.kind = OpKind::Gemm;
+  op.gemm = {64, 32, 16, 1, false, false};
+  op.reads = {g.addTensor(MODNN_F32, {64 * 16}), g.addTensor(MODNN_F32, {16, 32})};  // A seen flat
+  op.writes = {g.addTensor(MODNN_F32, {64, 32})};
+  auto all = shardingRules(g, op, 2);
+  CHECK(find(all, "split M") == nullptr);
+  CHECK(find(all, "split K") == nullptr);
+  CHECK(find(all, "split N"));  // A is replicated there: its shape does not matter
+}
