@@ -1,6 +1,8 @@
 // The search on small cases whose right answer is obvious.
 #include <catch2/catch.hpp>
 
+#include <nlohmann/json.hpp>
+
 #include <chrono>
 #include <cstdio>
 #include <sstream>
@@ -182,4 +184,24 @@ TEST_CASE("planning a transformer step of over 1000 ops takes well under seconds
   int lines = 0;
   for (char ch : out.str()) lines += ch == '\n';
   CHECK(lines <= 40);  // one screen
+}
+
+TEST_CASE("a plan serialises to JSON with every op and transfer", "[planner]") {
+  Graph g = gemmGraph(4096, 4096, 4096);
+  Op use;
+  use.kind = OpKind::Opaque;
+  use.reads = {2};
+  use.writes = {g.addTensor(MODNN_F32, {16})};
+  g.addOp(use);
+  CostModel m(test::roundCluster(2, 2), 2);
+  Plan p = planGraph(g, m);
+  REQUIRE_FALSE(p.transfers.empty());  // the split result is gathered for the opaque kernel
+  nlohmann::json j = nlohmann::json::parse(planToJson(p, g));
+  CHECK(j["devices"] == 2);
+  REQUIRE(j["ops"].size() == 2);
+  CHECK(j["ops"][0]["strategy"] == p.ops[0].strategy);
+  CHECK(j["ops"][1]["strategy"] == "whole");
+  REQUIRE(j["transfers"].size() == p.transfers.size());
+  CHECK(j["transfers"][0]["before_op"] == 1);
+  CHECK(j["predicted"]["step_s"].get<double>() == Approx(p.step_seconds));
 }
