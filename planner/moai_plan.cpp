@@ -31,7 +31,7 @@ void printCluster(const Cluster& c) {
   const DeviceKind& k = c.kindOf(0);
   int best = 0;  // the dtype the device is fastest at, for the summary line
   for (int d = 0; d <= MODNN_DTYPE_MAX; ++d)
-    if (k.matmul_flops[d] > k.matmul_flops[best]) best = d;
+    if (k.matmul_flops[d] >= k.matmul_flops[best]) best = d;  // ties: the later (bf16 over f16)
   std::printf("cluster %s: %d x %s (%d per node, %.0f GiB, %.4g TFLOP/s %s peak), intra-node %.0f GB/s, "
               "inter-node %.0f GB/s per node\n",
               c.name.c_str(), c.deviceCount(), k.name.c_str(), c.devicesPerNode(), k.memory_bytes / (1 << 30),
