@@ -104,9 +104,10 @@ std::vector<uint32_t> pickGpus(const Node& node, uint32_t milli, uint32_t count,
 constexpr auto kTightest = [](uint32_t a, uint32_t b) { return a < b; };
 constexpr auto kFirst = [](uint32_t, uint32_t) { return false; };
 
-std::optional<Choice> chooseFgd(std::span<const Node> nodes, const Task& task, const Workload& workload) {
+std::optional<Choice> chooseFgd(std::span<const Node> nodes, const Task& task, const Workload& workload,
+                                double resolution) {
   std::optional<Choice> best;
-  int64_t bestSteps = 0;
+  double bestSteps = 0;
   std::vector<uint32_t> after;
   for (uint32_t i = 0; i < nodes.size(); ++i) {
     const Node& n = nodes[i];
@@ -114,7 +115,8 @@ std::optional<Choice> chooseFgd(std::span<const Node> nodes, const Task& task, c
     auto consider = [&](std::vector<uint32_t> gpus) {
       after = n.gpuFreeMilli;
       for (uint32_t g : gpus) after[g] -= task.gpuMilli;
-      const int64_t steps = std::llround(fragmentationGrowth(n, task, after, workload) / kFgdResolutionMilli);
+      const double growth = fragmentationGrowth(n, task, after, workload);
+      const double steps = resolution > 0 ? std::round(growth / resolution) : growth;
       if (!best || steps < bestSteps) {
         bestSteps = steps;
         best = Choice{i, std::move(gpus), task.gpuMilli};
@@ -223,9 +225,10 @@ double fragmentation(const Node& node, const Workload& workload) {
   return frag;
 }
 
-std::optional<Choice> choose(std::span<const Node> nodes, const Task& task, Policy policy, const Workload& workload) {
+std::optional<Choice> choose(std::span<const Node> nodes, const Task& task, Policy policy, const Workload& workload,
+                             double fgdResolutionMilli) {
   switch (policy) {
-    case Policy::Fgd: return chooseFgd(nodes, task, workload);
+    case Policy::Fgd: return chooseFgd(nodes, task, workload, fgdResolutionMilli);
     case Policy::BestFit: return chooseBestFit(nodes, task);
     case Policy::FirstFit: return chooseFirstFit(nodes, task);
     case Policy::Exclusive: {

@@ -80,16 +80,17 @@ bool fits(const Node& node, const Task& task);
 // CPU-only class uses no GPU, so all free GPU share counts.
 double fragmentation(const Node& node, const Workload& workload);
 
-// FGD compares fragmentation growth at this resolution (1/20 of a GPU):
-// smaller differences are ties, and ties go to the lower node index, so
-// near-equal candidates pack onto the same nodes instead of spreading over
-// the cluster on differences too small to matter.
+// FGD compares fragmentation growth rounded to this resolution (1/20 of a
+// GPU): smaller differences are ties, and ties go to the lower node index,
+// so near-equal candidates pack onto the same nodes instead of spreading
+// over the cluster on differences too small to matter.
 constexpr double kFgdResolutionMilli = 50;
 
 // The placement for `task`, or nullopt when no node fits. Ties go to the
-// lower node index, then the lower GPU index. `workload` is used by Fgd only.
+// lower node index, then the lower GPU index. `workload` and the
+// resolution (0 = compare exactly) are used by Fgd only.
 std::optional<Choice> choose(std::span<const Node> nodes, const Task& task, Policy policy,
-                             const Workload& workload);
+                             const Workload& workload, double fgdResolutionMilli = kFgdResolutionMilli);
 
 // Takes (place) or gives back (release) what `choice` holds on its node.
 void place(Node& node, const Task& task, const Choice& choice);

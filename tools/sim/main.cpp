@@ -94,7 +94,7 @@ void printTable(const std::vector<Summary>& rows, bool replay) {
     else
       std::snprintf(mid, sizeof mid, "%s", "n/a");
     char vs[32] = "";
-    if (bestFit && bestFit->unallocatedEndGpus > 0)
+    if (!replay && bestFit && bestFit->unallocatedEndGpus > 0)
       std::snprintf(vs, sizeof vs, "%+.1f%%",
                     100.0 * (bestFit->unallocatedEndGpus - s.unallocatedEndGpus) / bestFit->unallocatedEndGpus);
     std::printf("%-10s | %8.0f / %6.0f | %-27s | %-16s | %7.2f%% (%7.1f GPUs)      | %s\n", policyName(s.policy),
@@ -113,7 +113,8 @@ int main(int argc, char** argv) {
   double ratio = 1.3, coverage = 0.95;
   uint64_t seed = 42;
   unsigned repeats = 1, jobs = std::max(1u, std::thread::hardware_concurrency());
-  bool check = false;
+  double resolution = moai::sched::coloc::kFgdResolutionMilli;
+  bool check = false, ignoreMemory = false;
   app.add_option("--trace", traceDir, "folder of the openb CSV files (default $MOAI_TRACES or <repo>/../shared/traces)");
   app.add_option("--nodes", nodesFile, "node list, a file name in --trace or a path")->capture_default_str();
   app.add_option("--pods", podsFile, "task list, a file name in --trace or a path")->capture_default_str();
@@ -131,6 +132,10 @@ int main(int argc, char** argv) {
   app.add_option("--coverage", coverage, "FGD's target workload: the commonest task shapes covering this share")
       ->check(CLI::Range(0.01, 1.0))
       ->capture_default_str();
+  app.add_option("--fgd-resolution", resolution, "milli-GPUs; FGD treats smaller growth differences as ties (0: exact)")
+      ->check(CLI::Range(0.0, 1000.0))
+      ->capture_default_str();
+  app.add_flag("--ignore-memory", ignoreMemory, "drop the tasks' memory requests, as the paper's simulator does");
   app.add_option("--jobs", jobs, "runs in parallel")->check(CLI::Range(1u, 256u));
   app.add_flag("--check", check, "exit 1 unless fgd leaves fewer GPUs unallocated than best-fit");
   CLI11_PARSE(app, argc, argv);
@@ -162,6 +167,8 @@ int main(int argc, char** argv) {
     return 2;
   }
 
+  if (ignoreMemory)
+    for (TraceTask& t : *tasks) t.task.memoryMib = 0;
   std::vector<moai::sched::coloc::Task> shapes;
   for (const TraceTask& t : *tasks) shapes.push_back(t.task);
   const auto workload = moai::sched::coloc::workloadFromTasks(shapes, coverage);
@@ -178,8 +185,8 @@ int main(int argc, char** argv) {
   auto worker = [&] {
     for (size_t j; (j = next++) < results.size();) {
       Policy p = policies[j / repeats];
-      results[j] = replay ? runReplay(*nodes, *tasks, p, workload)
-                          : runArrivals(*nodes, *tasks, orders[j % repeats], p, workload);
+      results[j] = replay ? runReplay(*nodes, *tasks, p, workload, resolution)
+                          : runArrivals(*nodes, *tasks, orders[j % repeats], p, workload, resolution);
     }
   };
   std::vector<std::thread> pool;

@@ -26,10 +26,10 @@ struct Rng {
 // exclusive policy counts as its share: the rest of that GPU is idle).
 class Cluster {
  public:
-  Cluster(std::vector<Node> nodes, Policy policy, const Workload& workload)
-      : nodes_(std::move(nodes)), policy_(policy), workload_(workload) {}
+  Cluster(std::vector<Node> nodes, Policy policy, const Workload& workload, double resolution)
+      : nodes_(std::move(nodes)), policy_(policy), workload_(workload), resolution_(resolution) {}
   std::optional<Choice> place(const Task& task) {
-    auto c = choose(nodes_, task, policy_, workload_);
+    auto c = choose(nodes_, task, policy_, workload_, resolution_);
     if (c) {
       sched::coloc::place(nodes_[c->node], task, *c);
       allocated_ += gpuRequestMilli(task);
@@ -46,6 +46,7 @@ class Cluster {
   std::vector<Node> nodes_;
   Policy policy_;
   const Workload& workload_;
+  double resolution_;
   uint64_t allocated_ = 0;
 };
 
@@ -81,11 +82,12 @@ std::vector<uint32_t> inflatedArrivals(const std::vector<TraceTask>& tasks, uint
 }
 
 RunResult runArrivals(std::vector<Node> nodes, const std::vector<TraceTask>& tasks,
-                      const std::vector<uint32_t>& order, Policy policy, const Workload& workload) {
+                      const std::vector<uint32_t>& order, Policy policy, const Workload& workload,
+                      double fgdResolutionMilli) {
   RunResult r;
   r.policy = policy;
   r.capacityMilli = gpuCapacityMilli(nodes);
-  Cluster cluster(std::move(nodes), policy, workload);
+  Cluster cluster(std::move(nodes), policy, workload, fgdResolutionMilli);
   uint64_t arrivedMilli = 0;
   for (uint32_t index : order) {
     const Task& task = tasks[index].task;
@@ -104,11 +106,11 @@ RunResult runArrivals(std::vector<Node> nodes, const std::vector<TraceTask>& tas
 }
 
 RunResult runReplay(std::vector<Node> nodes, const std::vector<TraceTask>& tasks, Policy policy,
-                    const Workload& workload) {
+                    const Workload& workload, double fgdResolutionMilli) {
   RunResult r;
   r.policy = policy;
   r.capacityMilli = gpuCapacityMilli(nodes);
-  Cluster cluster(std::move(nodes), policy, workload);
+  Cluster cluster(std::move(nodes), policy, workload, fgdResolutionMilli);
   // (time, 0 = departure / 1 = arrival, task): departures first at a tie.
   std::vector<std::tuple<int64_t, int, uint32_t>> events;
   for (uint32_t i = 0; i < tasks.size(); ++i) events.emplace_back(tasks[i].creation, 1, i);

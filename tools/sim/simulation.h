@@ -45,12 +45,14 @@ uint64_t gpuRequestMilli(const sched::coloc::Task& task);
 // one comes. `nodes` is copied.
 RunResult runArrivals(std::vector<sched::coloc::Node> nodes, const std::vector<TraceTask>& tasks,
                       const std::vector<uint32_t>& order, sched::coloc::Policy policy,
-                      const sched::coloc::Workload& workload);
+                      const sched::coloc::Workload& workload,
+                      double fgdResolutionMilli = sched::coloc::kFgdResolutionMilli);
 
 // Replays the trace in simulated time: each task arrives at its creation
 // time and, if it was placed, leaves at its deletion time (departures
 // before arrivals at the same second). allocatedAtPercent stays empty.
 RunResult runReplay(std::vector<sched::coloc::Node> nodes, const std::vector<TraceTask>& tasks,
-                    sched::coloc::Policy policy, const sched::coloc::Workload& workload);
+                    sched::coloc::Policy policy, const sched::coloc::Workload& workload,
+                    double fgdResolutionMilli = sched::coloc::kFgdResolutionMilli);
 
 }  // namespace moai::sim
