@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <array>
 #include <map>
 #include <tuple>
@@ -253,7 +254,10 @@ void release(Node& node, const Task& task, const Choice& choice) {
 }
 
 uint64_t memoryReservation(uint64_t predictedPeakBytes, double headroom, uint64_t granularity) {
+  constexpr uint64_t kMax = std::numeric_limits<uint64_t>::max();
   const double want = static_cast<double>(predictedPeakBytes) * (1.0 + std::max(0.0, headroom));
+  // A prediction too large to reserve asks for everything: no device fits.
+  if (!(want < 0x1p63)) return kMax;
   const uint64_t bytes = static_cast<uint64_t>(want);
   if (granularity == 0) return bytes;
   return (bytes + granularity - 1) / granularity * granularity;

@@ -1,5 +1,7 @@
 #include <catch2/catch.hpp>
 
+#include <cmath>
+
 #include "scheduler/colocation.h"
 
 using namespace moai::sched::coloc;
@@ -186,6 +188,8 @@ TEST_CASE("memoryReservation adds headroom and rounds up") {
   CHECK(memoryReservation((1 << 20) + 1, 0.0) == 2u << 20);
   CHECK(memoryReservation(12345, 0.0, 0) == 12345);
   CHECK(memoryReservation(1 << 20, -1.0) == 1u << 20);  // no negative headroom
+  CHECK(memoryReservation(~0ull, 0.5) == ~0ull);          // too large: fits nowhere
+  CHECK(memoryReservation(1 << 20, std::nan("")) == 1u << 20);  // NaN headroom: none
 }
 
 TEST_CASE("memoryFragmentation: the free fraction a job class cannot use") {

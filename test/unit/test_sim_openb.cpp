@@ -97,6 +97,9 @@ TEST_CASE("inflatedArrivals: every trace task, draws up to the ratio, seeded") {
   CHECK(inflatedArrivals(tasks, 10000, 1.0, 8) != a);
   // A ratio below what the trace asks keeps the trace as it is.
   CHECK(inflatedArrivals(tasks, 10000, 0.1, 7).size() == 4);
+  // So does a trace of CPU-only tasks.
+  for (auto& t : tasks) t.task = {1000, 0, 0, 0, {}};
+  CHECK(inflatedArrivals(tasks, 10000, 1.0, 7).size() == 4);
 }
 
 TEST_CASE("runArrivals records the first failure and the allocation curve") {

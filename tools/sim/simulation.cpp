@@ -70,7 +70,9 @@ std::vector<uint32_t> inflatedArrivals(const std::vector<TraceTask>& tasks, uint
   }
   Rng rng{seed};
   const double target = ratio * static_cast<double>(capacityMilli);
-  while (!tasks.empty()) {
+  // Draws stop at the first that would pass the target; a trace that asks
+  // for no GPU at all would never get there, so it is not inflated.
+  while (requested > 0) {
     uint32_t pick = static_cast<uint32_t>(rng.below(tasks.size()));
     uint64_t more = gpuRequestMilli(tasks[pick].task);
     if (static_cast<double>(requested + more) > target) break;
