@@ -161,6 +161,15 @@ typedef struct modnn_device_i {
    * bytes through its own memory. */
   modnn_status (*buffer_copy_to_peer)(void* ctx, modnn_buffer* src, uint64_t src_offset, const struct modnn_device* peer,
                                       modnn_buffer* dst, uint64_t dst_offset, uint64_t size);
+
+  /* OPTIONAL, together: events the device completes itself. event_record
+   * marks the point after all work submitted so far, without waiting (one
+   * message to a remote device); event_query sets *out_ns, the device's
+   * clock when that work had run, or returns MODNN_ERR_NOT_READY (with
+   * `wait`: blocks until it can answer). `event` is the caller's id,
+   * increasing. Default: the client times events with timestamp_ns. */
+  void (*event_record)(void* ctx, uint64_t event);
+  modnn_status (*event_query)(void* ctx, uint64_t event, bool wait, uint64_t* out_ns);
 } modnn_device_i;
 
 /* Does `iface` provide the OPTIONAL entry `fn`? (A table from an older

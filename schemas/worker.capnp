@@ -40,6 +40,8 @@ struct Command {
     gemm @9 :Gemm;
     blas @10 :Blas;
     copyToPeer @11 :CopyToPeer;
+    recordEvent @12 :UInt64;      # the client's event id: note the worker's clock when
+                                  # every earlier command of the job has run
   }
 }
 
@@ -194,7 +196,13 @@ struct Request {
     props @7 :Void;               # reply: props
     supportsBlas @8 :Blas;        # reply: flag
     reserveRange @9 :Range;       # va = hint (0: anywhere), size; reply: reserved
+    queryEvent @10 :EventQuery;   # reply: done (the recorded clock) or flag false (not yet)
   }
+}
+
+struct EventQuery {
+  event @0 :UInt64;
+  wait @1 :Bool;                  # answer once the record has run; otherwise at once
 }
 
 struct KernelQuery {

@@ -247,6 +247,7 @@ Command decodeCommand(schema::Command::Reader c, Attachment& att) {
       out.body = ModuleUploadCmd{u.getHash(), bytes(u.getFatbin()), text(u.getPtx(), 256u << 20, "ptx too large")};
       break;
     }
+    case schema::Command::RECORD_EVENT: out.body = RecordEventCmd{c.getRecordEvent()}; break;
     case schema::Command::COPY_TO_PEER: {
       auto p = c.getCopyToPeer();
       CopyToPeerCmd cmd{p.getSrc(), p.getSize(), {}, p.getPeerDevice(), p.getDst()};
@@ -427,6 +428,9 @@ Result<ClientMsg> decodeClientMessage(const void* data, size_t size, std::shared
           case schema::Request::SUPPORTS_GEMM: m.body = SupportsGemmReq{gemmFromWire(r.getSupportsGemm())}; break;
           case schema::Request::PROPS: m.body = PropsReq{}; break;
           case schema::Request::SUPPORTS_BLAS: m.body = SupportsBlasReq{blasFromWire(r.getSupportsBlas())}; break;
+          case schema::Request::QUERY_EVENT:
+            m.body = QueryEventReq{r.getQueryEvent().getEvent(), r.getQueryEvent().getWait()};
+            break;
           case schema::Request::RESERVE_RANGE: {
             auto x = r.getReserveRange();
             require(x.getSize() > 0 && x.getVa() + x.getSize() > x.getVa(), "bad address range");
@@ -537,6 +541,8 @@ std::vector<uint8_t> encodeCommands(const std::vector<Command>& cmds) {
             r.setDst(v.dst);
             r.setSrc(v.src);
             r.setSize(v.size);
+          } else if constexpr (std::is_same_v<T, RecordEventCmd>) {
+            c.setRecordEvent(v.event);
           } else if constexpr (std::is_same_v<T, CopyToPeerCmd>) {
             auto r = c.initCopyToPeer();
             r.setSrc(v.src);
@@ -610,6 +616,10 @@ std::vector<uint8_t> encodeRequest(const RequestMsg& m) {
           r.setProps();
         } else if constexpr (std::is_same_v<T, SupportsBlasReq>) {
           blasToWire(v.blas, r.initSupportsBlas());
+        } else if constexpr (std::is_same_v<T, QueryEventReq>) {
+          auto x = r.initQueryEvent();
+          x.setEvent(v.event);
+          x.setWait(v.wait);
         } else if constexpr (std::is_same_v<T, ReserveRangeReq>) {
           auto x = r.initReserveRange();
           x.setVa(v.hint);

@@ -45,6 +45,7 @@ struct WriteCmd {
   uint64_t shm_offset = 0, shm_size = 0;
 };
 struct CopyCmd { uint64_t dst = 0, src = 0, size = 0; };
+struct RecordEventCmd { uint64_t event = 0; };
 struct CopyToPeerCmd {
   uint64_t src = 0, size = 0;
   std::vector<std::string> peer_endpoints;
@@ -75,7 +76,7 @@ struct BlasCmd { modnn_blas blas{}; };
 struct Command {
   uint32_t device = 0;
   std::variant<AllocCmd, FreeCmd, WriteCmd, ModuleUploadCmd, CopyCmd, FillCmd, ModuleLoadCmd, LaunchCmd, GemmCmd,
-               BlasCmd, CopyToPeerCmd>
+               BlasCmd, CopyToPeerCmd, RecordEventCmd>
       body;
 };
 
@@ -89,12 +90,13 @@ struct PropsReq {};
 // The job's device address range: a GPU maps buffers at the client's own
 // addresses, so all of a job's devices and the client agree on one range.
 struct ReserveRangeReq { uint64_t hint = 0, size = 0; };
+struct QueryEventReq { uint64_t event = 0; bool wait = false; };
 
 struct RequestMsg {
   uint64_t id = 0;
   uint32_t device = 0;
   std::variant<ReadReq, SyncReq, HasModuleReq, SupportsKernelReq, SupportsGemmReq, PropsReq, SupportsBlasReq,
-               ReserveRangeReq>
+               ReserveRangeReq, QueryEventReq>
       body;
 };
 

@@ -244,6 +244,14 @@ modnn_status Client::execute(Op& op) {
   if (auto* l = std::get_if<LaunchOp>(&op.body)) return executeLaunch(*l);
   if (auto* m = std::get_if<ModnnOp>(&op.body)) return device_.iface->run_op(device_.ctx, &m->op);
   if (auto* e = std::get_if<EventOp>(&op.body)) {
+    if (MODNN_HAS_ENTRY(device_.iface, event_record) && MODNN_HAS_ENTRY(device_.iface, event_query)) {
+      // One message, no wait: the device notes when it gets there.
+      uint64_t id = next_device_event_.fetch_add(1) + 1;
+      device_.iface->event_record(device_.ctx, id);
+      std::lock_guard<std::mutex> lock(mu_);
+      if (events_.count(e->event) && e->event->generation == e->generation) e->event->device_event = id;
+      return MODNN_OK;
+    }
     uint64_t now = device_.iface->timestamp_ns(device_.ctx);
     std::lock_guard<std::mutex> lock(mu_);
     if (events_.count(e->event) && e->event->generation == e->generation) {

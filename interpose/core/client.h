@@ -64,6 +64,7 @@ struct Event {
   uint64_t generation = 0; // bumped by every record; the op carries its own
   StreamPos last;          // where the latest record sits
   uint64_t timestamp_ns = 0;
+  uint64_t device_event = 0; // the latest record's id on a device that completes events itself
 };
 
 // Special stream handles, as the CUDA runtime defines them.
@@ -176,6 +177,9 @@ class Client {
   modnn_status eventQuery(Event* e);
   modnn_status eventSynchronize(Event* e);
   modnn_status eventElapsed(Event* start, Event* end, float* ms);
+  // For a device that completes events itself: asks it whether e's latest
+  // record has run (waiting for it with `wait`), and notes its time.
+  modnn_status pollDeviceEvent(Event* e, bool wait);
 
   // ---- modules, kernels, symbols ----
   void** registerFatbin(const void* wrapper);
@@ -235,6 +239,7 @@ class Client {
   std::vector<Stream*> retired_;                   // destroyed, possibly still draining
   std::unordered_set<Event*> events_;
   uint64_t next_stream_id_ = 1;
+  std::atomic<uint64_t> next_device_event_{0};
   modnn_status sticky_ = MODNN_OK;
   modnn_status pending_ = MODNN_OK;
 

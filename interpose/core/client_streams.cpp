@@ -138,15 +138,42 @@ modnn_status Client::eventRecord(Event* e, Stream* handle) {
   if (modnn_status h = health(); h != MODNN_OK) return h;
   e->recorded = true;
   e->completed = false;
+  e->device_event = 0;
   e->last = submitLocked(s, EventOp{e, ++e->generation});
   return MODNN_OK;
 }
 
-modnn_status Client::eventQuery(Event* e) {
+modnn_status Client::pollDeviceEvent(Event* e, bool wait) {
+  uint64_t id, generation;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (!e->recorded || e->completed) return MODNN_OK;
+    if (!e->device_event) return MODNN_ERR_NOT_READY;  // still queued in its stream
+    id = e->device_event;
+    generation = e->generation;
+  }
+  uint64_t ns = 0;
+  modnn_status st = device_.iface->event_query(device_.ctx, id, wait, &ns);  // not under the lock: it may wait
+  if (st != MODNN_OK) return st;
   std::lock_guard<std::mutex> lock(mu_);
-  if (!events_.count(e)) return MODNN_ERR_INVALID_HANDLE;
-  if (modnn_status h = health(); h != MODNN_OK) return h;
-  return !e->recorded || e->completed ? MODNN_OK : MODNN_ERR_NOT_READY;
+  if (events_.count(e) && e->generation == generation && e->device_event == id) {
+    e->completed = true;
+    e->timestamp_ns = ns;
+  }
+  return MODNN_OK;
+}
+
+modnn_status Client::eventQuery(Event* e) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (!events_.count(e)) return MODNN_ERR_INVALID_HANDLE;
+    if (modnn_status h = health(); h != MODNN_OK) return h;
+    if (!e->recorded || e->completed) return MODNN_OK;
+    if (!e->device_event) return MODNN_ERR_NOT_READY;
+  }
+  modnn_status st = pollDeviceEvent(e, false);
+  if (st != MODNN_OK && st != MODNN_ERR_NOT_READY) raise(st);
+  return st;
 }
 
 modnn_status Client::eventSynchronize(Event* e) {
@@ -159,17 +186,34 @@ modnn_status Client::eventSynchronize(Event* e) {
     pos = e->last;
   }
   waitFor(pos);
-  return finishSync();
+  bool device_events = false;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    device_events = e->device_event != 0 && !e->completed;
+  }
+  if (!device_events) return finishSync();
+  // Only this event's work, not the whole device: the device answers once
+  // the record has run, with the job's first error if there was one.
+  if (modnn_status st = pollDeviceEvent(e, true); st != MODNN_OK) raise(st);
+  std::lock_guard<std::mutex> lock(mu_);
+  if (modnn_status h = health(); h != MODNN_OK) return h;
+  return std::exchange(pending_, MODNN_OK);
 }
 
 modnn_status Client::eventElapsed(Event* start, Event* end, float* ms) {
   if (!ms) return MODNN_ERR_INVALID_VALUE;
-  std::lock_guard<std::mutex> lock(mu_);
+  std::unique_lock<std::mutex> lock(mu_);
   if (!events_.count(start) || !events_.count(end)) return MODNN_ERR_INVALID_HANDLE;
   constexpr unsigned kDisableTiming = 0x02;  // cudaEventDisableTiming
   if ((start->flags | end->flags) & kDisableTiming) return MODNN_ERR_INVALID_HANDLE;
   if (!start->recorded || !end->recorded) return MODNN_ERR_INVALID_HANDLE;
-  if (!start->completed || !end->completed) return MODNN_ERR_NOT_READY;
+  if (!start->completed || !end->completed) {
+    lock.unlock();
+    for (Event* e : {start, end})
+      if (modnn_status st = pollDeviceEvent(e, false); st != MODNN_OK) return st;
+    lock.lock();
+    if (!start->completed || !end->completed) return MODNN_ERR_NOT_READY;
+  }
   *ms = float(double(int64_t(end->timestamp_ns - start->timestamp_ns)) / 1e6);
   return MODNN_OK;
 }

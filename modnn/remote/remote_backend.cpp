@@ -128,6 +128,26 @@ uint64_t timestampNs(void* ctx) {
 
 void flush(void* ctx) { dev(ctx)->conn->flush(); }
 
+void eventRecord(void* ctx, uint64_t event) {
+  auto c = command(dev(ctx));
+  c.body = wire::RecordEventCmd{event};
+  dev(ctx)->conn->command(std::move(c));
+}
+
+modnn_status eventQuery(void* ctx, uint64_t event, bool wait, uint64_t* out_ns) {
+  RemoteDevice* d = dev(ctx);
+  wire::RequestMsg r;
+  r.device = d->index;
+  r.body = wire::QueryEventReq{event, wait};
+  auto reply = d->conn->request(r);  // sends the batched commands, the record among them, first
+  if (!reply) return reply.error().code;
+  if (auto* done = std::get_if<wire::DoneMsg>(&reply->body)) {
+    *out_ns = done->clock_ns;
+    return MODNN_OK;
+  }
+  return MODNN_ERR_NOT_READY;
+}
+
 modnn_status bufferCopyToPeer(void* ctx, modnn_buffer* src, uint64_t soff, const modnn_device* peer,
                               modnn_buffer* dst, uint64_t doff, uint64_t n) {
   // A device of this backend has this very function in its table.
@@ -299,6 +319,8 @@ const modnn_device_i kRemoteDevice = {
     .destroy = destroy,
     .reserve_address_range = reserveAddressRange,
     .buffer_copy_to_peer = bufferCopyToPeer,
+    .event_record = eventRecord,
+    .event_query = eventQuery,
 };
 
 }  // namespace

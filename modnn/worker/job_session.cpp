@@ -127,6 +127,13 @@ modnn_status JobSession::copyToPeer(uint32_t d, const wire::CopyToPeerCmd& c, st
   return MODNN_OK;
 }
 
+std::optional<uint64_t> JobSession::eventTime(uint64_t event) const {
+  std::lock_guard<std::mutex> lock(events_mu_);
+  auto it = events_.find(event);
+  if (it == events_.end()) return std::nullopt;
+  return it->second;
+}
+
 void JobSession::execute(const wire::Command& cmd) {
   std::string why;
   modnn_status st = run(cmd, &why);
@@ -182,6 +189,13 @@ modnn_status JobSession::run(const wire::Command& cmd, std::string* why) {
     return MODNN_OK;
   }
   if (auto* c = std::get_if<wire::CopyToPeerCmd>(&cmd.body)) return copyToPeer(d, *c, why);
+  if (auto* c = std::get_if<wire::RecordEventCmd>(&cmd.body)) {
+    uint64_t t = dev.timestamp_ns(ctx);  // once the device has run everything before it
+    std::lock_guard<std::mutex> lock(events_mu_);
+    events_[c->event] = t;
+    if (events_.size() > kMaxEvents) events_.erase(events_.begin());
+    return MODNN_OK;
+  }
   if (auto* c = std::get_if<wire::CopyCmd>(&cmd.body)) {
     Buffer *db, *sb;
     uint64_t doff, soff;
@@ -308,6 +322,12 @@ JobSession::Reply JobSession::answer(const wire::RequestMsg& req) {
     modnn_status st = pending_;
     pending_ = MODNN_OK;
     return errorReply(req.id, st, std::exchange(pending_why_, {}));
+  }
+  // Reported after the job's pending error, as cudaEventSynchronize does.
+  if (auto* r = std::get_if<wire::QueryEventReq>(&req.body)) {
+    // In the job's order: every earlier command, the record among them, has run.
+    if (auto t = eventTime(r->event)) return reply(req.id, wire::DoneMsg{*t});
+    return errorReply(req.id, MODNN_ERR_INVALID_HANDLE, "event never recorded (or long forgotten)");
   }
   if (std::holds_alternative<wire::SyncReq>(req.body)) {
     for (auto& dv : devices_)

@@ -9,6 +9,8 @@
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <mutex>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -48,6 +50,10 @@ class JobSession {
 
   void execute(const wire::Command& cmd);
   Reply answer(const wire::RequestMsg& req);
+  // The clock at which event `event` was recorded, if its record has run.
+  // Safe from any thread: the server answers non-waiting queries itself, so
+  // a query is not stuck behind the job's queued work.
+  std::optional<uint64_t> eventTime(uint64_t event) const;
 
  private:
   struct Buffer {
@@ -65,6 +71,10 @@ class JobSession {
   void fail(modnn_status st, std::string why);
   modnn_status copyToPeer(uint32_t d, const wire::CopyToPeerCmd& c, std::string* why);
   remote::WorkerConnection* peer(const std::vector<std::string>& endpoints, std::string* why);
+
+  static constexpr size_t kMaxEvents = 65536;  // the oldest records are forgotten beyond this
+  mutable std::mutex events_mu_;
+  std::map<uint64_t, uint64_t> events_;  // event id -> clock in ns
 
   Identity id_;
   std::map<std::string, std::unique_ptr<remote::WorkerConnection>> peers_;  // by tcp endpoint

@@ -311,6 +311,16 @@ Result<int> runWorker(const WorkerConfig& config, const std::atomic<bool>& stop)
           }
           continue;
         }
+        if (auto* req = std::get_if<wire::RequestMsg>(&msg->body)) {
+          auto* q = std::get_if<wire::QueryEventReq>(&req->body);
+          if (q && !q->wait) {
+            auto t = job->second->session().eventTime(q->event);
+            send(router, identity,
+                 t ? wire::encodeWorkerMessage(req->id, wire::DoneMsg{*t})
+                   : wire::encodeWorkerMessage(req->id, wire::FlagMsg{false}));
+            continue;
+          }
+        }
         job->second->post(identity, std::move(msg).value());
       }
     }
