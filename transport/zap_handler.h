@@ -1,0 +1,44 @@
+// A ZAP 1.0 handler (RFC 27): decides which Curve public keys may connect
+// to the Curve server sockets of its ZeroMQ context.
+//
+// libzmq asks the handler bound at inproc://zeromq.zap.01 about every Curve
+// handshake; one handler serves one context. It runs on a thread of its own,
+// so a slow decision never blocks the sockets' owner. Refusals are logged
+// (once per key and address per minute at most, so a retrying peer cannot
+// flood the log).
+#pragma once
+#include <spdlog/logger.h>
+#include <zmq.hpp>
+
+#include <atomic>
+#include <optional>
+#include <set>
+#include <string>
+#include <thread>
+
+namespace moai {
+
+class ZapHandler {
+ public:
+  // `allowed`: the public keys (Z85) let in; nullopt = any Curve key (the
+  // handshake still proves the peer holds the key's secret half).
+  // Throws zmq::error_t if the context already has a handler.
+  ZapHandler(zmq::context_t& context, std::optional<std::set<std::string>> allowed, spdlog::logger& log);
+  ~ZapHandler();
+  ZapHandler(const ZapHandler&) = delete;
+  ZapHandler& operator=(const ZapHandler&) = delete;
+
+  uint64_t refused() const { return refused_.load(); }
+
+ private:
+  void run();
+
+  zmq::socket_t socket_;
+  std::optional<std::set<std::string>> allowed_;
+  spdlog::logger& log_;
+  std::atomic<bool> stop_{false};
+  std::atomic<uint64_t> refused_{0};
+  std::thread thread_;
+};
+
+}  // namespace moai
