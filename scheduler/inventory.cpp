@@ -31,6 +31,8 @@ Result<std::vector<EndedLease>> Inventory::registerWorker(wire::RegisterMsg work
   w.route = std::move(route);
   w.endpoints = std::move(worker.endpoints);
   w.devices = std::move(worker.devices);
+  w.curve_key = std::move(worker.curve_key);
+  w.memory_used.clear();
   w.holder.assign(w.devices.size(), 0);
   w.last_heard = now_();
   w.alive = true;
@@ -43,6 +45,11 @@ bool Inventory::heartbeat(const std::string& worker_id, const std::string& route
   it->second.route = route;  // a reconnected socket gets a new routing id
   it->second.last_heard = now_();
   return true;
+}
+
+void Inventory::reportMemory(const std::string& worker_id, const std::vector<uint64_t>& used) {
+  auto it = workers_.find(worker_id);
+  if (it != workers_.end() && used.size() == it->second.devices.size()) it->second.memory_used = used;
 }
 
 Result<Grant> Inventory::requestLease(const wire::LeaseRequestMsg& request, std::string client_route) {
@@ -73,7 +80,7 @@ Result<Grant> Inventory::requestLease(const wire::LeaseRequestMsg& request, std:
   job.lease.token = newLeaseToken();
   job.user = request.user;
   job.client_route = std::move(client_route);
-  job.last_heard = now_();
+  job.last_heard = job.granted_at = now_();
   Grant grant;
   for (size_t c = 0; c < candidates.size(); ++c) {
     Worker& w = *candidates[c];
@@ -82,7 +89,7 @@ Result<Grant> Inventory::requestLease(const wire::LeaseRequestMsg& request, std:
     for (uint32_t i = 0; i < w.devices.size() && left > 0; ++i) {
       if (w.holder[i] != 0 || !matches(w.devices[i], request.kind)) continue;
       w.holder[i] = job.lease.job_id;
-      job.lease.devices.push_back({*ids[c], w.endpoints, i});
+      job.lease.devices.push_back({*ids[c], w.endpoints, i, w.curve_key});
       --left;
     }
   }

@@ -1,5 +1,7 @@
 #include "server.h"
 
+#include "transport/curve_socket.h"
+
 #include <spdlog/spdlog.h>
 
 #include <array>
@@ -31,6 +33,12 @@ Server::Server(InventoryConfig config) : inventory_(config), socket_(context_, z
   socket_.set(zmq::sockopt::linger, kLingerMs);
 }
 
+void Server::secure(const CurveKeyPair& key, std::optional<std::set<std::string>> allowed) {
+  zap_ = std::make_unique<ZapHandler>(context_, std::move(allowed), *spdlog::default_logger());
+  handshakes_ = std::make_unique<HandshakeLog>(context_, socket_, "moai-sched", *spdlog::default_logger());
+  makeCurveServer(socket_, key, "moai-sched");
+}
+
 Result<std::string> Server::bind(const std::string& endpoint) {
   std::string address = endpoint;
   if (address.starts_with("tcp://") && address.ends_with(":0")) address.replace(address.size() - 1, 1, "*");
@@ -55,6 +63,11 @@ void Server::run(const volatile std::sig_atomic_t& stop) {
     Expired expired = inventory_.expire();
     for (auto& id : expired.dead_workers) spdlog::warn("worker {} stopped heartbeating: marked dead", id);
     for (auto& ended : expired.ended) revoke(ended, true);
+    if (metrics_ && metrics_->wanted()) {
+      MetricsSnapshot snapshot = inventory_.snapshot();
+      snapshot.refused_peers = (zap_ ? zap_->refused() : 0) + (handshakes_ ? handshakes_->failures() : 0);
+      metrics_->publish(std::move(snapshot));
+    }
   }
 }
 
@@ -105,7 +118,10 @@ void Server::on(const std::string& route, wire::RegisterMsg& m) {
 }
 
 void Server::on(const std::string& route, wire::HeartbeatMsg& m) {
-  if (inventory_.heartbeat(m.worker_id, route)) return;
+  if (inventory_.heartbeat(m.worker_id, route)) {
+    if (!m.memory_used.empty()) inventory_.reportMemory(m.worker_id, m.memory_used);
+    return;
+  }
   spdlog::info("heartbeat from unregistered worker {}", m.worker_id);
   sendError(route, makeError(MODNN_ERR_NOT_REGISTERED, "worker " + m.worker_id + " is not registered: register again"));
 }

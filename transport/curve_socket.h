@@ -13,6 +13,12 @@
 
 namespace moai {
 
+// A client's Curve settings for one server.
+struct CurveClient {
+  CurveKeyPair own;
+  std::string server_public;  // Z85
+};
+
 // Server side: peers must speak Curve and know `own.public_key`; a ZAP
 // handler in the same context (zap_handler.h), if any, vets their keys
 // under `zap_domain`.

@@ -284,7 +284,7 @@ extern "C" __attribute__((visibility("default"))) modnn_status modnn_backend_ope
     if (n >= capacity) break;
     auto& conn = conns[ld.worker_id];
     if (!conn) {
-      auto c = WorkerConnection::open(ld.endpoints, (*lease)->job_id, (*lease)->token);
+      auto c = WorkerConnection::open(ld.endpoints, (*lease)->job_id, (*lease)->token, ld.curve_key);
       if (!c) {
         moai::log().error("{}", c.error().message);
         return c.error().code;

@@ -26,7 +26,8 @@ JobSession::Reply reply(uint64_t id, const decltype(wire::WorkerMsg::body)& body
 
 JobSession::JobSession(uint64_t job_id, std::vector<modnn_device> devices, ModuleStore& store,
                        std::unique_ptr<ShmSegment> shm)
-    : job_id_(job_id), devices_(std::move(devices)), state_(devices_.size()), store_(store), shm_(std::move(shm)) {}
+    : job_id_(job_id), devices_(std::move(devices)), state_(devices_.size()),
+      allocated_(new std::atomic<uint64_t>[devices_.size()]()), store_(store), shm_(std::move(shm)) {}
 
 JobSession::~JobSession() {
   for (size_t d = 0; d < devices_.size(); ++d) {
@@ -82,12 +83,14 @@ modnn_status JobSession::run(const wire::Command& cmd, std::string* why) {
     Buffer b{c->size, nullptr};
     if (modnn_status st = dev.buffer_alloc(ctx, c->va, c->size, &b.buffer); st != MODNN_OK) return st;
     state.buffers.emplace(c->va, b);
+    allocated_[d] += c->size;
     return MODNN_OK;
   }
   if (auto* c = std::get_if<wire::FreeCmd>(&cmd.body)) {
     auto it = state.buffers.find(c->va);
     if (it == state.buffers.end()) return MODNN_ERR_INVALID_VALUE;
     dev.buffer_free(ctx, it->second.buffer);
+    allocated_[d] -= it->second.size;
     state.buffers.erase(it);
     return MODNN_OK;
   }

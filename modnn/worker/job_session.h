@@ -6,6 +6,7 @@
 // before the backend sees it; a command that fails becomes the job's pending
 // error, reported by its next request, as CUDA reports async errors.
 #pragma once
+#include <atomic>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -37,6 +38,9 @@ class JobSession {
     std::vector<uint8_t> attachment;
   };
 
+  // Bytes the job holds allocated on its device `d`; any thread may ask.
+  uint64_t allocatedBytes(size_t d) const { return allocated_[d].load(std::memory_order_relaxed); }
+
   void execute(const wire::Command& cmd);
   Reply answer(const wire::RequestMsg& req);
 
@@ -58,6 +62,7 @@ class JobSession {
   uint64_t job_id_;
   std::vector<modnn_device> devices_;
   std::vector<DeviceState> state_;
+  std::unique_ptr<std::atomic<uint64_t>[]> allocated_;  // per device, for heartbeats
   ModuleStore& store_;
   std::unique_ptr<ShmSegment> shm_;
   uint64_t ring_consumed_ = 0;

@@ -9,13 +9,15 @@ namespace moai::worker {
 
 SchedulerLink::SchedulerLink(zmq::context_t& ctx, const std::string& endpoint, std::string worker_id,
                              std::vector<std::string> endpoints, std::vector<modnn_device_props> devices,
-                             double heartbeat_seconds)
+                             double heartbeat_seconds, const CurveClient* curve, std::string data_key)
     : sock_(ctx, zmq::socket_type::dealer),
       worker_id_(std::move(worker_id)),
       endpoints_(std::move(endpoints)),
       devices_(std::move(devices)),
+      data_key_(std::move(data_key)),
       heartbeat_(heartbeat_seconds) {
   sock_.set(zmq::sockopt::linger, 0);
+  if (curve) makeCurveClient(sock_, curve->own, curve->server_public);
   sock_.connect(endpoint);
   sendRegister();
   next_heartbeat_ = std::chrono::steady_clock::now() +
@@ -23,7 +25,7 @@ SchedulerLink::SchedulerLink(zmq::context_t& ctx, const std::string& endpoint, s
 }
 
 void SchedulerLink::sendRegister() {
-  auto bytes = wire::encodeToScheduler(wire::RegisterMsg{worker_id_, endpoints_, devices_});
+  auto bytes = wire::encodeToScheduler(wire::RegisterMsg{worker_id_, endpoints_, devices_, data_key_});
   sock_.send(zmq::buffer(bytes), zmq::send_flags::dontwait);
 }
 
@@ -61,7 +63,7 @@ std::vector<uint64_t> SchedulerLink::poll(bool readable) {
   }
   auto now = std::chrono::steady_clock::now();
   if (now >= next_heartbeat_) {
-    auto bytes = wire::encodeToScheduler(wire::HeartbeatMsg{worker_id_});
+    auto bytes = wire::encodeToScheduler(wire::HeartbeatMsg{worker_id_, memory_report_ ? memory_report_() : std::vector<uint64_t>{}});
     sock_.send(zmq::buffer(bytes), zmq::send_flags::dontwait);
     next_heartbeat_ = now + std::chrono::duration_cast<std::chrono::steady_clock::duration>(heartbeat_);
   }

@@ -3,20 +3,28 @@
 #pragma once
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <string>
 #include <vector>
 #include <zmq.hpp>
 
 #include "modnn/backend.h"
+#include "transport/curve_socket.h"
 
 namespace moai::worker {
 
 class SchedulerLink {
  public:
+  // `curve`: reach the scheduler over CurveZMQ (null: plain); `data_key`:
+  // the Curve public key of this worker's tcp:// data port ("" = plain),
+  // registered so clients learn it with their lease.
   SchedulerLink(zmq::context_t& ctx, const std::string& endpoint, std::string worker_id,
                 std::vector<std::string> endpoints, std::vector<modnn_device_props> devices,
-                double heartbeat_seconds);
+                double heartbeat_seconds, const CurveClient* curve = nullptr, std::string data_key = "");
+
+  // Called at each heartbeat: bytes allocated per device (empty: not reported).
+  void setMemoryReport(std::function<std::vector<uint64_t>()> report) { memory_report_ = std::move(report); }
 
   zmq::socket_t& socket() { return sock_; }
   // Handles what arrived (when `readable`) and sends due heartbeats; returns
@@ -32,6 +40,8 @@ class SchedulerLink {
   std::string worker_id_;
   std::vector<std::string> endpoints_;
   std::vector<modnn_device_props> devices_;
+  std::string data_key_;
+  std::function<std::vector<uint64_t>()> memory_report_;
   std::chrono::duration<double> heartbeat_;
   std::chrono::steady_clock::time_point next_heartbeat_;
   struct Grant {

@@ -19,6 +19,10 @@
 #include "interpose/core/log.h"
 #include "modnn/worker/job_session.h"
 #include "modnn/worker/scheduler_link.h"
+#include "transport/curve_keys.h"
+#include "transport/curve_socket.h"
+#include "transport/handshake_log.h"
+#include "transport/zap_handler.h"
 
 namespace moai::worker {
 namespace {
@@ -28,8 +32,13 @@ constexpr const char* kRepliesEndpoint = "inproc://moai-worker-replies";
 // A job and the thread that runs its messages in order.
 class JobThread {
  public:
-  JobThread(zmq::context_t& ctx, std::string identity, std::unique_ptr<JobSession> session)
-      : identity_(std::move(identity)), session_(std::move(session)), thread_([this, &ctx] { run(ctx); }) {}
+  // `indices`: this worker's index of each of the session's devices.
+  JobThread(zmq::context_t& ctx, std::string identity, std::unique_ptr<JobSession> session,
+            std::vector<uint32_t> indices)
+      : identity_(std::move(identity)),
+        session_(std::move(session)),
+        indices_(std::move(indices)),
+        thread_([this, &ctx] { run(ctx); }) {}
   ~JobThread() {
     {
       std::lock_guard<std::mutex> lock(mu_);
@@ -46,6 +55,8 @@ class JobThread {
     cv_.notify_one();
   }
   uint64_t jobId() const { return session_->jobId(); }
+  const std::vector<uint32_t>& indices() const { return indices_; }
+  uint64_t allocatedBytes(size_t d) const { return session_->allocatedBytes(d); }
 
  private:
   void run(zmq::context_t& ctx) {
@@ -82,6 +93,7 @@ class JobThread {
 
   std::string identity_;
   std::unique_ptr<JobSession> session_;
+  std::vector<uint32_t> indices_;
   std::mutex mu_;
   std::condition_variable cv_;
   std::deque<wire::ClientMsg> inbox_;
@@ -95,6 +107,17 @@ std::string ipcDirectory(const WorkerConfig& c) {
   return runtime && *runtime ? std::string(runtime) + "/moai" : "/tmp/moai-" + std::to_string(getuid());
 }
 
+// "" when only this user can open `dir`; else why not. A directory made in
+// /tmp by someone else would let them replace or watch the socket.
+std::string privateDirectoryProblem(const std::string& dir) {
+  struct stat st {};
+  if (lstat(dir.c_str(), &st) != 0) return "cannot create the ipc directory " + dir;
+  if (!S_ISDIR(st.st_mode)) return "the ipc directory " + dir + " is not a directory (a link?)";
+  if (st.st_uid != getuid()) return "the ipc directory " + dir + " belongs to another user";
+  if (st.st_mode & 077) return "the ipc directory " + dir + " is open to others and cannot be made private";
+  return "";
+}
+
 std::string lastEndpoint(zmq::socket_t& s) { return s.get(zmq::sockopt::last_endpoint); }
 
 void send(zmq::socket_t& router, const std::string& identity, const std::vector<uint8_t>& payload) {
@@ -106,9 +129,36 @@ std::vector<uint8_t> errorReply(modnn_status st, const std::string& why) {
   return wire::encodeWorkerMessage(0, wire::ErrorMsg{uint32_t(st), why});
 }
 
+// The worker's Curve settings: its own pair (from --key, or made for this
+// run) and the scheduler's public key. nullopt: plain tcp everywhere.
+Result<std::optional<CurveClient>> curveSettings(const WorkerConfig& c) {
+  if (c.scheduler_key.empty()) {
+    if (!c.key.empty()) return makeError(MODNN_ERR_INVALID_VALUE, "--key needs --scheduler-key (the scheduler's public key)");
+    log().warn("no --scheduler-key: links to the scheduler and to clients are neither authenticated nor encrypted");
+    return std::optional<CurveClient>{};
+  }
+  CurveClient curve;
+  auto server = readCurvePublicKeyFile(c.scheduler_key);
+  if (!server) return server.error();
+  curve.server_public = *server;
+  if (!c.key.empty()) {
+    auto own = readCurveSecretKeyFile(c.key);
+    if (!own) return own.error();
+    curve.own = *own;
+  } else {
+    auto own = generateCurveKeyPair();
+    if (!own) return own.error();
+    curve.own = *own;
+    log().warn("no --key: using a key pair made for this run; a scheduler with --allow-keys will refuse it");
+  }
+  return std::optional<CurveClient>(curve);
+}
+
 }  // namespace
 
 Result<int> runWorker(const WorkerConfig& config, const std::atomic<bool>& stop) {
+  auto curve = curveSettings(config);
+  if (!curve) return curve.error();
   zmq::context_t ctx;
   zmq::socket_t router(ctx, zmq::socket_type::router);
   zmq::socket_t replies(ctx, zmq::socket_type::pull);
@@ -122,11 +172,23 @@ Result<int> runWorker(const WorkerConfig& config, const std::atomic<bool>& stop)
   std::error_code ec;
   std::filesystem::create_directories(dir, ec);
   chmod(dir.c_str(), 0700);
+  if (auto why = privateDirectoryProblem(dir); !why.empty()) return makeError(MODNN_ERR_NOT_PERMITTED, why);
   std::vector<std::string> endpoints;
+  // Any Curve client key is let in: the lease token, which the client
+  // learnt over its Curve link to the scheduler, is what authorises a job
+  // (docs/decisions.md). The handler is there to log who connects.
+  std::unique_ptr<ZapHandler> zap;
+  std::unique_ptr<HandshakeLog> handshakes;
   try {
+    if (*curve) {
+      zap = std::make_unique<ZapHandler>(ctx, std::nullopt, log());
+      handshakes = std::make_unique<HandshakeLog>(ctx, router, "moai-worker data port", log());
+      makeCurveServer(router, (*curve)->own, "moai-worker");
+    }
     router.bind(config.listen_tcp);
     endpoints.push_back(lastEndpoint(router));
     std::string port = endpoints[0].substr(endpoints[0].rfind(':') + 1);
+    makePlain(router);  // ipc:// is guarded by its directory, and carries shared memory anyway
     router.bind("ipc://" + dir + "/worker-" + port + ".sock");
     endpoints.push_back(lastEndpoint(router));
   } catch (const zmq::error_t& e) {
@@ -162,7 +224,8 @@ Result<int> runWorker(const WorkerConfig& config, const std::atomic<bool>& stop)
   std::unique_ptr<SchedulerLink> scheduler;
   if (!config.scheduler.empty())
     scheduler = std::make_unique<SchedulerLink>(ctx, config.scheduler, worker_id, endpoints, props,
-                                                config.heartbeat_seconds);
+                                                config.heartbeat_seconds, *curve ? &**curve : nullptr,
+                                                *curve ? (*curve)->own.public_key : "");
 
   auto openJob = [&](const std::string& identity, const wire::HelloMsg& hello) -> std::vector<uint8_t> {
     if (hello.protocol_version != 1) return errorReply(MODNN_ERR_NOT_SUPPORTED, "protocol version mismatch");
@@ -196,10 +259,18 @@ Result<int> runWorker(const WorkerConfig& config, const std::atomic<bool>& stop)
       ok.devices.push_back(p);
     }
     auto session = std::make_unique<JobSession>(hello.job_id, std::move(mine), modules, std::move(shm));
-    jobs[identity] = std::make_unique<JobThread>(ctx, identity, std::move(session));
+    jobs[identity] = std::make_unique<JobThread>(ctx, identity, std::move(session), indices);
     log().info("job {} opened ({} device(s))", hello.job_id, ok.devices.size());
     return wire::encodeWorkerMessage(0, ok);
   };
+
+  if (scheduler)
+    scheduler->setMemoryReport([&] {
+      std::vector<uint64_t> used(props.size(), 0);
+      for (auto& [identity, job] : jobs)
+        for (size_t d = 0; d < job->indices().size(); ++d) used[job->indices()[d]] += job->allocatedBytes(d);
+      return used;
+    });
 
   std::vector<zmq::pollitem_t> items = {{router.handle(), 0, ZMQ_POLLIN, 0}, {replies.handle(), 0, ZMQ_POLLIN, 0}};
   if (scheduler) items.push_back({scheduler->socket().handle(), 0, ZMQ_POLLIN, 0});
