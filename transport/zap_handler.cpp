@@ -49,9 +49,10 @@ void ZapHandler::run() {
     std::string mechanism = frames[5].to_string();
     std::string key = mechanism == "CURVE" && frames.size() >= 7 ? z85(frames[6]) : "";
     std::string address = frames[3].to_string(), domain = frames[2].to_string();
-    bool ok = frames[0].to_string() == "1.0" && !key.empty() && (!allowed_ || allowed_->count(key));
+    bool plain = mechanism == "NULL";
+    bool ok = frames[0].to_string() == "1.0" && (plain || (!key.empty() && (!allowed_ || allowed_->count(key))));
     if (ok) {
-      log_.debug("ZAP {}: {} from {} allowed", domain, key, address);
+      log_.debug("ZAP {}: {} from {} allowed", domain, plain ? "plain peer" : key, address);
     } else {
       ++refused_;
       auto now = std::chrono::steady_clock::now();

@@ -6,6 +6,10 @@
 // so a slow decision never blocks the sockets' owner. Refusals are logged
 // (once per key and address per minute at most, so a retrying peer cannot
 // flood the log).
+//
+// A NULL-mechanism request is let in: libzmq sends one only for an endpoint
+// its owner left plain on purpose (a Curve server refuses a plain peer
+// before ZAP is asked), such as a worker's ipc:// socket.
 #pragma once
 #include <spdlog/logger.h>
 #include <zmq.hpp>

@@ -1,0 +1,74 @@
+"""CurveZMQ with a ZAP allow-list: allowed workers and clients run a program
+(over tcp:// with Curve and over ipc://); a worker or client with an unknown
+key, a plain one, and a client that knows the wrong scheduler key are all
+refused, and the scheduler logs the refusals."""
+import os
+import subprocess
+import sys
+import time
+
+from cluster import Cluster, fail
+
+app, long_running = sys.argv[1], sys.argv[2]
+
+
+def public_key(path):
+    with open(path) as f:
+        for line in f:
+            if "public-key" in line:
+                return line.split('"')[1]
+    raise RuntimeError(f"no public key in {path}")
+
+
+with Cluster(workers=2, curve=True) as c:
+    sched_log = lambda: c.log(c.sched)
+    if "CurveZMQ on" not in sched_log() or "2 workers" in sched_log():
+        pass
+    for transport, extra in (("tcp", {"MOAI_NO_IPC": 1}), ("ipc", {})):
+        r = c.run(app, **extra)
+        if r.returncode != 0:
+            fail(f"allowed client over {transport}: exit {r.returncode}\n{r.stdout[-2000:]}\n{r.stderr[-2000:]}")
+        print(f"ok: an allowed client runs {os.path.basename(app)} over {transport}")
+
+    # Workers the scheduler must turn away: an unknown key, and no Curve at all.
+    _, intruder_secret = c.keygen("intruder", allow=False)
+    intruder = c.add_worker("intruder", key=intruder_secret)
+    plain = c.add_worker("plain", key="", scheduler_key="")
+    time.sleep(3)
+    for w in (intruder, plain):
+        if "registered with the scheduler" in c.log(w) or f"worker {w.name} registered" in sched_log():
+            fail(f"worker {w.name} was let in:\n{sched_log()[-3000:]}")
+    intruder_key = public_key(c.key("intruder", secret=False))
+    if f"public key {intruder_key} is not allowed" not in sched_log():
+        fail("the scheduler did not log the unknown worker key:\n" + sched_log()[-3000:])
+    if "does not use the same security" not in sched_log():
+        fail("the scheduler did not log the plain worker:\n" + sched_log()[-3000:])
+    print("ok: a worker with an unknown key and a plain worker are refused")
+
+    # Clients the scheduler must turn away, each within seconds.
+    _, stranger_secret = c.keygen("stranger", allow=False)
+    cases = [
+        ("an unknown key", {"MOAI_KEY": stranger_secret}, "refused this client's key"),
+        ("no key (plain tcp)", {"MOAI_KEY": None, "MOAI_SCHEDULER_KEY": None}, ""),
+        ("the wrong scheduler key", {"MOAI_SCHEDULER_KEY": c.key("w0", secret=False)}, ""),
+    ]
+    for what, extra, message in cases:
+        t0 = time.time()
+        r = c.run(long_running, ["1"], timeout=30, MOAI_LEASE_TIMEOUT=4, **extra)
+        took = time.time() - t0
+        if r.returncode == 0 or "ready" in r.stdout:
+            fail(f"a client with {what} got a lease: {r.stdout} {r.stderr[-2000:]}")
+        if message and message not in r.stderr:
+            fail(f"a client with {what}: expected '{message}' in: {r.stderr[-2000:]}")
+        if took > 10:
+            fail(f"a client with {what} took {took:.1f} s to be refused")
+        print(f"ok: a client with {what} is refused after {took:.2f} s")
+    stranger_key = public_key(c.key("stranger", secret=False))
+    if f"public key {stranger_key} is not allowed" not in sched_log():
+        fail("the scheduler did not log the unknown client key")
+
+    # The allowed ones still work after all that.
+    r = c.run(app, MOAI_NO_IPC=1)
+    if r.returncode != 0:
+        fail(f"allowed client after the refusals: exit {r.returncode}: {r.stderr[-2000:]}")
+print("CurveZMQ and the allow-list hold")
