@@ -14,7 +14,8 @@ std::string reason(uint16_t event, uint32_t value) {
   if (event == ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL && value == ZMQ_PROTOCOL_ERROR_ZMTP_MECHANISM_MISMATCH)
     return "it does not use the same security (plain tcp against CurveZMQ, or the reverse)";
   if (event == ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL) return "protocol error " + std::to_string(value);
-  return "handshake failed (a wrong server key?)";
+  // libzmq 4.3 reports a plain peer at a Curve server this way too.
+  return "handshake failed (a plain tcp:// peer, or one that uses a wrong server key)";
 }
 
 }  // namespace

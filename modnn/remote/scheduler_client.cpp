@@ -87,6 +87,9 @@ std::string handshakeFailure(zmq::socket_t& monitor) {
   if (event == ZMQ_EVENT_HANDSHAKE_FAILED_AUTH) return "the scheduler refused this client's key (set MOAI_KEY to an allowed key)";
   if (event == ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL)
     return "the scheduler speaks other security (set MOAI_SCHEDULER_KEY for a Curve scheduler, unset it for a plain one)";
+  auto server = schedulerCurveKey();
+  if (server && server->empty())
+    return "the handshake with the scheduler failed (it may require CurveZMQ: set MOAI_SCHEDULER_KEY)";
   return "the handshake with the scheduler failed (is MOAI_SCHEDULER_KEY the scheduler's public key?)";
 }
 
