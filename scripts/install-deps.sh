@@ -11,6 +11,7 @@ packages=(
   binutils tmux
   libzmq3-dev cppzmq-dev capnproto libcapnp-dev   # transport and wire protocol
   libcli11-dev libtomlplusplus-dev                # daemon flags and config files
+  libsodium-dev libcpp-httplib-dev                # CurveZMQ keys (libzmq's); moai-sched's /metrics
   clang libclang-rt-14-dev                        # libFuzzer for test/fuzz (a replay driver stands in without it)
 )
 
