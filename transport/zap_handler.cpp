@@ -58,7 +58,7 @@ void ZapHandler::run() {
       auto now = std::chrono::steady_clock::now();
       auto& last = last_logged[key + " " + address];
       if (last_logged.size() > 10000) last_logged.clear();
-      if (now - last >= kRefusalLogInterval || last == std::chrono::steady_clock::time_point{}) {
+      if (last == std::chrono::steady_clock::time_point{} || now - last >= kRefusalLogInterval) {
         last = now;
         log_.warn("refused {} peer at {}: {}", domain, address,
                   key.empty() ? "no Curve key (mechanism " + mechanism + ")" : "public key " + key + " is not allowed");
