@@ -33,6 +33,8 @@ Result<std::vector<EndedLease>> Inventory::registerWorker(wire::RegisterMsg work
   w.devices = std::move(worker.devices);
   w.curve_key = std::move(worker.curve_key);
   w.memory_used.clear();
+  w.busy_seconds.clear();
+  w.utilization.clear();
   w.holder.assign(w.devices.size(), 0);
   w.last_heard = now_();
   w.alive = true;
@@ -47,9 +49,24 @@ bool Inventory::heartbeat(const std::string& worker_id, const std::string& route
   return true;
 }
 
-void Inventory::reportMemory(const std::string& worker_id, const std::vector<uint64_t>& used) {
-  auto it = workers_.find(worker_id);
-  if (it != workers_.end() && used.size() == it->second.devices.size()) it->second.memory_used = used;
+void Inventory::reportUsage(const wire::HeartbeatMsg& heartbeat) {
+  auto it = workers_.find(heartbeat.worker_id);
+  if (it == workers_.end()) return;
+  Worker& w = it->second;
+  if (heartbeat.memory_used.size() == w.devices.size()) w.memory_used = heartbeat.memory_used;
+  if (heartbeat.busy_seconds.size() != w.devices.size()) return;
+  // The worker's own clock: heartbeats arrive with jitter, bunched after a
+  // stall, and the interval between arrivals would distort the ratio.
+  double elapsed = heartbeat.uptime_seconds - w.busy_at;
+  if (w.busy_seconds.size() == w.devices.size() && elapsed > 0) {
+    w.utilization.resize(w.devices.size());
+    for (size_t i = 0; i < w.devices.size(); ++i)
+      w.utilization[i] = std::clamp((heartbeat.busy_seconds[i] - w.busy_seconds[i]) / elapsed * 100.0, 0.0, 100.0);
+  } else if (elapsed < 0) {
+    w.utilization.clear();  // the worker restarted under the same id: no interval yet
+  }
+  w.busy_seconds = heartbeat.busy_seconds;
+  w.busy_at = heartbeat.uptime_seconds;
 }
 
 Result<Grant> Inventory::requestLease(const wire::LeaseRequestMsg& request, std::string client_route) {

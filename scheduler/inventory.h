@@ -59,9 +59,9 @@ class Inventory {
   Result<std::vector<EndedLease>> registerWorker(wire::RegisterMsg worker, std::string route);
   // false: the worker is unknown or was declared dead and must register again.
   bool heartbeat(const std::string& worker_id, const std::string& route);
-  // A heartbeat's per-device memory in use, for the metrics (ignored when
-  // the count does not match the worker's devices).
-  void reportMemory(const std::string& worker_id, const std::vector<uint64_t>& used);
+  // A heartbeat's per-device memory in use and busy time, for the metrics
+  // (each list is ignored when its length is not the worker's device count).
+  void reportUsage(const wire::HeartbeatMsg& heartbeat);
 
   // MODNN_ERR_OUT_OF_MEMORY when not enough matching devices are free.
   Result<Grant> requestLease(const wire::LeaseRequestMsg& request, std::string client_route);
@@ -88,6 +88,9 @@ class Inventory {
     bool alive = true;
     std::string curve_key;                 // its data port's; "" = plain tcp
     std::vector<uint64_t> memory_used;     // per device, from heartbeats; empty = not reported
+    std::vector<double> busy_seconds;      // per device, the worker's counter at its last report
+    double busy_at = 0;                    // the worker's uptime at that report
+    std::vector<double> utilization;       // per device, percent busy between the last two reports
   };
   struct Job {
     wire::LeaseEntry lease;

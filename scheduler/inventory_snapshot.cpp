@@ -12,8 +12,13 @@ MetricsSnapshot Inventory::snapshot() const {
   for (auto& [id, w] : workers_) {
     out.workers.push_back({id, w.alive, seconds(now - w.last_heard)});
     for (uint32_t i = 0; i < w.devices.size(); ++i) {
-      DeviceSample d{id, i, w.devices[i], std::nullopt, w.holder[i]};
+      DeviceSample d;
+      d.worker_id = id;
+      d.index = i;
+      d.props = w.devices[i];
+      d.job_id = w.holder[i];
       if (w.memory_used.size() == w.devices.size()) d.memory_used = w.memory_used[i];
+      if (w.utilization.size() == w.devices.size()) d.utilization = w.utilization[i];
       out.devices.push_back(d);
     }
   }

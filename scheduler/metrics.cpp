@@ -1,6 +1,7 @@
 #include "metrics.h"
 
 #include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <set>
 
@@ -79,9 +80,10 @@ std::string renderMetrics(const MetricsSnapshot& s) {
     }
   out.family("DCGM_FI_DEV_FB_TOTAL", "gauge", "Framebuffer memory total (in MiB).");
   for (auto& d : s.devices) out.sample("DCGM_FI_DEV_FB_TOTAL", deviceLabels(d), double(d.props.total_memory / (1u << 20)));
-  // DCGM_FI_DEV_GPU_UTIL needs per-device busy time from the workers
-  // (metering, issue 7); until then it is declared without samples.
-  out.family("DCGM_FI_DEV_GPU_UTIL", "gauge", "GPU utilization (in %). Not measured by MoAI workers yet.");
+  // Busy = running a job's commands and requests, between two heartbeats.
+  out.family("DCGM_FI_DEV_GPU_UTIL", "gauge", "GPU utilization (in %).");
+  for (auto& d : s.devices)
+    if (d.utilization) out.sample("DCGM_FI_DEV_GPU_UTIL", deviceLabels(d), std::round(*d.utilization));
 
   out.family("moai_device_leased", "gauge", "1 when a lease holds the device, else 0.");
   for (auto& d : s.devices) out.sample("moai_device_leased", deviceLabels(d), d.job_id != 0);

@@ -20,6 +20,7 @@ struct DeviceSample {
   uint32_t index = 0;                    // on its worker
   modnn_device_props props{};
   std::optional<uint64_t> memory_used;   // bytes its jobs hold, when the worker reports it
+  std::optional<double> utilization;     // percent busy between the worker's last two reports
   uint64_t job_id = 0;                   // leasing job, 0 = free
 };
 

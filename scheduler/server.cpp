@@ -119,7 +119,7 @@ void Server::on(const std::string& route, wire::RegisterMsg& m) {
 
 void Server::on(const std::string& route, wire::HeartbeatMsg& m) {
   if (inventory_.heartbeat(m.worker_id, route)) {
-    if (!m.memory_used.empty()) inventory_.reportMemory(m.worker_id, m.memory_used);
+    if (!m.memory_used.empty() || !m.busy_seconds.empty()) inventory_.reportUsage(m);
     return;
   }
   spdlog::info("heartbeat from unregistered worker {}", m.worker_id);

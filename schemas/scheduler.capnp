@@ -28,6 +28,9 @@ struct Register {
 struct Heartbeat {               # no reply; error NOT_REGISTERED means register again
   workerId @0 :Text;
   memoryUsed @1 :List(UInt64);    # per device: bytes its jobs hold allocated; empty = not reported
+  busySeconds @2 :List(Float64);  # per device: seconds spent running jobs' work since the worker
+                                  # started (a counter); empty = not reported
+  uptimeSeconds @3 :Float64;      # since the worker started, on the clock busySeconds uses
 }
 
 struct LeaseRequest {

@@ -118,9 +118,15 @@ ToSchedulerMsg toSchedulerFromWire(schema::ToScheduler::Reader m) {
     }
     case schema::ToScheduler::HEARTBEAT: {
       auto h = m.getHeartbeat();
-      require(h.getMemoryUsed().size() <= kMaxDevicesPerWorker, "too many devices in a heartbeat");
-      HeartbeatMsg out{id(h.getWorkerId(), "invalid worker id"), {}};
+      require(h.getMemoryUsed().size() <= kMaxDevicesPerWorker && h.getBusySeconds().size() <= kMaxDevicesPerWorker,
+              "too many devices in a heartbeat");
+      require(h.getUptimeSeconds() >= 0 && h.getUptimeSeconds() < 1e12, "uptime out of range");
+      HeartbeatMsg out{id(h.getWorkerId(), "invalid worker id"), {}, {}, h.getUptimeSeconds()};
       for (uint64_t used : h.getMemoryUsed()) out.memory_used.push_back(used);
+      for (double busy : h.getBusySeconds()) {
+        require(busy >= 0 && busy < 1e12, "busy seconds out of range");  // also refuses NaN
+        out.busy_seconds.push_back(busy);
+      }
       return out;
     }
     case schema::ToScheduler::REQUEST_LEASE: {
@@ -218,6 +224,9 @@ std::vector<uint8_t> encodeToScheduler(const ToSchedulerMsg& m) {
                    h.setWorkerId(v.worker_id);
                    auto used = h.initMemoryUsed(unsigned(v.memory_used.size()));
                    for (unsigned i = 0; i < v.memory_used.size(); ++i) used.set(i, v.memory_used[i]);
+                   auto busy = h.initBusySeconds(unsigned(v.busy_seconds.size()));
+                   for (unsigned i = 0; i < v.busy_seconds.size(); ++i) busy.set(i, v.busy_seconds[i]);
+                   h.setUptimeSeconds(v.uptime_seconds);
                  },
                  [&](const LeaseRequestMsg& v) {
                    auto r = root.initRequestLease();

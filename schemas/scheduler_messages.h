@@ -38,6 +38,8 @@ struct RegisterMsg {
 struct HeartbeatMsg {
   std::string worker_id;
   std::vector<uint64_t> memory_used;        // per device, bytes; empty = not reported
+  std::vector<double> busy_seconds;         // per device, a counter; empty = not reported
+  double uptime_seconds = 0;                // the worker's clock for busy_seconds
 };
 struct LeaseRequestMsg {
   uint32_t devices = 0;                     // 1..kMaxLeaseDevices

@@ -63,7 +63,14 @@ std::vector<uint64_t> SchedulerLink::poll(bool readable) {
   }
   auto now = std::chrono::steady_clock::now();
   if (now >= next_heartbeat_) {
-    auto bytes = wire::encodeToScheduler(wire::HeartbeatMsg{worker_id_, memory_report_ ? memory_report_() : std::vector<uint64_t>{}});
+    wire::HeartbeatMsg heartbeat{worker_id_, {}, {}, 0};
+    if (usage_report_) {
+      DeviceUsage usage = usage_report_();
+      heartbeat.memory_used = std::move(usage.memory_used);
+      heartbeat.busy_seconds = std::move(usage.busy_seconds);
+      heartbeat.uptime_seconds = usage.uptime_seconds;
+    }
+    auto bytes = wire::encodeToScheduler(heartbeat);
     sock_.send(zmq::buffer(bytes), zmq::send_flags::dontwait);
     next_heartbeat_ = now + std::chrono::duration_cast<std::chrono::steady_clock::duration>(heartbeat_);
   }

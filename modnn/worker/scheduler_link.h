@@ -14,6 +14,13 @@
 
 namespace moai::worker {
 
+// Per device, in the worker's order.
+struct DeviceUsage {
+  std::vector<uint64_t> memory_used;  // bytes jobs hold allocated
+  std::vector<double> busy_seconds;   // running jobs' commands, since the worker started
+  double uptime_seconds = 0;          // since the worker started, on the same clock
+};
+
 class SchedulerLink {
  public:
   // `curve`: reach the scheduler over CurveZMQ (null: plain); `data_key`:
@@ -23,8 +30,8 @@ class SchedulerLink {
                 std::vector<std::string> endpoints, std::vector<modnn_device_props> devices,
                 double heartbeat_seconds, const CurveClient* curve = nullptr, std::string data_key = "");
 
-  // Called at each heartbeat: bytes allocated per device (empty: not reported).
-  void setMemoryReport(std::function<std::vector<uint64_t>()> report) { memory_report_ = std::move(report); }
+  // Called at each heartbeat for what it carries about the devices.
+  void setUsageReport(std::function<DeviceUsage()> report) { usage_report_ = std::move(report); }
 
   zmq::socket_t& socket() { return sock_; }
   // Handles what arrived (when `readable`) and sends due heartbeats; returns
@@ -41,7 +48,7 @@ class SchedulerLink {
   std::vector<std::string> endpoints_;
   std::vector<modnn_device_props> devices_;
   std::string data_key_;
-  std::function<std::vector<uint64_t>()> memory_report_;
+  std::function<DeviceUsage()> usage_report_;
   std::chrono::duration<double> heartbeat_;
   std::chrono::steady_clock::time_point next_heartbeat_;
   struct Grant {

@@ -32,12 +32,14 @@ constexpr const char* kRepliesEndpoint = "inproc://moai-worker-replies";
 // A job and the thread that runs its messages in order.
 class JobThread {
  public:
-  // `indices`: this worker's index of each of the session's devices.
+  // `indices`: this worker's index of each of the session's devices;
+  // `busy_ns`: the worker's per-device busy time, which this job adds to.
   JobThread(zmq::context_t& ctx, std::string identity, std::unique_ptr<JobSession> session,
-            std::vector<uint32_t> indices)
+            std::vector<uint32_t> indices, std::atomic<uint64_t>* busy_ns)
       : identity_(std::move(identity)),
         session_(std::move(session)),
         indices_(std::move(indices)),
+        busy_ns_(busy_ns),
         thread_([this, &ctx] { run(ctx); }) {}
   ~JobThread() {
     {
@@ -72,9 +74,14 @@ class JobThread {
       }
       for (auto& msg : batch) {
         if (auto* cmds = std::get_if<std::vector<wire::Command>>(&msg.body)) {
+          auto t0 = std::chrono::steady_clock::now();
           for (const auto& c : *cmds) session_->execute(c);
+          addBusy(*cmds, std::chrono::steady_clock::now() - t0);
         } else if (auto* req = std::get_if<wire::RequestMsg>(&msg.body)) {
+          auto t0 = std::chrono::steady_clock::now();
           JobSession::Reply reply = session_->answer(*req);
+          if (req->device < indices_.size())
+            busy_ns_[indices_[req->device]] += nanos(std::chrono::steady_clock::now() - t0);
           out.send(zmq::buffer(identity_), zmq::send_flags::sndmore);
           if (reply.attachment.empty()) {
             out.send(zmq::buffer(reply.message), zmq::send_flags::none);
@@ -91,9 +98,23 @@ class JobThread {
     }
   }
 
+  static uint64_t nanos(std::chrono::steady_clock::duration d) {
+    return uint64_t(std::chrono::duration_cast<std::chrono::nanoseconds>(d).count());
+  }
+  // The backend runs commands to completion (CPU), so the time a batch
+  // took is busy time: one clock pair per batch, shared among the devices
+  // its commands name.
+  void addBusy(const std::vector<wire::Command>& cmds, std::chrono::steady_clock::duration took) {
+    if (cmds.empty()) return;
+    uint64_t share = nanos(took) / cmds.size();
+    for (const auto& c : cmds)
+      if (c.device < indices_.size()) busy_ns_[indices_[c.device]] += share;
+  }
+
   std::string identity_;
   std::unique_ptr<JobSession> session_;
   std::vector<uint32_t> indices_;
+  std::atomic<uint64_t>* busy_ns_;
   std::mutex mu_;
   std::condition_variable cv_;
   std::deque<wire::ClientMsg> inbox_;
@@ -117,6 +138,8 @@ std::string privateDirectoryProblem(const std::string& dir) {
   if (st.st_mode & 077) return "the ipc directory " + dir + " is open to others and cannot be made private";
   return "";
 }
+
+double seconds(std::chrono::steady_clock::duration d) { return std::chrono::duration<double>(d).count(); }
 
 std::string lastEndpoint(zmq::socket_t& s) { return s.get(zmq::sockopt::last_endpoint); }
 
@@ -220,6 +243,9 @@ Result<int> runWorker(const WorkerConfig& config, const std::atomic<bool>& stop)
   }
 
   ModuleStore modules;
+  auto started = std::chrono::steady_clock::now();
+  // Per device: nanoseconds spent running jobs' commands since start (heartbeats).
+  std::unique_ptr<std::atomic<uint64_t>[]> busy_ns(new std::atomic<uint64_t>[props.size()]());
   std::map<std::string, std::unique_ptr<JobThread>> jobs;  // by client identity
   std::unique_ptr<SchedulerLink> scheduler;
   if (!config.scheduler.empty())
@@ -259,17 +285,18 @@ Result<int> runWorker(const WorkerConfig& config, const std::atomic<bool>& stop)
       ok.devices.push_back(p);
     }
     auto session = std::make_unique<JobSession>(hello.job_id, std::move(mine), modules, std::move(shm));
-    jobs[identity] = std::make_unique<JobThread>(ctx, identity, std::move(session), indices);
+    jobs[identity] = std::make_unique<JobThread>(ctx, identity, std::move(session), indices, busy_ns.get());
     log().info("job {} opened ({} device(s))", hello.job_id, ok.devices.size());
     return wire::encodeWorkerMessage(0, ok);
   };
 
   if (scheduler)
-    scheduler->setMemoryReport([&] {
-      std::vector<uint64_t> used(props.size(), 0);
+    scheduler->setUsageReport([&] {
+      DeviceUsage usage{std::vector<uint64_t>(props.size(), 0), {}, seconds(std::chrono::steady_clock::now() - started)};
       for (auto& [identity, job] : jobs)
-        for (size_t d = 0; d < job->indices().size(); ++d) used[job->indices()[d]] += job->allocatedBytes(d);
-      return used;
+        for (size_t d = 0; d < job->indices().size(); ++d) usage.memory_used[job->indices()[d]] += job->allocatedBytes(d);
+      for (size_t d = 0; d < props.size(); ++d) usage.busy_seconds.push_back(double(busy_ns[d].load()) * 1e-9);
+      return usage;
     });
 
   std::vector<zmq::pollitem_t> items = {{router.handle(), 0, ZMQ_POLLIN, 0}, {replies.handle(), 0, ZMQ_POLLIN, 0}};

@@ -1,6 +1,6 @@
 """/metrics of moai-sched, scraped over HTTP and parsed: DCGM device gauges
 with their labels, and moai_* gauges that follow the cluster as a program
-leases a device, allocates 1 MiB on it, and ends."""
+leases a device, allocates 1 MiB on it, keeps it computing, and ends."""
 import re
 import subprocess
 import sys
@@ -65,23 +65,30 @@ with Cluster(workers=2, heartbeat=0.3, memory="1G", metrics=True) as c:
         host = next(w.name for w in c.workers if "opened" in c.log(w))
         s = wait_for(c.metrics_url, "the job's 1 MiB on its device",
                      lambda s: values(s, "DCGM_FI_DEV_FB_USED", Hostname=host) == [1])
+        other = "w1" if host == "w0" else "w0"
+        s = wait_for(c.metrics_url, "the busy device's utilization, and the idle one's",
+                     lambda s: values(s, "DCGM_FI_DEV_GPU_UTIL", Hostname=host) and
+                     values(s, "DCGM_FI_DEV_GPU_UTIL", Hostname=host)[0] >= 30 and
+                     values(s, "DCGM_FI_DEV_GPU_UTIL", Hostname=other) == [0])
+        util = values(s, "DCGM_FI_DEV_GPU_UTIL", Hostname=host)[0]
         if values(s, "DCGM_FI_DEV_FB_FREE", Hostname=host) != [1023]:
             fail("FB_FREE of the leased device")
         if values(s, "moai_device_leased", Hostname=host) != [1] or values(s, "moai_devices_leased") != [1]:
             fail("leased device")
-        other = "w1" if host == "w0" else "w0"
-        if values(s, "moai_device_leased", Hostname=other) != [0] or values(s, "DCGM_FI_DEV_FB_USED", Hostname=other) != [0]:
-            fail("the idle device")
+        if (values(s, "moai_device_leased", Hostname=other) != [0] or values(s, "DCGM_FI_DEV_FB_USED", Hostname=other) != [0]
+                or values(s, "DCGM_FI_DEV_GPU_UTIL", Hostname=other) != [0]):
+            fail("the idle device: " + str([(n, l, v) for n, l, v in s if l.get("Hostname") == other]))
         jobs = [(l, v) for n, l, v in s if n == "moai_job_lease_devices"]
         if len(jobs) != 1 or jobs[0][1] != 1 or values(s, "moai_device_job", Hostname=host) != [float(jobs[0][0]["job"])]:
             fail(f"job gauges: {jobs}")
         if values(s, "moai_job_busy_seconds", job=jobs[0][0]["job"]) != [0]:
             fail("busy seconds before metering")
-        print(f"busy: job {jobs[0][0]['job']} on {host}, 1 MiB used")
+        print(f"busy: job {jobs[0][0]['job']} on {host}, 1 MiB used, {util:.0f} % utilization")
     finally:
         out, _ = job.communicate(timeout=30)
     if job.returncode != 0:
         fail(f"program failed: {out}")
     wait_for(c.metrics_url, "the job's end", lambda s: values(s, "moai_jobs") == [0] and
-             values(s, "DCGM_FI_DEV_FB_USED", Hostname=host) == [0] and values(s, "moai_devices_leased") == [0])
+             values(s, "DCGM_FI_DEV_FB_USED", Hostname=host) == [0] and values(s, "moai_devices_leased") == [0] and
+             values(s, "DCGM_FI_DEV_GPU_UTIL", Hostname=host) == [0])
 print("metrics follow the cluster")

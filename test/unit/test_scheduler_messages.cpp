@@ -1,5 +1,6 @@
 #include <catch2/catch.hpp>
 
+#include <cmath>
 #include <cstring>
 
 #include "schemas/scheduler_messages.h"
@@ -225,8 +226,18 @@ TEST_CASE("Curve keys and heartbeat memory: carried when valid, refused otherwis
   l.devices[1].curve_key = key;
   CHECK(fromScheduler<LeaseMsg>(LeaseMsg{l}).lease.devices == l.devices);
 
-  auto hb = toScheduler<HeartbeatMsg>(HeartbeatMsg{"w", {1, 0, 5ull << 40}});
+  auto hb = toScheduler<HeartbeatMsg>(HeartbeatMsg{"w", {1, 0, 5ull << 40}, {0.5, 0, 3600}, 7200.5});
+  CHECK(hb.uptime_seconds == 7200.5);
   CHECK(hb.memory_used == std::vector<uint64_t>{1, 0, 5ull << 40});
+  CHECK(hb.busy_seconds == std::vector<double>{0.5, 0, 3600});
+  for (double bad : {-1.0, std::nan(""), 1e300}) {
+    INFO(bad);
+    rejected(rawToScheduler([&](schema::ToScheduler::Builder root) {
+      auto h = root.initHeartbeat();
+      h.setWorkerId("w");
+      h.initBusySeconds(1).set(0, bad);
+    }));
+  }
 
   for (std::string bad : {std::string(39, '0'), std::string(41, '0'), std::string(40, ' '), std::string(40, '"'),
                           std::string(40, '#')}) {  // '#'*5 is 85^5-1 > 2^32: does not decode

@@ -63,9 +63,9 @@ std::map<std::string, double> parse(const std::string& text) {
 TEST_CASE("a rendered snapshot is valid exposition with DCGM names and labels") {
   MetricsSnapshot s;
   s.workers = {{"w0", true, 0.25}, {"w1", false, 9}};
-  s.devices.push_back({"w0", 0, device("CPU \"fast\"\\x", 2048ull << 20, 1), 300ull << 20, 7});
-  s.devices.push_back({"w0", 1, device("CPU", 1024ull << 20, 2), std::nullopt, 0});
-  s.devices.push_back({"w1", 0, device("CPU", 1024ull << 20, 3), std::nullopt, 0});
+  s.devices.push_back({"w0", 0, device("CPU \"fast\"\\x", 2048ull << 20, 1), 300ull << 20, 62.6, 7});
+  s.devices.push_back({"w0", 1, device("CPU", 1024ull << 20, 2), std::nullopt, std::nullopt, 0});
+  s.devices.push_back({"w1", 0, device("CPU", 1024ull << 20, 3), std::nullopt, std::nullopt, 0});
   s.jobs.push_back({7, "alice", 1, 1, 0, 12.5, 0});
   s.refused_peers = 3;
   auto m = parse(renderMetrics(s));
@@ -74,10 +74,12 @@ TEST_CASE("a rendered snapshot is valid exposition with DCGM names and labels") 
   CHECK(m.at("DCGM_FI_DEV_FB_USED{" + d0 + "}") == 300);
   CHECK(m.at("DCGM_FI_DEV_FB_FREE{" + d0 + "}") == 2048 - 300);
   CHECK(m.at("DCGM_FI_DEV_FB_TOTAL{" + d0 + "}") == 2048);
+  CHECK(m.at("DCGM_FI_DEV_GPU_UTIL{" + d0 + "}") == 63);  // whole percent, as DCGM
   CHECK(m.at("moai_device_leased{" + d0 + "}") == 1);
   CHECK(m.at("moai_device_job{" + d0 + "}") == 7);
   std::string d1 = R"(gpu="1",UUID="GPU-02000000-0000-0000-0000-0000000000ab",device="cpu1",modelName="CPU",Hostname="w0")";
   CHECK(!m.count("DCGM_FI_DEV_FB_USED{" + d1 + "}"));  // not reported: no sample rather than a guess
+  CHECK(!m.count("DCGM_FI_DEV_GPU_UTIL{" + d1 + "}"));
   CHECK(m.at("moai_device_leased{" + d1 + "}") == 0);
 
   CHECK(m.at("moai_workers") == 2);
@@ -104,21 +106,33 @@ TEST_CASE("the inventory snapshot follows registrations, heartbeats and leases")
 
   now += 2s;
   REQUIRE(inv.heartbeat("w0", "route-w0"));
-  inv.reportMemory("w0", {5 << 20, 0});
-  inv.reportMemory("w0", {1});  // wrong count: ignored
+  inv.reportUsage({"w0", {5 << 20, 0}, {10.0, 3.0}, 100.0});
+  CHECK(!inv.snapshot().devices[0].utilization);  // one report: no interval yet
+  now += 50ms;                                             // arrivals bunch up; the worker's clock counts
+  inv.reportUsage({"w0", {1}, {11.5, 3.0}, 102.0});       // wrong memory count: only the busy time counts
+  now += 1950ms;
   now += 500ms;
   MetricsSnapshot s = inv.snapshot();
   REQUIRE(s.workers.size() == 1);
   CHECK(s.workers[0].alive);
-  CHECK(s.workers[0].seconds_since_heartbeat == Approx(0.5));
+  CHECK(s.workers[0].seconds_since_heartbeat == Approx(2.5));
   REQUIRE(s.devices.size() == 2);
   CHECK(s.devices[0].job_id == grant->lease.job_id);
   CHECK(s.devices[0].memory_used == uint64_t(5 << 20));
+  CHECK(s.devices[0].utilization == Approx(75.0));  // 1.5 s busy in 2 s of the worker's time
+  CHECK(s.devices[1].utilization == Approx(0.0));
   CHECK(s.devices[1].job_id == 0);
   CHECK(std::string(s.devices[1].props.name) == "B");
   REQUIRE(s.jobs.size() == 1);
   CHECK(s.jobs[0].user == "bob");
   CHECK(s.jobs[0].devices == 1);
   CHECK(s.jobs[0].workers == 1);
-  CHECK(s.jobs[0].lease_seconds == Approx(2.5));
+  CHECK(s.jobs[0].lease_seconds == Approx(4.5));
+
+  // A restarted worker's clock starts again: no utilization until the next interval.
+  now += 1s;
+  inv.reportUsage({"w0", {}, {0.2, 0.0}, 0.3});
+  CHECK(!inv.snapshot().devices[0].utilization);
+  inv.reportUsage({"w0", {}, {0.5, 0.0}, 1.3});
+  CHECK(inv.snapshot().devices[0].utilization == Approx(30.0));
 }
