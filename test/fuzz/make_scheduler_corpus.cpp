@@ -45,7 +45,7 @@ int main(int argc, char** argv) {
 
   write(dir, "to-register", encodeToScheduler(RegisterMsg{"w1", {"tcp://10.0.0.1:7000", "ipc:///tmp/w1"},
                                                           {device("h100", 1), device("cpu", 2)}, curve_key}));
-  write(dir, "to-heartbeat", encodeToScheduler(HeartbeatMsg{"w1", {1 << 20, 0}}));
+  write(dir, "to-heartbeat", encodeToScheduler(HeartbeatMsg{"w1", {1 << 20, 0}, {0.5, 0}, 12.5}));
   write(dir, "to-request-lease", encodeToScheduler(LeaseRequestMsg{2, "h100", "alice", moai::schema::Placement::SPREAD}));
   write(dir, "to-keepalive", encodeToScheduler(KeepaliveMsg{7}));
   write(dir, "to-release", encodeToScheduler(ReleaseMsg{7}));
