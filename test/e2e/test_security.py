@@ -6,6 +6,7 @@ import os
 import subprocess
 import sys
 import time
+import urllib.request
 
 from cluster import Cluster, fail
 
@@ -20,7 +21,7 @@ def public_key(path):
     raise RuntimeError(f"no public key in {path}")
 
 
-with Cluster(workers=2, curve=True) as c:
+with Cluster(workers=2, curve=True, metrics=True) as c:
     sched_log = lambda: c.log(c.sched)
     for transport, extra in (("tcp", {"MOAI_NO_IPC": 1}), ("ipc", {})):
         r = c.run(app, **extra)
@@ -66,6 +67,25 @@ with Cluster(workers=2, curve=True) as c:
     stranger_key = public_key(c.key("stranger", secret=False))
     if f"public key {stranger_key} is not allowed" not in sched_log():
         fail("the scheduler did not log the unknown client key")
+
+    # ipc:// stays plain, so its directory must be this user's alone.
+    if os.getuid() == 0:
+        foreign = os.path.join(c.dir, "foreign-ipc")
+        os.mkdir(foreign, 0o700)
+        os.chown(foreign, 65534, 65534)
+        r = subprocess.run([os.environ["MOAI_WORKER_BIN"], "--scheduler", c.endpoint, "--ipc-dir", foreign,
+                            "--scheduler-key", c.key("sched", secret=False), "--key", c.key("w0")],
+                           capture_output=True, text=True, timeout=20)
+        if r.returncode == 0 or "belongs to another user" not in r.stderr:
+            fail(f"a worker used an ipc directory of another user: exit {r.returncode} {r.stderr}")
+        print("ok: a worker refuses an ipc directory that is not its user's")
+
+    with urllib.request.urlopen(c.metrics_url + "/metrics", timeout=5) as m:
+        refused = [float(l.split()[1]) for l in m.read().decode().splitlines()
+                   if l.startswith("moai_refused_peers_total ")]
+    if not refused or refused[0] < 5:  # two workers and three clients refused, each at least once
+        fail(f"moai_refused_peers_total = {refused}")
+    print(f"ok: /metrics counts {refused[0]:.0f} refused connections")
 
     # The allowed ones still work after all that.
     r = c.run(app, MOAI_NO_IPC=1)
