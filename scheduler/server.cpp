@@ -1,11 +1,11 @@
 #include "server.h"
 
-#include "transport/curve_socket.h"
-
 #include <spdlog/spdlog.h>
 
 #include <array>
 #include <cerrno>
+
+#include "transport/curve_socket.h"
 
 namespace moai::sched {
 namespace {
