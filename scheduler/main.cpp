@@ -56,7 +56,7 @@ bool secure(const moai::sched::SchedulerConfig& config, moai::sched::Server& ser
     spdlog::warn("CurveZMQ on, public key {}; no --allow-keys: any peer that knows this key may connect",
                  key->public_key);
   }
-  server.secure(*key, std::move(allowed));
+  server.secure(*key, std::move(allowed), config.allow_keys);
   return true;
 }
 

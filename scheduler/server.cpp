@@ -33,8 +33,10 @@ Server::Server(InventoryConfig config) : inventory_(config), socket_(context_, z
   socket_.set(zmq::sockopt::linger, kLingerMs);
 }
 
-void Server::secure(const CurveKeyPair& key, std::optional<std::set<std::string>> allowed) {
+void Server::secure(const CurveKeyPair& key, std::optional<std::set<std::string>> allowed,
+                    const std::string& allowed_path) {
   zap_ = std::make_unique<ZapHandler>(context_, std::move(allowed), *spdlog::default_logger());
+  if (!allowed_path.empty()) zap_->watch(allowed_path);
   handshakes_ = std::make_unique<HandshakeLog>(context_, socket_, "moai-sched", *spdlog::default_logger());
   makeCurveServer(socket_, key, "moai-sched");
 }

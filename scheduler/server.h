@@ -32,7 +32,9 @@ class Server {
   Result<std::string> bind(const std::string& endpoint);
   // Before bind: every peer must use CurveZMQ with this server key, and
   // only `allowed` public keys get in (nullopt: any Curve key).
-  void secure(const CurveKeyPair& key, std::optional<std::set<std::string>> allowed);
+  // `allowed_path`, if set, is watched for changes (ZapHandler::watch).
+  void secure(const CurveKeyPair& key, std::optional<std::set<std::string>> allowed,
+              const std::string& allowed_path = "");
   // Publishes snapshots to `metrics` when it asks; it must outlive run().
   void setMetrics(MetricsHttp* metrics) { metrics_ = metrics; }
   // Serves until `stop` becomes non-zero (a signal handler sets it).

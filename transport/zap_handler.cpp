@@ -1,5 +1,7 @@
 #include "transport/zap_handler.h"
 
+#include "transport/curve_keys.h"
+
 #include <array>
 #include <chrono>
 #include <map>
@@ -11,6 +13,7 @@ namespace {
 constexpr const char* kZapEndpoint = "inproc://zeromq.zap.01";
 constexpr auto kPollInterval = std::chrono::milliseconds(100);  // how soon the destructor is heard
 constexpr auto kRefusalLogInterval = std::chrono::seconds(60);
+constexpr auto kWatchInterval = std::chrono::seconds(1);
 
 std::string z85(const zmq::message_t& key) {
   if (key.size() != 32) return "";
@@ -33,9 +36,39 @@ ZapHandler::~ZapHandler() {
   thread_.join();
 }
 
+void ZapHandler::watch(const std::string& path) {
+  std::lock_guard<std::mutex> lock(watch_mu_);
+  std::error_code ec;
+  watched_ = path;
+  watched_mtime_ = std::filesystem::last_write_time(path, ec);
+}
+
+void ZapHandler::reloadIfChanged() {
+  auto now = std::chrono::steady_clock::now();
+  if (now < next_check_) return;
+  next_check_ = now + kWatchInterval;
+  std::string path;
+  {
+    std::lock_guard<std::mutex> lock(watch_mu_);
+    std::error_code ec;
+    auto mtime = std::filesystem::last_write_time(watched_, ec);
+    if (watched_.empty() || ec || mtime == watched_mtime_) return;
+    watched_mtime_ = mtime;
+    path = watched_;
+  }
+  auto keys = loadCurveAllowList(path);
+  if (!keys) {
+    log_.error("allow-list not reloaded, the previous one stays: {}", keys.error().message);
+    return;
+  }
+  log_.info("allow-list {} reloaded: {} keys", path, keys->size());
+  allowed_ = std::move(*keys);
+}
+
 void ZapHandler::run() {
   std::map<std::string, std::chrono::steady_clock::time_point> last_logged;  // by key + address
   while (!stop_.load()) {
+    reloadIfChanged();
     zmq::pollitem_t item{socket_.handle(), 0, ZMQ_POLLIN, 0};
     if (zmq::poll(&item, 1, kPollInterval) == 0) continue;
     // version, request id, domain, address, identity, mechanism, credentials...

@@ -15,6 +15,9 @@
 #include <zmq.hpp>
 
 #include <atomic>
+#include <chrono>
+#include <filesystem>
+#include <mutex>
 #include <optional>
 #include <set>
 #include <string>
@@ -33,13 +36,24 @@ class ZapHandler {
   ZapHandler& operator=(const ZapHandler&) = delete;
 
   uint64_t refused() const { return refused_.load(); }
+  // Re-reads the allow-list at `path` (curve_keys.h) whenever its
+  // modification time changes (a directory's changes when a key file is
+  // added, removed or renamed into it), so keys can be added without a
+  // restart. A list that no longer reads keeps the previous one, with an
+  // error in the log.
+  void watch(const std::string& path);
 
  private:
   void run();
+  void reloadIfChanged();
 
   zmq::socket_t socket_;
-  std::optional<std::set<std::string>> allowed_;
+  std::optional<std::set<std::string>> allowed_;  // the handler thread's alone
   spdlog::logger& log_;
+  std::mutex watch_mu_;
+  std::string watched_;
+  std::filesystem::file_time_type watched_mtime_;
+  std::chrono::steady_clock::time_point next_check_;
   std::atomic<bool> stop_{false};
   std::atomic<uint64_t> refused_{0};
   std::thread thread_;

@@ -1,5 +1,9 @@
 // SchedulerLink: the worker's side of the scheduler protocol: register the
 // devices, heartbeat, and learn which job tokens to accept.
+//
+// A handshake the scheduler refuses (our key not allowed, or security that
+// does not match) is logged and retried every few seconds: libzmq gives up
+// after an authentication failure, and the key may be allowed later.
 #pragma once
 #include <chrono>
 #include <cstdint>
@@ -42,8 +46,13 @@ class SchedulerLink {
 
  private:
   void sendRegister();
+  void watchHandshakes();
 
   zmq::socket_t sock_;
+  zmq::socket_t monitor_;  // handshake failures of sock_
+  std::string endpoint_;
+  std::chrono::steady_clock::time_point reconnect_at_{};  // {} = none due
+  std::chrono::steady_clock::time_point next_refusal_log_{};
   std::string worker_id_;
   std::vector<std::string> endpoints_;
   std::vector<modnn_device_props> devices_;

@@ -3,6 +3,7 @@
 key, a plain one, and a client that knows the wrong scheduler key are all
 refused, and the scheduler logs the refusals."""
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -37,6 +38,8 @@ with Cluster(workers=2, curve=True, metrics=True) as c:
     for w in (intruder, plain):
         if "registered with the scheduler" in c.log(w) or f"worker {w.name} registered" in sched_log():
             fail(f"worker {w.name} was let in:\n{sched_log()[-3000:]}")
+    if "refused this worker: its key is not allowed" not in c.log(intruder):
+        fail("the refused worker did not log why:\n" + c.log(intruder, 2000))
     intruder_key = public_key(c.key("intruder", secret=False))
     if f"public key {intruder_key} is not allowed" not in sched_log():
         fail("the scheduler did not log the unknown worker key:\n" + sched_log()[-3000:])
@@ -86,6 +89,13 @@ with Cluster(workers=2, curve=True, metrics=True) as c:
     if not refused or refused[0] < 5:  # two workers and three clients refused, each at least once
         fail(f"moai_refused_peers_total = {refused}")
     print(f"ok: /metrics counts {refused[0]:.0f} refused connections")
+
+    # A key added to the allow-list directory lets its worker in without a restart.
+    shutil.copy(c.key("intruder", secret=False), c.allowed)
+    c.wait_registered(timeout=15, workers=[intruder])
+    if "allow-list" not in sched_log() or "reloaded" not in sched_log():
+        fail("the scheduler did not log the reload")
+    print("ok: a key added to the allow-list is let in without a restart")
 
     # The allowed ones still work after all that.
     r = c.run(app, MOAI_NO_IPC=1)
