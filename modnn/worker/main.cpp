@@ -46,7 +46,8 @@ int main(int argc, char** argv) {
   app.add_option("--cpu-memory", memory, "memory per CPU device, e.g. 4G (default: half the RAM split evenly)");
   app.add_option("--cpu-threads", c.cpu_threads, "threads per CPU device (default: all cores)");
   app.add_option("--heartbeat", c.heartbeat_seconds, "seconds between heartbeats");
-  app.add_option("--key", c.key, "CurveZMQ secret key file of this worker (moai keygen)")->envname("MOAI_KEY");
+  // No $MOAI_KEY fallback: in a shell set up for clients it would name a user's key.
+  app.add_option("--key", c.key, "CurveZMQ secret key file of this worker (moai keygen)");
   app.add_option("--scheduler-key", c.scheduler_key, "the scheduler's public key file: use CurveZMQ")
       ->envname("MOAI_SCHEDULER_KEY");
   app.add_option("--log-level", log_level, "debug, info, warn, error");
