@@ -36,6 +36,14 @@ std::unique_ptr<CLI::App> makeApp(SchedulerConfig& c, std::string& config_file) 
   app->add_option("--log-level", c.log_level, "trace, debug, info, warn, error, critical or off")
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "critical", "off"}))
       ->envname("MOAI_LOG")->capture_default_str();
+  app->add_option("--key", c.key, "CurveZMQ secret key file (moai keygen): every peer must then use Curve")
+      ->check(CLI::ExistingFile);
+  app->add_option("--allow-keys", c.allow_keys,
+                  "allow only these peers' public keys: a directory of NAME.key files or a file of Z85 keys")
+      ->check(CLI::ExistingPath)->needs("--key");
+  app->add_option("--metrics-listen", c.metrics_listen, "serve Prometheus /metrics on HOST:PORT (port 0 = any)");
+  app->add_option("--metrics-endpoint-file", c.metrics_endpoint_file, "write the bound http://HOST:PORT to this file")
+      ->needs("--metrics-listen");
   app->add_option("--config", config_file, "TOML file with the same settings")->check(CLI::ExistingFile);
   return app;
 }

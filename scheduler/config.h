@@ -15,6 +15,11 @@ struct SchedulerConfig {
   double client_timeout_s = 10;
   schema::Placement placement = schema::Placement::PACK;
   std::string log_level = "info";            // or $MOAI_LOG
+  // Security and metrics (see README.md "Security", "Metrics").
+  std::string key;                           // Curve secret key file; "" = plain tcp
+  std::string allow_keys;                    // allow-list of peers' public keys; "" = any Curve key
+  std::string metrics_listen;                // HOST:PORT of /metrics; "" = off
+  std::string metrics_endpoint_file;         // where to write http://HOST:PORT once bound
 };
 
 // The settings, or the exit code to leave with (after --help, or a bad

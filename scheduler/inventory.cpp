@@ -31,6 +31,10 @@ Result<std::vector<EndedLease>> Inventory::registerWorker(wire::RegisterMsg work
   w.route = std::move(route);
   w.endpoints = std::move(worker.endpoints);
   w.devices = std::move(worker.devices);
+  w.curve_key = std::move(worker.curve_key);
+  w.memory_used.clear();
+  w.busy_seconds.clear();
+  w.utilization.clear();
   w.holder.assign(w.devices.size(), 0);
   w.last_heard = now_();
   w.alive = true;
@@ -43,6 +47,26 @@ bool Inventory::heartbeat(const std::string& worker_id, const std::string& route
   it->second.route = route;  // a reconnected socket gets a new routing id
   it->second.last_heard = now_();
   return true;
+}
+
+void Inventory::reportUsage(const wire::HeartbeatMsg& heartbeat) {
+  auto it = workers_.find(heartbeat.worker_id);
+  if (it == workers_.end()) return;
+  Worker& w = it->second;
+  if (heartbeat.memory_used.size() == w.devices.size()) w.memory_used = heartbeat.memory_used;
+  if (heartbeat.busy_seconds.size() != w.devices.size()) return;
+  // The worker's own clock: heartbeats arrive with jitter, bunched after a
+  // stall, and the interval between arrivals would distort the ratio.
+  double elapsed = heartbeat.uptime_seconds - w.busy_at;
+  if (w.busy_seconds.size() == w.devices.size() && elapsed > 0) {
+    w.utilization.resize(w.devices.size());
+    for (size_t i = 0; i < w.devices.size(); ++i)
+      w.utilization[i] = std::clamp((heartbeat.busy_seconds[i] - w.busy_seconds[i]) / elapsed * 100.0, 0.0, 100.0);
+  } else if (elapsed < 0) {
+    w.utilization.clear();  // the worker restarted under the same id: no interval yet
+  }
+  w.busy_seconds = heartbeat.busy_seconds;
+  w.busy_at = heartbeat.uptime_seconds;
 }
 
 Result<Grant> Inventory::requestLease(const wire::LeaseRequestMsg& request, std::string client_route) {
@@ -73,7 +97,7 @@ Result<Grant> Inventory::requestLease(const wire::LeaseRequestMsg& request, std:
   job.lease.token = newLeaseToken();
   job.user = request.user;
   job.client_route = std::move(client_route);
-  job.last_heard = now_();
+  job.last_heard = job.granted_at = now_();
   Grant grant;
   for (size_t c = 0; c < candidates.size(); ++c) {
     Worker& w = *candidates[c];
@@ -82,7 +106,7 @@ Result<Grant> Inventory::requestLease(const wire::LeaseRequestMsg& request, std:
     for (uint32_t i = 0; i < w.devices.size() && left > 0; ++i) {
       if (w.holder[i] != 0 || !matches(w.devices[i], request.kind)) continue;
       w.holder[i] = job.lease.job_id;
-      job.lease.devices.push_back({*ids[c], w.endpoints, i});
+      job.lease.devices.push_back({*ids[c], w.endpoints, i, w.curve_key});
       --left;
     }
   }

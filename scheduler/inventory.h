@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "interpose/core/result.h"
+#include "metrics.h"
 #include "schemas/scheduler_messages.h"
 
 namespace moai::sched {
@@ -58,6 +59,9 @@ class Inventory {
   Result<std::vector<EndedLease>> registerWorker(wire::RegisterMsg worker, std::string route);
   // false: the worker is unknown or was declared dead and must register again.
   bool heartbeat(const std::string& worker_id, const std::string& route);
+  // A heartbeat's per-device memory in use and busy time, for the metrics
+  // (each list is ignored when its length is not the worker's device count).
+  void reportUsage(const wire::HeartbeatMsg& heartbeat);
 
   // MODNN_ERR_OUT_OF_MEMORY when not enough matching devices are free.
   Result<Grant> requestLease(const wire::LeaseRequestMsg& request, std::string client_route);
@@ -71,6 +75,8 @@ class Inventory {
 
   // Lease tokens are left out: anyone may ask for the status.
   wire::StatusMsg status() const;
+  // Everything /metrics shows (inventory_snapshot.cpp).
+  MetricsSnapshot snapshot() const;
 
  private:
   struct Worker {
@@ -80,12 +86,18 @@ class Inventory {
     std::vector<uint64_t> holder;          // per device: the job leasing it, 0 = free
     Clock::time_point last_heard;
     bool alive = true;
+    std::string curve_key;                 // its data port's; "" = plain tcp
+    std::vector<uint64_t> memory_used;     // per device, from heartbeats; empty = not reported
+    std::vector<double> busy_seconds;      // per device, the worker's counter at its last report
+    double busy_at = 0;                    // the worker's uptime at that report
+    std::vector<double> utilization;       // per device, percent busy between the last two reports
   };
   struct Job {
     wire::LeaseEntry lease;
     std::string user;
     std::string client_route;
     Clock::time_point last_heard;
+    Clock::time_point granted_at;
   };
 
   EndedLease endLease(uint64_t job_id, std::string reason);

@@ -10,7 +10,9 @@
 #include <fstream>
 
 #include "config.h"
+#include "metrics_http.h"
 #include "server.h"
+#include "transport/curve_keys.h"
 
 namespace {
 
@@ -28,6 +30,34 @@ bool writeEndpointFile(const std::string& path, const std::string& endpoint) {
   std::error_code ec;
   std::filesystem::rename(tmp, path, ec);
   return !ec;
+}
+
+// CurveZMQ from --key and --allow-keys, or plain tcp with a warning.
+bool secure(const moai::sched::SchedulerConfig& config, moai::sched::Server& server) {
+  if (config.key.empty()) {
+    spdlog::warn("no --key: links to workers and clients are neither authenticated nor encrypted");
+    return true;
+  }
+  auto key = moai::readCurveSecretKeyFile(config.key);
+  if (!key) {
+    spdlog::error("{}", key.error().message);
+    return false;
+  }
+  std::optional<std::set<std::string>> allowed;
+  if (!config.allow_keys.empty()) {
+    auto list = moai::loadCurveAllowList(config.allow_keys);
+    if (!list) {
+      spdlog::error("{}", list.error().message);
+      return false;
+    }
+    allowed = std::move(*list);
+    spdlog::info("CurveZMQ on, public key {}; {} peer keys allowed", key->public_key, allowed->size());
+  } else {
+    spdlog::warn("CurveZMQ on, public key {}; no --allow-keys: any peer that knows this key may connect",
+                 key->public_key);
+  }
+  server.secure(*key, std::move(allowed), config.allow_keys);
+  return true;
 }
 
 std::chrono::steady_clock::duration seconds(double s) {
@@ -54,6 +84,22 @@ int main(int argc, char** argv) {
   inventory.client_timeout = seconds(config.client_timeout_s);
   inventory.placement = config.placement;
   moai::sched::Server server(inventory);
+  if (!secure(config, server)) return 1;
+  std::unique_ptr<moai::sched::MetricsHttp> metrics;
+  if (!config.metrics_listen.empty()) {
+    auto started = moai::sched::MetricsHttp::start(config.metrics_listen);
+    if (!started) {
+      spdlog::error("{}", started.error().message);
+      return 1;
+    }
+    metrics = std::move(*started);
+    server.setMetrics(metrics.get());
+    spdlog::info("metrics at {}/metrics", metrics->address());
+    if (!config.metrics_endpoint_file.empty() && !writeEndpointFile(config.metrics_endpoint_file, metrics->address())) {
+      spdlog::error("cannot write {}", config.metrics_endpoint_file);
+      return 1;
+    }
+  }
   auto endpoint = server.bind(config.listen);
   if (!endpoint) {
     spdlog::error("{}", endpoint.error().message);

@@ -5,6 +5,8 @@
 #include <array>
 #include <cerrno>
 
+#include "transport/curve_socket.h"
+
 namespace moai::sched {
 namespace {
 
@@ -31,6 +33,14 @@ Server::Server(InventoryConfig config) : inventory_(config), socket_(context_, z
   socket_.set(zmq::sockopt::linger, kLingerMs);
 }
 
+void Server::secure(const CurveKeyPair& key, std::optional<std::set<std::string>> allowed,
+                    const std::string& allowed_path) {
+  zap_ = std::make_unique<ZapHandler>(context_, std::move(allowed), *spdlog::default_logger());
+  if (!allowed_path.empty()) zap_->watch(allowed_path);
+  handshakes_ = std::make_unique<HandshakeLog>(context_, socket_, "moai-sched", *spdlog::default_logger());
+  makeCurveServer(socket_, key, "moai-sched");
+}
+
 Result<std::string> Server::bind(const std::string& endpoint) {
   std::string address = endpoint;
   if (address.starts_with("tcp://") && address.ends_with(":0")) address.replace(address.size() - 1, 1, "*");
@@ -55,6 +65,11 @@ void Server::run(const volatile std::sig_atomic_t& stop) {
     Expired expired = inventory_.expire();
     for (auto& id : expired.dead_workers) spdlog::warn("worker {} stopped heartbeating: marked dead", id);
     for (auto& ended : expired.ended) revoke(ended, true);
+    if (metrics_ && metrics_->wanted()) {
+      MetricsSnapshot snapshot = inventory_.snapshot();
+      snapshot.refused_peers = (zap_ ? zap_->refused() : 0) + (handshakes_ ? handshakes_->failures() : 0);
+      metrics_->publish(std::move(snapshot));
+    }
   }
 }
 
@@ -105,7 +120,10 @@ void Server::on(const std::string& route, wire::RegisterMsg& m) {
 }
 
 void Server::on(const std::string& route, wire::HeartbeatMsg& m) {
-  if (inventory_.heartbeat(m.worker_id, route)) return;
+  if (inventory_.heartbeat(m.worker_id, route)) {
+    if (!m.memory_used.empty() || !m.busy_seconds.empty()) inventory_.reportUsage(m);
+    return;
+  }
   spdlog::info("heartbeat from unregistered worker {}", m.worker_id);
   sendError(route, makeError(MODNN_ERR_NOT_REGISTERED, "worker " + m.worker_id + " is not registered: register again"));
 }

@@ -10,9 +10,16 @@
 
 #include <csignal>
 #include <map>
+#include <memory>
+#include <optional>
+#include <set>
 #include <string>
 
 #include "inventory.h"
+#include "metrics_http.h"
+#include "transport/curve_keys.h"
+#include "transport/handshake_log.h"
+#include "transport/zap_handler.h"
 
 namespace moai::sched {
 
@@ -23,6 +30,13 @@ class Server {
   // Binds `endpoint` (a tcp:// port of 0 picks a free one) and returns the
   // endpoint actually bound.
   Result<std::string> bind(const std::string& endpoint);
+  // Before bind: every peer must use CurveZMQ with this server key, and
+  // only `allowed` public keys get in (nullopt: any Curve key).
+  // `allowed_path`, if set, is watched for changes (ZapHandler::watch).
+  void secure(const CurveKeyPair& key, std::optional<std::set<std::string>> allowed,
+              const std::string& allowed_path = "");
+  // Publishes snapshots to `metrics` when it asks; it must outlive run().
+  void setMetrics(MetricsHttp* metrics) { metrics_ = metrics; }
   // Serves until `stop` becomes non-zero (a signal handler sets it).
   void run(const volatile std::sig_atomic_t& stop);
 
@@ -43,6 +57,9 @@ class Server {
   zmq::context_t context_;
   zmq::socket_t socket_;
   std::map<std::string, uint64_t> dropped_;  // messages dropped per peer route
+  std::unique_ptr<ZapHandler> zap_;
+  std::unique_ptr<HandshakeLog> handshakes_;
+  MetricsHttp* metrics_ = nullptr;
 };
 
 }  // namespace moai::sched

@@ -22,10 +22,15 @@ struct Register {
   workerId @0 :Text;              # stable name, e.g. host:port
   endpoints @1 :List(Text);       # where clients reach it (tcp://..., ipc://...)
   devices @2 :List(Worker.DeviceProps);
+  curveKey @3 :Text;              # Z85 public key of its tcp:// data port; "" = plain tcp
 }
 
 struct Heartbeat {               # no reply; error NOT_REGISTERED means register again
   workerId @0 :Text;
+  memoryUsed @1 :List(UInt64);    # per device: bytes its jobs hold allocated; empty = not reported
+  busySeconds @2 :List(Float64);  # per device: seconds spent running jobs' work since the worker
+                                  # started (a counter); empty = not reported
+  uptimeSeconds @3 :Float64;      # since the worker started, on the clock busySeconds uses
 }
 
 struct LeaseRequest {
@@ -64,6 +69,7 @@ struct LeasedDevice {
   workerId @0 :Text;
   endpoints @1 :List(Text);
   index @2 :UInt32;               # device index on that worker
+  curveKey @3 :Text;              # the worker's Curve public key (Register.curveKey)
 }
 
 struct Status {

@@ -58,6 +58,25 @@ std::vector<std::string> endpoints(capnp::List<capnp::Text>::Reader list) {
   return out;
 }
 
+// "" or a Z85 key that decodes (each group of five digits below 2^32), so
+// handing it to libzmq cannot fail.
+std::string curveKey(capnp::Text::Reader t) {
+  static constexpr std::string_view kZ85 =
+      "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ.-:+=^!/*?&<>()[]{}@%$#";
+  std::string_view s(t.cStr(), t.size());
+  require(s.empty() || s.size() == kCurveKeyChars, "a Curve key is 40 Z85 characters");
+  for (size_t group = 0; group < s.size(); group += 5) {
+    uint64_t value = 0;
+    for (size_t i = group; i < group + 5; ++i) {
+      size_t digit = kZ85.find(s[i]);
+      require(digit != std::string_view::npos, "a Curve key is 40 Z85 characters");
+      value = value * 85 + digit;
+    }
+    require(value <= UINT32_MAX, "a Curve key is 40 Z85 characters");
+  }
+  return std::string(s);
+}
+
 uint64_t jobId(uint64_t v) {
   require(v != 0, "job id 0");
   return v;
@@ -77,7 +96,8 @@ LeaseEntry leaseFromWire(schema::Lease::Reader l, bool tokenMayBeEmpty) {
   require(l.getDevices().size() >= 1 && l.getDevices().size() <= kMaxLeaseDevices, "a lease holds 1 to 1024 devices");
   for (auto d : l.getDevices()) {
     require(d.getIndex() < kMaxDevicesPerWorker, "leased device index out of range");
-    out.devices.push_back({id(d.getWorkerId(), "invalid worker id"), endpoints(d.getEndpoints()), d.getIndex()});
+    out.devices.push_back(
+        {id(d.getWorkerId(), "invalid worker id"), endpoints(d.getEndpoints()), d.getIndex(), curveKey(d.getCurveKey())});
   }
   return out;
 }
@@ -86,7 +106,7 @@ ToSchedulerMsg toSchedulerFromWire(schema::ToScheduler::Reader m) {
   switch (m.which()) {
     case schema::ToScheduler::REGISTER: {
       auto r = m.getRegister();
-      RegisterMsg out{id(r.getWorkerId(), "invalid worker id"), endpoints(r.getEndpoints()), {}};
+      RegisterMsg out{id(r.getWorkerId(), "invalid worker id"), endpoints(r.getEndpoints()), {}, curveKey(r.getCurveKey())};
       require(r.getDevices().size() >= 1 && r.getDevices().size() <= kMaxDevicesPerWorker,
               "a worker registers 1 to kMaxDevicesPerWorker devices");
       for (auto d : r.getDevices()) {
@@ -96,7 +116,19 @@ ToSchedulerMsg toSchedulerFromWire(schema::ToScheduler::Reader m) {
       }
       return out;
     }
-    case schema::ToScheduler::HEARTBEAT: return HeartbeatMsg{id(m.getHeartbeat().getWorkerId(), "invalid worker id")};
+    case schema::ToScheduler::HEARTBEAT: {
+      auto h = m.getHeartbeat();
+      require(h.getMemoryUsed().size() <= kMaxDevicesPerWorker && h.getBusySeconds().size() <= kMaxDevicesPerWorker,
+              "too many devices in a heartbeat");
+      require(h.getUptimeSeconds() >= 0 && h.getUptimeSeconds() < 1e12, "uptime out of range");
+      HeartbeatMsg out{id(h.getWorkerId(), "invalid worker id"), {}, {}, h.getUptimeSeconds()};
+      for (uint64_t used : h.getMemoryUsed()) out.memory_used.push_back(used);
+      for (double busy : h.getBusySeconds()) {
+        require(busy >= 0 && busy < 1e12, "busy seconds out of range");  // also refuses NaN
+        out.busy_seconds.push_back(busy);
+      }
+      return out;
+    }
     case schema::ToScheduler::REQUEST_LEASE: {
       auto r = m.getRequestLease();
       require(r.getDevices() >= 1 && r.getDevices() <= kMaxLeaseDevices, "a lease asks for 1 to 1024 devices");
@@ -150,6 +182,7 @@ void leaseToWire(const LeaseEntry& l, schema::Lease::Builder out) {
     devices[i].setWorkerId(l.devices[i].worker_id);
     endpointsToWire(l.devices[i].endpoints, devices[i].initEndpoints(unsigned(l.devices[i].endpoints.size())));
     devices[i].setIndex(l.devices[i].index);
+    devices[i].setCurveKey(l.devices[i].curve_key);
   }
 }
 
@@ -184,8 +217,17 @@ std::vector<uint8_t> encodeToScheduler(const ToSchedulerMsg& m) {
                    endpointsToWire(v.endpoints, r.initEndpoints(unsigned(v.endpoints.size())));
                    auto devices = r.initDevices(unsigned(v.devices.size()));
                    for (unsigned i = 0; i < v.devices.size(); ++i) propsToWire(v.devices[i], devices[i]);
+                   r.setCurveKey(v.curve_key);
                  },
-                 [&](const HeartbeatMsg& v) { root.initHeartbeat().setWorkerId(v.worker_id); },
+                 [&](const HeartbeatMsg& v) {
+                   auto h = root.initHeartbeat();
+                   h.setWorkerId(v.worker_id);
+                   auto used = h.initMemoryUsed(unsigned(v.memory_used.size()));
+                   for (unsigned i = 0; i < v.memory_used.size(); ++i) used.set(i, v.memory_used[i]);
+                   auto busy = h.initBusySeconds(unsigned(v.busy_seconds.size()));
+                   for (unsigned i = 0; i < v.busy_seconds.size(); ++i) busy.set(i, v.busy_seconds[i]);
+                   h.setUptimeSeconds(v.uptime_seconds);
+                 },
                  [&](const LeaseRequestMsg& v) {
                    auto r = root.initRequestLease();
                    r.setDevices(v.devices);

@@ -25,6 +25,7 @@ constexpr size_t kMaxLeaseDevices = 1024;
 constexpr size_t kMaxStatusWorkers = 4096;
 constexpr size_t kMaxStatusJobs = 65536;
 constexpr size_t kTokenHexDigits = 64;     // 32 random bytes
+constexpr size_t kCurveKeyChars = 40;      // Z85 of a 32-byte CurveZMQ public key
 
 // --- to the scheduler ---
 
@@ -32,8 +33,14 @@ struct RegisterMsg {
   std::string worker_id;
   std::vector<std::string> endpoints;       // 1..kMaxEndpoints
   std::vector<modnn_device_props> devices;  // 1..kMaxDevicesPerWorker
+  std::string curve_key;                    // "" or kCurveKeyChars of Z85: its tcp:// data port's key
 };
-struct HeartbeatMsg { std::string worker_id; };
+struct HeartbeatMsg {
+  std::string worker_id;
+  std::vector<uint64_t> memory_used;        // per device, bytes; empty = not reported
+  std::vector<double> busy_seconds;         // per device, a counter; empty = not reported
+  double uptime_seconds = 0;                // the worker's clock for busy_seconds
+};
 struct LeaseRequestMsg {
   uint32_t devices = 0;                     // 1..kMaxLeaseDevices
   std::string kind;                         // "" = any
@@ -53,6 +60,7 @@ struct LeasedDeviceEntry {
   std::string worker_id;
   std::vector<std::string> endpoints;
   uint32_t index = 0;                       // device index on that worker
+  std::string curve_key;                    // "" = plain tcp
   bool operator==(const LeasedDeviceEntry&) const = default;
 };
 struct LeaseEntry {

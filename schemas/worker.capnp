@@ -54,6 +54,7 @@ struct CopyToPeer {
   peerEndpoints @2 :List(Text);
   peerDevice @3 :UInt32;          # index among the job's devices on that worker
   dst @4 :UInt64;
+  peerKey @5 :Text;               # the peer's tcp:// CurveZMQ public key (Z85), "" = plain tcp
 }
 
 struct Range {

@@ -250,7 +250,8 @@ Command decodeCommand(schema::Command::Reader c, Attachment& att) {
     case schema::Command::RECORD_EVENT: out.body = RecordEventCmd{c.getRecordEvent()}; break;
     case schema::Command::COPY_TO_PEER: {
       auto p = c.getCopyToPeer();
-      CopyToPeerCmd cmd{p.getSrc(), p.getSize(), {}, p.getPeerDevice(), p.getDst()};
+      CopyToPeerCmd cmd{p.getSrc(), p.getSize(), {}, p.getPeerDevice(), p.getDst(), text(p.getPeerKey(), 40, "peer key too long")};
+      require(cmd.peer_key.empty() || cmd.peer_key.size() == 40, "peer key is not 40 characters of Z85");
       require(cmd.peer_device < kMaxDevicesPerWorker, "peer device index out of range");
       require(p.getPeerEndpoints().size() >= 1 && p.getPeerEndpoints().size() <= 8, "1 to 8 peer endpoints");
       for (auto e : p.getPeerEndpoints()) {
@@ -551,6 +552,7 @@ std::vector<uint8_t> encodeCommands(const std::vector<Command>& cmds) {
             for (unsigned i = 0; i < v.peer_endpoints.size(); ++i) eps.set(i, v.peer_endpoints[i]);
             r.setPeerDevice(v.peer_device);
             r.setDst(v.dst);
+            r.setPeerKey(v.peer_key);
           } else if constexpr (std::is_same_v<T, FillCmd>) {
             auto f = c.initFill();
             f.setVa(v.va);

@@ -51,6 +51,7 @@ struct CopyToPeerCmd {
   std::vector<std::string> peer_endpoints;
   uint32_t peer_device = 0;
   uint64_t dst = 0;
+  std::string peer_key;  // "" = plain tcp
 };
 struct FillCmd { uint64_t va = 0, count = 0; uint32_t value = 0; uint8_t elem_size = 1; };
 struct ModuleUploadCmd {

@@ -12,6 +12,7 @@ packages=(
   libzmq3-dev cppzmq-dev capnproto libcapnp-dev   # transport and wire protocol
   libcli11-dev libtomlplusplus-dev                # daemon flags and config files
   nlohmann-json3-dev                              # planner: plans as JSON, the recorded-graph file
+  libsodium-dev libcpp-httplib-dev                # CurveZMQ keys (libzmq's); moai-sched's /metrics
   clang libclang-rt-14-dev                        # libFuzzer for test/fuzz (a replay driver stands in without it)
 )
 

@@ -21,6 +21,7 @@ struct LeasedDevice {
   std::string worker_id;
   std::vector<std::string> endpoints;
   uint32_t index = 0;  // on that worker
+  std::string curve_key;  // the worker's tcp:// Curve public key; "" = plain
 };
 
 struct Lease {

@@ -34,7 +34,8 @@ struct RemoteDevice {
   std::shared_ptr<WorkerConnection> conn;
   std::shared_ptr<Lease> lease;  // released when the last device goes
   uint32_t index = 0;
-  std::vector<std::string> endpoints;  // its worker's, for worker->worker copies
+  std::vector<std::string> endpoints;  // its worker's, for worker->worker copies...
+  std::string curve_key;               // ...and its tcp:// key
   modnn_device_props props{};
   std::mutex mu;
   std::set<uint64_t> uploaded;  // module hashes the worker has
@@ -160,7 +161,7 @@ modnn_status bufferCopyToPeer(void* ctx, modnn_buffer* src, uint64_t soff, const
   // our connection to it: they must run before the bytes land.
   if (modnn_status st = synchronize(peer->ctx); st != MODNN_OK) return st;
   auto c = command(s);
-  c.body = wire::CopyToPeerCmd{vaOf(src, soff), n, p->endpoints, p->index, vaOf(dst, doff)};
+  c.body = wire::CopyToPeerCmd{vaOf(src, soff), n, p->endpoints, p->index, vaOf(dst, doff), p->curve_key};
   s->conn->command(std::move(c));
   return synchronize(ctx);  // the source worker has had the peer confirm the bytes
 }
@@ -344,7 +345,7 @@ extern "C" __attribute__((visibility("default"))) modnn_status modnn_backend_ope
     if (n >= capacity) break;
     auto& conn = conns[ld.worker_id];
     if (!conn) {
-      auto c = WorkerConnection::open(ld.endpoints, (*lease)->job_id, (*lease)->token);
+      auto c = WorkerConnection::open(ld.endpoints, (*lease)->job_id, (*lease)->token, ld.curve_key);
       if (!c) {
         moai::log().error("{}", c.error().message);
         return c.error().code;
@@ -361,6 +362,7 @@ extern "C" __attribute__((visibility("default"))) modnn_status modnn_backend_ope
     d->lease = *lease;
     d->index = local;
     d->endpoints = ld.endpoints;
+    d->curve_key = ld.curve_key;
     d->props = conn->devices()[local];
     out[n++] = modnn_device{&kRemoteDevice, d};
   }

@@ -2,12 +2,15 @@
 
 #include <chrono>
 #include <cstdlib>
+#include <cstring>
 #include <mutex>
 #include <thread>
 #include <zmq.hpp>
 
 #include "interpose/core/log.h"
+#include "modnn/remote/client_keys.h"
 #include "scheduler_messages.h"
+#include "transport/curve_socket.h"
 
 namespace moai::remote {
 namespace {
@@ -54,28 +57,72 @@ zmq::context_t& context() {
   return *ctx;
 }
 
-zmq::socket_t connect(const std::string& endpoint) {
-  zmq::socket_t s(context(), zmq::socket_type::dealer);
+// Curve when MOAI_SCHEDULER_KEY names the scheduler's key (client_keys.h).
+Result<bool> secure(zmq::socket_t& s) {
+  auto server = schedulerCurveKey();
+  if (!server) return server.error();
+  if (server->empty()) return false;
+  auto own = clientCurveKeyPair();
+  if (!own) return own.error();
+  makeCurveClient(s, *own, *server);
+  return true;
+}
+
+Result<zmq::socket_t> connect(zmq::context_t& ctx, const std::string& endpoint) {
+  zmq::socket_t s(ctx, zmq::socket_type::dealer);
   s.set(zmq::sockopt::linger, 1000);
+  auto curve = secure(s);
+  if (!curve) return curve.error();
   s.connect(endpoint);
   return s;
+}
+
+// Why a handshake with the scheduler failed, from a socket monitor event.
+std::string handshakeFailure(zmq::socket_t& monitor) {
+  zmq::message_t header, address;
+  if (!monitor.recv(header, zmq::recv_flags::dontwait)) return "";
+  if (header.more()) (void)monitor.recv(address);
+  uint16_t event = 0;
+  if (header.size() >= 2) std::memcpy(&event, header.data(), 2);
+  if (event == ZMQ_EVENT_HANDSHAKE_FAILED_AUTH) return "the scheduler refused this client's key (set MOAI_KEY to an allowed key)";
+  if (event == ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL)
+    return "the scheduler speaks other security (set MOAI_SCHEDULER_KEY for a Curve scheduler, unset it for a plain one)";
+  auto server = schedulerCurveKey();
+  if (server && server->empty())
+    return "the handshake with the scheduler failed (it may require CurveZMQ: set MOAI_SCHEDULER_KEY)";
+  return "the handshake with the scheduler failed (is MOAI_SCHEDULER_KEY the scheduler's public key?)";
 }
 
 }  // namespace
 
 Result<std::shared_ptr<Lease>> requestLease(const std::string& scheduler, uint32_t devices) {
-  zmq::socket_t s = connect(scheduler);
+  auto connected = connect(context(), scheduler);
+  if (!connected) return makeError(MODNN_ERR_NOT_PERMITTED, connected.error().message);
+  zmq::socket_t s = std::move(*connected);
+  // A refused handshake otherwise looks like a silent scheduler until the timeout.
+  static std::atomic<int> monitors{0};
+  std::string monitor_endpoint = "inproc://moai-sched-handshake-" + std::to_string(monitors++);
+  zmq_socket_monitor(s.handle(), monitor_endpoint.c_str(),
+                     ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL | ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL |
+                         ZMQ_EVENT_HANDSHAKE_FAILED_AUTH);
+  zmq::socket_t monitor(context(), zmq::socket_type::pair);
+  monitor.set(zmq::sockopt::linger, 0);
+  monitor.connect(monitor_endpoint);
   wire::LeaseRequestMsg req;
   req.devices = devices;
   if (const char* user = std::getenv("USER")) req.user = user;
   if (const char* kind = std::getenv("MOAI_DEVICE_KIND")) req.kind = kind;
   auto bytes = wire::encodeToScheduler(req);
   s.send(zmq::buffer(bytes), zmq::send_flags::none);
-  zmq::pollitem_t item{s.handle(), 0, ZMQ_POLLIN, 0};
+  zmq::pollitem_t items[] = {{s.handle(), 0, ZMQ_POLLIN, 0}, {monitor.handle(), 0, ZMQ_POLLIN, 0}};
   auto until = std::chrono::steady_clock::now() + std::chrono::duration<double>(leaseTimeoutSeconds());
   Error last{MODNN_ERR_DEVICE_UNAVAILABLE, "no answer from the scheduler at " + scheduler};
   while (std::chrono::steady_clock::now() < until) {
-    if (zmq::poll(&item, 1, std::chrono::milliseconds(200)) == 0) continue;
+    if (zmq::poll(items, 2, std::chrono::milliseconds(200)) == 0) continue;
+    if (items[1].revents & ZMQ_POLLIN) {
+      std::string why = handshakeFailure(monitor);
+      if (!why.empty()) return makeError(MODNN_ERR_NOT_PERMITTED, why + " at " + scheduler);
+    }
     zmq::message_t frame;
     if (!s.recv(frame, zmq::recv_flags::dontwait)) continue;
     auto msg = wire::decodeFromScheduler(frame.data(), frame.size());
@@ -95,10 +142,12 @@ Result<std::shared_ptr<Lease>> requestLease(const std::string& scheduler, uint32
     lease->job_id = l->lease.job_id;
     lease->token = l->lease.token;
     lease->scheduler = scheduler;
-    for (const auto& d : l->lease.devices) lease->devices.push_back(LeasedDevice{d.worker_id, d.endpoints, d.index});
+    for (const auto& d : l->lease.devices) lease->devices.push_back(LeasedDevice{d.worker_id, d.endpoints, d.index, d.curve_key});
     Lease* raw = lease.get();
     lease->keepalive = std::thread([raw, scheduler] {
-      zmq::socket_t k = connect(scheduler);
+      auto connected = connect(context(), scheduler);
+      if (!connected) return;  // cannot happen: the same settings just worked
+      zmq::socket_t k = std::move(*connected);
       k.set(zmq::sockopt::linger, 0);
       auto ping = wire::encodeToScheduler(wire::KeepaliveMsg{raw->job_id});
       while (!raw->stop.load()) {
@@ -124,9 +173,9 @@ void releaseLease(const std::string& scheduler, uint64_t job_id) {
   // A context of its own: terminating it waits (up to the linger) until the
   // release is on the wire, even when this runs at process exit.
   zmq::context_t ctx;
-  zmq::socket_t s(ctx, zmq::socket_type::dealer);
-  s.set(zmq::sockopt::linger, 1000);
-  s.connect(scheduler);
+  auto connected = connect(ctx, scheduler);
+  if (!connected) return;
+  zmq::socket_t s = std::move(*connected);
   auto bytes = wire::encodeToScheduler(wire::ReleaseMsg{job_id});
   s.send(zmq::buffer(bytes), zmq::send_flags::dontwait);
   s.close();

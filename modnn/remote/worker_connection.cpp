@@ -8,6 +8,8 @@
 #include <thread>
 
 #include "interpose/core/log.h"
+#include "modnn/remote/client_keys.h"
+#include "transport/curve_socket.h"
 
 namespace moai::remote {
 namespace {
@@ -36,7 +38,8 @@ std::string pickEndpoint(const std::vector<std::string>& endpoints) {
 }  // namespace
 
 Result<std::unique_ptr<WorkerConnection>> WorkerConnection::open(const std::vector<std::string>& endpoints,
-                                                                 uint64_t job_id, const std::string& token) {
+                                                                 uint64_t job_id, const std::string& token,
+                                                                 const std::string& worker_key) {
   auto c = std::unique_ptr<WorkerConnection>(new WorkerConnection);
   c->endpoint_ = pickEndpoint(endpoints);
   if (c->endpoint_.empty()) return makeError(MODNN_ERR_INVALID_VALUE, "the lease names no worker endpoint");
@@ -47,7 +50,14 @@ Result<std::unique_ptr<WorkerConnection>> WorkerConnection::open(const std::vect
   // A lost worker must fail the job, not be waited for: no reconnects.
   c->sock_.set(zmq::sockopt::reconnect_ivl, -1);
   std::string monitor = std::string(kMonitorEndpoint) + "-" + std::to_string(reinterpret_cast<uintptr_t>(c.get()));
-  zmq_socket_monitor(c->sock_.handle(), monitor.c_str(), ZMQ_EVENT_DISCONNECTED | ZMQ_EVENT_CLOSED);
+  zmq_socket_monitor(c->sock_.handle(), monitor.c_str(),
+                     ZMQ_EVENT_DISCONNECTED | ZMQ_EVENT_CLOSED | ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL |
+                         ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL | ZMQ_EVENT_HANDSHAKE_FAILED_AUTH);
+  if (c->endpoint_.rfind("tcp://", 0) == 0 && !worker_key.empty()) {
+    auto own = clientCurveKeyPair();
+    if (!own) return own.error();
+    makeCurveClient(c->sock_, *own, worker_key);
+  }
   c->monitor_ = zmq::socket_t(c->ctx_, zmq::socket_type::pair);
   c->monitor_.connect(monitor);
   c->sock_.connect(c->endpoint_);

@@ -24,9 +24,11 @@ namespace moai::remote {
 class WorkerConnection {
  public:
   // Connects (ipc:// preferred when the worker offers it on this host), says
-  // hello with the job's token, and learns the leased devices.
+  // hello with the job's token, and learns the leased devices. Over tcp://
+  // with a `worker_key` (from the lease) the link uses CurveZMQ.
   static Result<std::unique_ptr<WorkerConnection>> open(const std::vector<std::string>& endpoints,
-                                                        uint64_t job_id, const std::string& token);
+                                                        uint64_t job_id, const std::string& token,
+                                                        const std::string& worker_key = "");
   ~WorkerConnection();
 
   const std::vector<modnn_device_props>& devices() const { return devices_; }

@@ -27,8 +27,8 @@ JobSession::Reply reply(uint64_t id, const decltype(wire::WorkerMsg::body)& body
 
 JobSession::JobSession(Identity identity, std::vector<modnn_device> devices, ModuleStore& store,
                        std::unique_ptr<ShmSegment> shm)
-    : id_(std::move(identity)), devices_(std::move(devices)), state_(devices_.size()), store_(store),
-      shm_(std::move(shm)) {}
+    : id_(std::move(identity)), devices_(std::move(devices)), state_(devices_.size()),
+      allocated_(new std::atomic<uint64_t>[devices_.size()]()), store_(store), shm_(std::move(shm)) {}
 
 JobSession::~JobSession() {
   for (auto& [endpoint, conn] : peers_) conn->bye();
@@ -60,7 +60,8 @@ modnn_status JobSession::resolve(uint32_t d, uint64_t va, uint64_t size, Buffer*
   return MODNN_OK;
 }
 
-remote::WorkerConnection* JobSession::peer(const std::vector<std::string>& endpoints, std::string* why) {
+remote::WorkerConnection* JobSession::peer(const std::vector<std::string>& endpoints, const std::string& key,
+                                           std::string* why) {
   // Over tcp: the peer's session already has the client's shared segment.
   std::vector<std::string> tcp;
   for (const auto& e : endpoints)
@@ -71,7 +72,7 @@ remote::WorkerConnection* JobSession::peer(const std::vector<std::string>& endpo
   }
   auto& conn = peers_[tcp.front()];
   if (!conn) {
-    auto c = remote::WorkerConnection::open(tcp, id_.job_id, id_.token);
+    auto c = remote::WorkerConnection::open(tcp, id_.job_id, id_.token, key);
     if (!c) {
       *why = "peer worker " + tcp.front() + ": " + c.error().message;
       peers_.erase(tcp.front());
@@ -101,7 +102,7 @@ modnn_status JobSession::copyToPeer(uint32_t d, const wire::CopyToPeerCmd& c, st
   if (local) {
     if (modnn_status st = resolve(c.peer_device, c.dst, c.size, &dst, &dst_off); st != MODNN_OK) return st;
     if (c.peer_device == d) return dev.buffer_copy(ctx, dst->buffer, dst_off, src->buffer, src_off, c.size);
-  } else if (!(conn = peer(c.peer_endpoints, why))) {
+  } else if (!(conn = peer(c.peer_endpoints, c.peer_key, why))) {
     return MODNN_ERR_DEVICE_UNAVAILABLE;
   }
   std::vector<uint8_t> staging(std::min(c.size, kChunk));
@@ -159,12 +160,14 @@ modnn_status JobSession::run(const wire::Command& cmd, std::string* why) {
     Buffer b{c->size, nullptr};
     if (modnn_status st = dev.buffer_alloc(ctx, c->va, c->size, &b.buffer); st != MODNN_OK) return st;
     state.buffers.emplace(c->va, b);
+    allocated_[d] += c->size;
     return MODNN_OK;
   }
   if (auto* c = std::get_if<wire::FreeCmd>(&cmd.body)) {
     auto it = state.buffers.find(c->va);
     if (it == state.buffers.end()) return MODNN_ERR_INVALID_VALUE;
     dev.buffer_free(ctx, it->second.buffer);
+    allocated_[d] -= it->second.size;
     state.buffers.erase(it);
     return MODNN_OK;
   }

@@ -6,6 +6,7 @@
 // before the backend sees it; a command that fails becomes the job's pending
 // error, reported by its next request, as CUDA reports async errors.
 #pragma once
+#include <atomic>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -48,6 +49,9 @@ class JobSession {
     std::vector<uint8_t> attachment;
   };
 
+  // Bytes the job holds allocated on its device `d`; any thread may ask.
+  uint64_t allocatedBytes(size_t d) const { return allocated_[d].load(std::memory_order_relaxed); }
+
   void execute(const wire::Command& cmd);
   Reply answer(const wire::RequestMsg& req);
   // The clock at which event `event` was recorded, if its record has run.
@@ -70,7 +74,7 @@ class JobSession {
   modnn_status resolve(uint32_t d, uint64_t va, uint64_t size, Buffer** out, uint64_t* offset);
   void fail(modnn_status st, std::string why);
   modnn_status copyToPeer(uint32_t d, const wire::CopyToPeerCmd& c, std::string* why);
-  remote::WorkerConnection* peer(const std::vector<std::string>& endpoints, std::string* why);
+  remote::WorkerConnection* peer(const std::vector<std::string>& endpoints, const std::string& key, std::string* why);
 
   static constexpr size_t kMaxEvents = 65536;  // the oldest records are forgotten beyond this
   mutable std::mutex events_mu_;
@@ -80,6 +84,7 @@ class JobSession {
   std::map<std::string, std::unique_ptr<remote::WorkerConnection>> peers_;  // by tcp endpoint
   std::vector<modnn_device> devices_;
   std::vector<DeviceState> state_;
+  std::unique_ptr<std::atomic<uint64_t>[]> allocated_;  // per device, for heartbeats
   ModuleStore& store_;
   std::unique_ptr<ShmSegment> shm_;
   uint64_t ring_consumed_ = 0;

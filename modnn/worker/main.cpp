@@ -48,6 +48,10 @@ int main(int argc, char** argv) {
   app.add_option("--cpu-memory", memory, "memory per CPU device, e.g. 4G (default: half the RAM split evenly)");
   app.add_option("--cpu-threads", c.cpu_threads, "threads per CPU device (default: all cores)");
   app.add_option("--heartbeat", c.heartbeat_seconds, "seconds between heartbeats");
+  // No $MOAI_KEY fallback: in a shell set up for clients it would name a user's key.
+  app.add_option("--key", c.key, "CurveZMQ secret key file of this worker (moai keygen)");
+  app.add_option("--scheduler-key", c.scheduler_key, "the scheduler's public key file: use CurveZMQ")
+      ->envname("MOAI_SCHEDULER_KEY");
   app.add_option("--log-level", log_level, "debug, info, warn, error");
   CLI11_PARSE(app, argc, argv);
 
@@ -69,6 +73,8 @@ int main(int argc, char** argv) {
       fill("cpu_threads", c.cpu_threads, "--cpu-threads");
       fill("cpu_memory", memory, "--cpu-memory");
       fill("heartbeat", c.heartbeat_seconds, "--heartbeat");
+      fill("key", c.key, "--key");
+      fill("scheduler_key", c.scheduler_key, "--scheduler-key");
       fill("log_level", log_level, "--log-level");
     } catch (const toml::parse_error& e) {
       std::fprintf(stderr, "moai-worker: %s: %s\n", config_file.c_str(), e.what());

@@ -1,21 +1,38 @@
 #include "modnn/worker/scheduler_link.h"
 
 #include <algorithm>
+#include <cstring>
 
 #include "interpose/core/log.h"
 #include "scheduler_messages.h"
 
 namespace moai::worker {
+namespace {
+
+constexpr auto kRetryRefused = std::chrono::seconds(2);
+constexpr auto kRefusalLogInterval = std::chrono::seconds(60);
+
+}  // namespace
 
 SchedulerLink::SchedulerLink(zmq::context_t& ctx, const std::string& endpoint, std::string worker_id,
                              std::vector<std::string> endpoints, std::vector<modnn_device_props> devices,
-                             double heartbeat_seconds)
+                             double heartbeat_seconds, const CurveClient* curve, std::string data_key)
     : sock_(ctx, zmq::socket_type::dealer),
+      monitor_(ctx, zmq::socket_type::pair),
+      endpoint_(endpoint),
       worker_id_(std::move(worker_id)),
       endpoints_(std::move(endpoints)),
       devices_(std::move(devices)),
+      data_key_(std::move(data_key)),
       heartbeat_(heartbeat_seconds) {
   sock_.set(zmq::sockopt::linger, 0);
+  if (curve) makeCurveClient(sock_, curve->own, curve->server_public);
+  std::string monitor = "inproc://moai-worker-scheduler-link-" + std::to_string(reinterpret_cast<uintptr_t>(this));
+  zmq_socket_monitor(sock_.handle(), monitor.c_str(),
+                     ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL | ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL |
+                         ZMQ_EVENT_HANDSHAKE_FAILED_AUTH);
+  monitor_.set(zmq::sockopt::linger, 0);
+  monitor_.connect(monitor);
   sock_.connect(endpoint);
   sendRegister();
   next_heartbeat_ = std::chrono::steady_clock::now() +
@@ -23,11 +40,39 @@ SchedulerLink::SchedulerLink(zmq::context_t& ctx, const std::string& endpoint, s
 }
 
 void SchedulerLink::sendRegister() {
-  auto bytes = wire::encodeToScheduler(wire::RegisterMsg{worker_id_, endpoints_, devices_});
+  auto bytes = wire::encodeToScheduler(wire::RegisterMsg{worker_id_, endpoints_, devices_, data_key_});
   sock_.send(zmq::buffer(bytes), zmq::send_flags::dontwait);
 }
 
+void SchedulerLink::watchHandshakes() {
+  auto now = std::chrono::steady_clock::now();
+  for (zmq::message_t event; monitor_.recv(event, zmq::recv_flags::dontwait);) {
+    uint16_t what = 0;
+    if (event.size() >= 2) std::memcpy(&what, event.data(), 2);
+    while (event.more() && monitor_.recv(event, zmq::recv_flags::dontwait)) {
+    }
+    if (now >= next_refusal_log_) {
+      next_refusal_log_ = now + kRefusalLogInterval;
+      log().warn("the scheduler at {} refused this worker: {}; retrying every {} s", endpoint_,
+                 what == ZMQ_EVENT_HANDSHAKE_FAILED_AUTH ? "its key is not allowed"
+                                                         : "the handshake failed (security settings or key mismatch)",
+                 std::chrono::seconds(kRetryRefused).count());
+    }
+    if (reconnect_at_ == std::chrono::steady_clock::time_point{}) reconnect_at_ = now + kRetryRefused;
+  }
+  if (reconnect_at_ != std::chrono::steady_clock::time_point{} && now >= reconnect_at_) {
+    reconnect_at_ = {};
+    try {
+      sock_.disconnect(endpoint_);
+    } catch (const zmq::error_t&) {
+    }
+    sock_.connect(endpoint_);
+    sendRegister();  // what was queued went with the old connection
+  }
+}
+
 std::vector<uint64_t> SchedulerLink::poll(bool readable) {
+  watchHandshakes();
   std::vector<uint64_t> revoked;
   zmq::message_t frame;
   while (readable && sock_.recv(frame, zmq::recv_flags::dontwait)) {
@@ -61,7 +106,14 @@ std::vector<uint64_t> SchedulerLink::poll(bool readable) {
   }
   auto now = std::chrono::steady_clock::now();
   if (now >= next_heartbeat_) {
-    auto bytes = wire::encodeToScheduler(wire::HeartbeatMsg{worker_id_});
+    wire::HeartbeatMsg heartbeat{worker_id_, {}, {}, 0};
+    if (usage_report_) {
+      DeviceUsage usage = usage_report_();
+      heartbeat.memory_used = std::move(usage.memory_used);
+      heartbeat.busy_seconds = std::move(usage.busy_seconds);
+      heartbeat.uptime_seconds = usage.uptime_seconds;
+    }
+    auto bytes = wire::encodeToScheduler(heartbeat);
     sock_.send(zmq::buffer(bytes), zmq::send_flags::dontwait);
     next_heartbeat_ = now + std::chrono::duration_cast<std::chrono::steady_clock::duration>(heartbeat_);
   }

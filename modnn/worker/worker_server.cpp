@@ -19,6 +19,10 @@
 #include "interpose/core/log.h"
 #include "modnn/worker/job_session.h"
 #include "modnn/worker/scheduler_link.h"
+#include "transport/curve_keys.h"
+#include "transport/curve_socket.h"
+#include "transport/handshake_log.h"
+#include "transport/zap_handler.h"
 
 namespace moai::worker {
 namespace {
@@ -29,8 +33,14 @@ constexpr const char* kRepliesEndpoint = "inproc://moai-worker-replies";
 // speak for one job: its client, and its other workers sending it bytes.
 class JobThread {
  public:
-  JobThread(zmq::context_t& ctx, std::unique_ptr<JobSession> session)
-      : session_(std::move(session)), thread_([this, &ctx] { run(ctx); }) {}
+  // `indices`: this worker's index of each of the session's devices;
+  // `busy_ns`: the worker's per-device busy time, which this job adds to.
+  JobThread(zmq::context_t& ctx, std::unique_ptr<JobSession> session, std::vector<uint32_t> indices,
+            std::atomic<uint64_t>* busy_ns)
+      : session_(std::move(session)),
+        indices_(std::move(indices)),
+        busy_ns_(busy_ns),
+        thread_([this, &ctx] { run(ctx); }) {}
   ~JobThread() {
     {
       std::lock_guard<std::mutex> lock(mu_);
@@ -49,6 +59,8 @@ class JobThread {
   }
   uint64_t jobId() const { return session_->jobId(); }
   const JobSession& session() const { return *session_; }
+  const std::vector<uint32_t>& indices() const { return indices_; }
+  uint64_t allocatedBytes(size_t d) const { return session_->allocatedBytes(d); }
 
  private:
   void run(zmq::context_t& ctx) {
@@ -64,9 +76,14 @@ class JobThread {
       }
       for (auto& [from, msg] : batch) {
         if (auto* cmds = std::get_if<std::vector<wire::Command>>(&msg.body)) {
+          auto t0 = std::chrono::steady_clock::now();
           for (const auto& c : *cmds) session_->execute(c);
+          addBusy(*cmds, std::chrono::steady_clock::now() - t0);
         } else if (auto* req = std::get_if<wire::RequestMsg>(&msg.body)) {
+          auto t0 = std::chrono::steady_clock::now();
           JobSession::Reply reply = session_->answer(*req);
+          if (req->device < indices_.size())
+            busy_ns_[indices_[req->device]] += nanos(std::chrono::steady_clock::now() - t0);
           out.send(zmq::buffer(from), zmq::send_flags::sndmore);
           if (reply.attachment.empty()) {
             out.send(zmq::buffer(reply.message), zmq::send_flags::none);
@@ -87,7 +104,22 @@ class JobThread {
     std::string from;
     wire::ClientMsg msg;
   };
+  static uint64_t nanos(std::chrono::steady_clock::duration d) {
+    return uint64_t(std::chrono::duration_cast<std::chrono::nanoseconds>(d).count());
+  }
+  // The backend runs commands to completion (CPU), so the time a batch
+  // took is busy time: one clock pair per batch, shared among the devices
+  // its commands name.
+  void addBusy(const std::vector<wire::Command>& cmds, std::chrono::steady_clock::duration took) {
+    if (cmds.empty()) return;
+    uint64_t share = nanos(took) / cmds.size();
+    for (const auto& c : cmds)
+      if (c.device < indices_.size()) busy_ns_[indices_[c.device]] += share;
+  }
+
   std::unique_ptr<JobSession> session_;
+  std::vector<uint32_t> indices_;
+  std::atomic<uint64_t>* busy_ns_;
   std::mutex mu_;
   std::condition_variable cv_;
   std::deque<Posted> inbox_;
@@ -101,6 +133,19 @@ std::string ipcDirectory(const WorkerConfig& c) {
   return runtime && *runtime ? std::string(runtime) + "/moai" : "/tmp/moai-" + std::to_string(getuid());
 }
 
+// "" when only this user can open `dir`; else why not. A directory made in
+// /tmp by someone else would let them replace or watch the socket.
+std::string privateDirectoryProblem(const std::string& dir) {
+  struct stat st {};
+  if (lstat(dir.c_str(), &st) != 0) return "cannot create the ipc directory " + dir;
+  if (!S_ISDIR(st.st_mode)) return "the ipc directory " + dir + " is not a directory (a link?)";
+  if (st.st_uid != getuid()) return "the ipc directory " + dir + " belongs to another user";
+  if (st.st_mode & 077) return "the ipc directory " + dir + " is open to others and cannot be made private";
+  return "";
+}
+
+double seconds(std::chrono::steady_clock::duration d) { return std::chrono::duration<double>(d).count(); }
+
 std::string lastEndpoint(zmq::socket_t& s) { return s.get(zmq::sockopt::last_endpoint); }
 
 void send(zmq::socket_t& router, const std::string& identity, const std::vector<uint8_t>& payload) {
@@ -112,9 +157,36 @@ std::vector<uint8_t> errorReply(modnn_status st, const std::string& why) {
   return wire::encodeWorkerMessage(0, wire::ErrorMsg{uint32_t(st), why});
 }
 
+// The worker's Curve settings: its own pair (from --key, or made for this
+// run) and the scheduler's public key. nullopt: plain tcp everywhere.
+Result<std::optional<CurveClient>> curveSettings(const WorkerConfig& c) {
+  if (c.scheduler_key.empty()) {
+    if (!c.key.empty()) return makeError(MODNN_ERR_INVALID_VALUE, "--key needs --scheduler-key (the scheduler's public key)");
+    log().warn("no --scheduler-key: links to the scheduler and to clients are neither authenticated nor encrypted");
+    return std::optional<CurveClient>{};
+  }
+  CurveClient curve;
+  auto server = readCurvePublicKeyFile(c.scheduler_key);
+  if (!server) return server.error();
+  curve.server_public = *server;
+  if (!c.key.empty()) {
+    auto own = readCurveSecretKeyFile(c.key);
+    if (!own) return own.error();
+    curve.own = *own;
+  } else {
+    auto own = generateCurveKeyPair();
+    if (!own) return own.error();
+    curve.own = *own;
+    log().warn("no --key: using a key pair made for this run; a scheduler with --allow-keys will refuse it");
+  }
+  return std::optional<CurveClient>(curve);
+}
+
 }  // namespace
 
 Result<int> runWorker(const WorkerConfig& config, const std::atomic<bool>& stop) {
+  auto curve = curveSettings(config);
+  if (!curve) return curve.error();
   zmq::context_t ctx;
   zmq::socket_t router(ctx, zmq::socket_type::router);
   zmq::socket_t replies(ctx, zmq::socket_type::pull);
@@ -128,11 +200,23 @@ Result<int> runWorker(const WorkerConfig& config, const std::atomic<bool>& stop)
   std::error_code ec;
   std::filesystem::create_directories(dir, ec);
   chmod(dir.c_str(), 0700);
+  if (auto why = privateDirectoryProblem(dir); !why.empty()) return makeError(MODNN_ERR_NOT_PERMITTED, why);
   std::vector<std::string> endpoints;
+  // Any Curve client key is let in: the lease token, which the client
+  // learnt over its Curve link to the scheduler, is what authorises a job
+  // (docs/decisions.md). The handler is there to log who connects.
+  std::unique_ptr<ZapHandler> zap;
+  std::unique_ptr<HandshakeLog> handshakes;
   try {
+    if (*curve) {
+      zap = std::make_unique<ZapHandler>(ctx, std::nullopt, log());
+      handshakes = std::make_unique<HandshakeLog>(ctx, router, "moai-worker data port", log());
+      makeCurveServer(router, (*curve)->own, "moai-worker");
+    }
     router.bind(config.listen_tcp);
     endpoints.push_back(lastEndpoint(router));
     std::string port = endpoints[0].substr(endpoints[0].rfind(':') + 1);
+    makePlain(router);  // ipc:// is guarded by its directory, and carries shared memory anyway
     router.bind("ipc://" + dir + "/worker-" + port + ".sock");
     endpoints.push_back(lastEndpoint(router));
   } catch (const zmq::error_t& e) {
@@ -174,10 +258,14 @@ Result<int> runWorker(const WorkerConfig& config, const std::atomic<bool>& stop)
   std::map<uint64_t, std::unique_ptr<JobThread>> jobs;  // by job id
   std::map<std::string, uint64_t> routes;               // peer routing id -> job id
   std::map<uint64_t, std::string> clients;              // job id -> its client's routing id (the one that opened it)
+  auto started = std::chrono::steady_clock::now();
+  // Per device: nanoseconds spent running jobs' commands since start (heartbeats).
+  std::unique_ptr<std::atomic<uint64_t>[]> busy_ns(new std::atomic<uint64_t>[props.size()]());
   std::unique_ptr<SchedulerLink> scheduler;
   if (!config.scheduler.empty())
     scheduler = std::make_unique<SchedulerLink>(ctx, config.scheduler, worker_id, endpoints, props,
-                                                config.heartbeat_seconds);
+                                                config.heartbeat_seconds, *curve ? &**curve : nullptr,
+                                                *curve ? (*curve)->own.public_key : "");
 
   std::map<uint64_t, wire::HelloOkMsg> opened;  // job id -> what its hello answered
   auto openJob = [&](const std::string& identity, const wire::HelloMsg& hello) -> std::vector<uint8_t> {
@@ -222,7 +310,7 @@ Result<int> runWorker(const WorkerConfig& config, const std::atomic<bool>& stop)
     }
     JobSession::Identity who{hello.job_id, hello.token, endpoints};
     auto session = std::make_unique<JobSession>(std::move(who), std::move(mine), modules, std::move(shm));
-    jobs[hello.job_id] = std::make_unique<JobThread>(ctx, std::move(session));
+    jobs[hello.job_id] = std::make_unique<JobThread>(ctx, std::move(session), indices, busy_ns.get());
     routes[identity] = hello.job_id;
     clients[hello.job_id] = identity;
     opened[hello.job_id] = ok;
@@ -236,6 +324,14 @@ Result<int> runWorker(const WorkerConfig& config, const std::atomic<bool>& stop)
     clients.erase(job_id);
     std::erase_if(routes, [&](const auto& kv) { return kv.second == job_id; });
   };
+  if (scheduler)
+    scheduler->setUsageReport([&] {
+      DeviceUsage usage{std::vector<uint64_t>(props.size(), 0), {}, seconds(std::chrono::steady_clock::now() - started)};
+      for (auto& [job_id, job] : jobs)
+        for (size_t d = 0; d < job->indices().size(); ++d) usage.memory_used[job->indices()[d]] += job->allocatedBytes(d);
+      for (size_t d = 0; d < props.size(); ++d) usage.busy_seconds.push_back(double(busy_ns[d].load()) * 1e-9);
+      return usage;
+    });
 
   std::vector<zmq::pollitem_t> items = {{router.handle(), 0, ZMQ_POLLIN, 0}, {replies.handle(), 0, ZMQ_POLLIN, 0}};
   if (scheduler) items.push_back({scheduler->socket().handle(), 0, ZMQ_POLLIN, 0});

@@ -27,6 +27,12 @@ struct WorkerConfig {
   uint64_t cpu_memory = 0;                       // per device, 0 = backend default
   int cpu_threads = 0;                           // per device, 0 = all cores
   double heartbeat_seconds = 1.0;
+  // CurveZMQ (README "Security"): with `scheduler_key` (the scheduler's
+  // public key file) the link to the scheduler and the tcp:// data port use
+  // Curve, with the key pair in `key` (a secret key file) or, without one,
+  // a pair made for this run. Without `scheduler_key`: plain tcp.
+  std::string key;
+  std::string scheduler_key;
 };
 
 // Serves until `stop` becomes true. Returns an error if it cannot start.

@@ -2,8 +2,15 @@
 each on a free port, stopped at the end even when the test fails.
 
 Used by the test_*.py files in this folder; paths come from the environment
-meson sets (MOAI_SCHED_BIN, MOAI_WORKER_BIN, MOAI_SHIM, MOAI_SHIM_DIR).
+meson sets (MOAI_SCHED_BIN, MOAI_WORKER_BIN, MOAI_SHIM, MOAI_SHIM_DIR,
+MOAI_KEYGEN_BIN).
+
+curve=True: CurveZMQ everywhere. Keys are made under DIR/keys (sched, one
+per worker, client); the scheduler allows the public keys in DIR/allowed,
+which holds the workers' and the client's. metrics=True: /metrics on a free
+port, its base URL in .metrics_url.
 """
+import shutil
 import os
 import signal
 import subprocess
@@ -14,7 +21,8 @@ import time
 
 class Cluster:
     def __init__(self, workers=2, devices_per_worker=1, threads=1, memory="1G", heartbeat=0.5,
-                 heartbeat_timeout=2.0, client_timeout=3.0, worker_args=(), worker_env=None):
+                 heartbeat_timeout=2.0, client_timeout=3.0, curve=False, metrics=False, worker_args=(),
+                 worker_env=None):
         self.workers_wanted = workers
         self.devices = devices_per_worker
         self.threads = threads
@@ -28,6 +36,11 @@ class Cluster:
         self.sched = None
         self.workers = []
         self.endpoint = None
+        self.curve = curve
+        self.metrics = metrics
+        self.metrics_url = None
+        self.keys = os.path.join(self.dir, "keys")
+        self.allowed = os.path.join(self.dir, "allowed")
 
     def __enter__(self):
         try:
@@ -67,36 +80,74 @@ class Cluster:
         proc.log_path = log_path
         return proc
 
+    def keygen(self, name, allow=True):
+        """Makes keys/NAME.key{,_secret}; allow: the scheduler (started later) lets it in."""
+        r = subprocess.run([os.environ["MOAI_KEYGEN_BIN"], self.keys, name], capture_output=True, text=True,
+                           timeout=30)
+        if r.returncode != 0:
+            raise RuntimeError(f"moai-keygen {name}: {r.stderr}")
+        public = os.path.join(self.keys, name + ".key")
+        if allow:
+            os.makedirs(self.allowed, exist_ok=True)
+            shutil.copy(public, self.allowed)
+        return public, os.path.join(self.keys, name + ".key_secret")
+
+    def key(self, name, secret=True):
+        return os.path.join(self.keys, name + (".key_secret" if secret else ".key"))
+
     def start(self):
         ep_file = os.path.join(self.dir, "sched.endpoint")
-        self.sched = self._spawn([os.environ["MOAI_SCHED_BIN"], "--listen", "tcp://127.0.0.1:0",
-                                  "--endpoint-file", ep_file,
-                                  "--heartbeat-timeout", str(self.heartbeat_timeout),
-                                  "--client-timeout", str(self.client_timeout)], "sched")
+        args = [os.environ["MOAI_SCHED_BIN"], "--listen", "tcp://127.0.0.1:0", "--endpoint-file", ep_file,
+                "--heartbeat-timeout", str(self.heartbeat_timeout), "--client-timeout", str(self.client_timeout)]
+        if self.curve:
+            self.keygen("sched", allow=False)
+            self.keygen("client")
+            for i in range(self.workers_wanted):
+                self.keygen(f"w{i}")
+            args += ["--key", self.key("sched"), "--allow-keys", self.allowed]
+        metrics_file = os.path.join(self.dir, "metrics.endpoint")
+        if self.metrics:
+            args += ["--metrics-listen", "127.0.0.1:0", "--metrics-endpoint-file", metrics_file]
+        self.sched = self._spawn(args, "sched")
         self.endpoint = self._wait_file(ep_file, self.sched, "moai-sched")[0]
+        if self.metrics:
+            self.metrics_url = self._wait_file(metrics_file, self.sched, "moai-sched metrics")[0]
         for i in range(self.workers_wanted):
             self.add_worker(f"w{i}")
         self.wait_registered()
 
-    def add_worker(self, name):
+    def add_worker(self, name, key=None, scheduler_key=None):
+        """key / scheduler_key: the worker's secret key file and the scheduler's
+        public key file; with curve=True they default to keys/NAME.key_secret
+        and keys/sched.key. "" leaves the flag out."""
         ep_file = os.path.join(self.dir, name + ".endpoint")
-        proc = self._spawn([os.environ["MOAI_WORKER_BIN"], "--scheduler", self.endpoint, "--id", name,
-                            "--listen", "tcp://127.0.0.1:*", "--ipc-dir", os.path.join(self.dir, "ipc"),
-                            "--endpoint-file", ep_file, "--cpu-devices", str(self.devices),
-                            "--cpu-threads", str(self.threads), "--cpu-memory", self.memory,
-                            "--heartbeat", str(self.heartbeat), *self.worker_args], name, self.worker_env)
+        args = [os.environ["MOAI_WORKER_BIN"], "--scheduler", self.endpoint, "--id", name,
+                "--listen", "tcp://127.0.0.1:*", "--ipc-dir", os.path.join(self.dir, "ipc"),
+                "--endpoint-file", ep_file, "--cpu-devices", str(self.devices),
+                "--cpu-threads", str(self.threads), "--cpu-memory", self.memory,
+                "--heartbeat", str(self.heartbeat), *self.worker_args]
+        if key is None:
+            key = self.key(name) if self.curve else ""
+        if scheduler_key is None:
+            scheduler_key = self.key("sched", secret=False) if self.curve else ""
+        if key:
+            args += ["--key", key]
+        if scheduler_key:
+            args += ["--scheduler-key", scheduler_key]
+        proc = self._spawn(args, name, self.worker_env)
         proc.name = name
         proc.endpoints = self._wait_file(ep_file, proc, f"moai-worker {name}")
         self.workers.append(proc)
         return proc
 
-    def wait_registered(self, timeout=10):
+    def wait_registered(self, timeout=10, workers=None):
+        workers = self.workers if workers is None else workers
         deadline = time.time() + timeout
         while time.time() < deadline:
-            if all("registered with the scheduler" in self.log(w) for w in self.workers):
+            if all("registered with the scheduler" in self.log(w) for w in workers):
                 return
             time.sleep(0.05)
-        raise RuntimeError("workers did not register: " + " | ".join(self.log(w, 2000) for w in self.workers))
+        raise RuntimeError("workers did not register: " + " | ".join(self.log(w, 2000) for w in workers))
 
     def env(self, **extra):
         env = dict(os.environ)
@@ -104,7 +155,14 @@ class Cluster:
         env["LD_LIBRARY_PATH"] = os.environ["MOAI_SHIM_DIR"]
         env["MOAI_SCHEDULER"] = self.endpoint
         env.setdefault("MOAI_LOG", "warn")
-        env.update({k: str(v) for k, v in extra.items()})
+        if self.curve:
+            env["MOAI_SCHEDULER_KEY"] = self.key("sched", secret=False)
+            env["MOAI_KEY"] = self.key("client")
+        for k, v in extra.items():  # None removes a variable
+            if v is None:
+                env.pop(k, None)
+            else:
+                env[k] = str(v)
         return env
 
     def run(self, program, args=(), timeout=120, **extra):

@@ -38,13 +38,14 @@ int main(int argc, char** argv) {
     return 2;
   }
   std::string dir = argv[1];
-  LeaseEntry lease{7, std::string(64, 'c'), {{"w1", {"tcp://10.0.0.1:7000"}, 0}, {"w2", {"ipc:///tmp/w2"}, 1}}};
+  const std::string curve_key = "rq:rM>}U?@Lns47E1%kR.o@n%FcmmsL/@{H8]yf7";  // Z85 test vector of RFC 32
+  LeaseEntry lease{7, std::string(64, 'c'), {{"w1", {"tcp://10.0.0.1:7000"}, 0, curve_key}, {"w2", {"ipc:///tmp/w2"}, 1}}};
   LeaseEntry listed = lease;
   listed.token.clear();
 
   write(dir, "to-register", encodeToScheduler(RegisterMsg{"w1", {"tcp://10.0.0.1:7000", "ipc:///tmp/w1"},
-                                                          {device("h100", 1), device("cpu", 2)}}));
-  write(dir, "to-heartbeat", encodeToScheduler(HeartbeatMsg{"w1"}));
+                                                          {device("h100", 1), device("cpu", 2)}, curve_key}));
+  write(dir, "to-heartbeat", encodeToScheduler(HeartbeatMsg{"w1", {1 << 20, 0}, {0.5, 0}, 12.5}));
   write(dir, "to-request-lease", encodeToScheduler(LeaseRequestMsg{2, "h100", "alice", moai::schema::Placement::SPREAD}));
   write(dir, "to-keepalive", encodeToScheduler(KeepaliveMsg{7}));
   write(dir, "to-release", encodeToScheduler(ReleaseMsg{7}));

@@ -1,5 +1,6 @@
 #include <catch2/catch.hpp>
 
+#include <cmath>
 #include <cstring>
 
 #include "schemas/scheduler_messages.h"
@@ -212,4 +213,47 @@ TEST_CASE("garbage and corrupted frames are errors, never crashes") {
   }
   auto truncated = decodeToScheduler(good.data(), good.size() - 8);
   CHECK_FALSE(truncated.ok());
+}
+
+TEST_CASE("Curve keys and heartbeat memory: carried when valid, refused otherwise") {
+  const std::string key = "rq:rM>}U?@Lns47E1%kR.o@n%FcmmsL/@{H8]yf7";  // ZeroMQ's test vector (RFC 32)
+  RegisterMsg reg = registration();
+  reg.curve_key = key;
+  CHECK(toScheduler<RegisterMsg>(reg).curve_key == key);
+  CHECK(toScheduler<RegisterMsg>(registration()).curve_key.empty());  // plain tcp
+
+  LeaseEntry l = lease();
+  l.devices[1].curve_key = key;
+  CHECK(fromScheduler<LeaseMsg>(LeaseMsg{l}).lease.devices == l.devices);
+
+  auto hb = toScheduler<HeartbeatMsg>(HeartbeatMsg{"w", {1, 0, 5ull << 40}, {0.5, 0, 3600}, 7200.5});
+  CHECK(hb.uptime_seconds == 7200.5);
+  CHECK(hb.memory_used == std::vector<uint64_t>{1, 0, 5ull << 40});
+  CHECK(hb.busy_seconds == std::vector<double>{0.5, 0, 3600});
+  for (double bad : {-1.0, std::nan(""), 1e300}) {
+    INFO(bad);
+    rejected(rawToScheduler([&](schema::ToScheduler::Builder root) {
+      auto h = root.initHeartbeat();
+      h.setWorkerId("w");
+      h.initBusySeconds(1).set(0, bad);
+    }));
+  }
+
+  for (std::string bad : {std::string(39, '0'), std::string(41, '0'), std::string(40, ' '), std::string(40, '"'),
+                          std::string(40, '#')}) {  // '#'*5 is 85^5-1 > 2^32: does not decode
+    INFO(bad);
+    rejected(rawToScheduler([&](schema::ToScheduler::Builder root) {
+      auto r = root.initRegister();
+      r.setWorkerId("w");
+      r.initEndpoints(1).set(0, "tcp://w:1");
+      auto devices = r.initDevices(1);
+      propsToWire(registration().devices[0], devices[0]);
+      r.setCurveKey(bad);
+    }));
+  }
+  rejected(rawToScheduler([&](schema::ToScheduler::Builder root) {
+    auto h = root.initHeartbeat();
+    h.setWorkerId("w");
+    h.initMemoryUsed(kMaxDevicesPerWorker + 1);
+  }));
 }
