@@ -7,6 +7,7 @@
 #include <thread>
 
 #include "interpose/core/backend_loader.h"
+#include "interpose/core/device_group.h"
 #include "interpose/core/log.h"
 
 namespace moai {
@@ -102,7 +103,9 @@ Client::Client() {
     log().error("no device: {}", devices ? "backend exposes none" : devices.error().message);
     return;
   }
-  device_ = devices->front();
+  // Several devices back the one virtual device: a group of them, which
+  // is itself a device.
+  device_ = devices->size() > 1 ? makeDeviceGroup(std::move(devices).value()) : devices->front();
   vas_ = reserveAddressSpace(device_);
   if (!vas_ || !vas_->valid()) {
     init_error_ = MODNN_ERR_NOT_INITIALIZED;

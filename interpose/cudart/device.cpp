@@ -14,7 +14,9 @@ unsigned g_device_flags = 0;
 
 void fillProps(const modnn_device_props& p, cudaDeviceProp* out) {
   std::memset(out, 0, sizeof *out);
-  std::snprintf(out->name, sizeof out->name, "MoAI virtual device: 1x %.200s", p.name);
+  // A group's name already counts its devices ("2x CPU 0 ...").
+  bool counted = p.name[0] >= '1' && p.name[0] <= '9' && std::strstr(p.name, "x ") != nullptr;
+  std::snprintf(out->name, sizeof out->name, "MoAI virtual device: %s%.200s", counted ? "" : "1x ", p.name);
   std::memcpy(out->uuid.bytes, p.uuid, sizeof out->uuid.bytes);
   out->totalGlobalMem = p.total_memory;
   out->sharedMemPerBlock = p.shared_memory_per_block;
