@@ -52,9 +52,7 @@ void Server::run(const volatile std::sig_atomic_t& stop) {
     }
     for (int i = 0; i < kMaxBatch && receiveOne(); ++i) {
     }
-    Expired expired = inventory_.expire();
-    for (auto& id : expired.dead_workers) spdlog::warn("worker {} stopped heartbeating: marked dead", id);
-    for (auto& ended : expired.ended) revoke(ended, true);
+    apply(inventory_.expire());
   }
 }
 
@@ -93,15 +91,15 @@ void Server::on(const std::string& route, wire::RegisterMsg& m) {
   std::string id = m.worker_id;
   size_t devices = m.devices.size();
   std::string first_endpoint = m.endpoints.front();
-  auto ended = inventory_.registerWorker(std::move(m), route);
-  if (!ended) {
-    spdlog::warn("worker {} refused: {}", id, ended.error().message);
-    sendError(route, ended.error());
+  auto effects = inventory_.registerWorker(std::move(m), route);
+  if (!effects) {
+    spdlog::warn("worker {} refused: {}", id, effects.error().message);
+    sendError(route, effects.error());
     return;
   }
-  for (auto& e : *ended) revoke(e, true);
   spdlog::info("worker {} registered: {} devices at {}", id, devices, first_endpoint);
-  send(route, wire::RegisteredMsg{});
+  effects->messages.insert(effects->messages.begin(), Outgoing{route, wire::RegisteredMsg{}});
+  apply(std::move(*effects));
 }
 
 void Server::on(const std::string& route, wire::HeartbeatMsg& m) {
@@ -111,17 +109,13 @@ void Server::on(const std::string& route, wire::HeartbeatMsg& m) {
 }
 
 void Server::on(const std::string& route, wire::LeaseRequestMsg& m) {
-  auto grant = inventory_.requestLease(m, route);
-  if (!grant) {
-    spdlog::info("lease for user '{}' refused: {}", m.user, grant.error().message);
-    sendError(route, grant.error());
+  auto effects = inventory_.requestLease(m, route);
+  if (!effects) {
+    spdlog::info("lease for user '{}' refused: {}", m.user, effects.error().message);
+    sendError(route, effects.error());
     return;
   }
-  // Workers first, so a grant is on its way before the client can present its token.
-  for (auto& worker : grant->worker_routes) send(worker, wire::GrantMsg{grant->lease});
-  spdlog::info("job {}: {} devices on {} workers for user '{}'", grant->lease.job_id, grant->lease.devices.size(),
-               grant->worker_routes.size(), m.user);
-  send(route, wire::LeaseMsg{std::move(grant->lease)});
+  apply(std::move(*effects));
 }
 
 void Server::on(const std::string& route, wire::KeepaliveMsg& m) {
@@ -130,21 +124,59 @@ void Server::on(const std::string& route, wire::KeepaliveMsg& m) {
 }
 
 void Server::on(const std::string& route, wire::ReleaseMsg& m) {
-  auto ended = inventory_.release(m.job_id);
-  if (!ended) {
+  auto effects = inventory_.release(m.job_id, route);
+  if (!effects) {
     sendError(route, makeError(MODNN_ERR_INVALID_HANDLE, "job " + std::to_string(m.job_id) + " holds no lease"));
     return;
   }
-  revoke(*ended, false);
-  send(route, wire::ReleasedMsg{m.job_id});
+  apply(std::move(*effects));
 }
 
 void Server::on(const std::string& route, wire::StatusRequestMsg&) { send(route, inventory_.status()); }
 
-void Server::revoke(const EndedLease& ended, bool tell_client) {
-  spdlog::info("job {} ended: {}", ended.job_id, ended.reason);
-  for (auto& worker : ended.worker_routes) send(worker, wire::RevokeMsg{ended.job_id});
-  if (tell_client) send(ended.client_route, wire::RevokeMsg{ended.job_id});
+void Server::on(const std::string& route, wire::CancelMsg& m) {
+  reply(route, inventory_.cancel(m.job_id), "job " + std::to_string(m.job_id) + " cancelled");
+}
+
+void Server::on(const std::string& route, wire::DrainMsg& m) {
+  reply(route, inventory_.drain(m.worker_id, m.drain),
+        "worker " + m.worker_id + (m.drain ? " draining: no new leases, running ones finish" : " takes leases again"));
+}
+
+void Server::on(const std::string& route, wire::ResizeMsg& m) {
+  reply(route, inventory_.resize(m.job_id, m.devices),
+        "job " + std::to_string(m.job_id) + " resized to " + std::to_string(m.devices) + " devices");
+}
+
+void Server::on(const std::string& route, wire::ResizedMsg& m) {
+  auto effects = inventory_.resized(m.job_id);
+  if (!effects) {
+    sendError(route, effects.error());
+    return;
+  }
+  apply(std::move(*effects));
+}
+
+void Server::on(const std::string& route, wire::UsageRequestMsg&) { send(route, inventory_.usage()); }
+
+void Server::reply(const std::string& route, Result<Effects> effects, const std::string& done) {
+  if (!effects) {
+    spdlog::info("refused: {}", effects.error().message);
+    sendError(route, effects.error());
+    return;
+  }
+  effects->messages.push_back({route, wire::OkMsg{done}});
+  apply(std::move(*effects));
+}
+
+void Server::apply(Effects effects) {
+  for (auto& e : effects.events) spdlog::info("{}", e);
+  persist();
+  for (auto& m : effects.messages)
+    if (!m.route.empty()) send(m.route, m.message);  // "" = a peer not heard from since a restart
+}
+
+void Server::persist() {
 }
 
 void Server::sendError(const std::string& route, const Error& error) {

@@ -35,9 +35,20 @@ class Server {
   void on(const std::string& route, wire::KeepaliveMsg& m);
   void on(const std::string& route, wire::ReleaseMsg& m);
   void on(const std::string& route, wire::StatusRequestMsg& m);
+  void on(const std::string& route, wire::CancelMsg& m);
+  void on(const std::string& route, wire::DrainMsg& m);
+  void on(const std::string& route, wire::ResizeMsg& m);
+  void on(const std::string& route, wire::ResizedMsg& m);
+  void on(const std::string& route, wire::UsageRequestMsg& m);
+  // Logs, then sends: an admin command's reply (`ok` with `done`, or the
+  // error) goes to `route` after the effects' own messages.
+  void apply(Effects effects);
+  void reply(const std::string& route, Result<Effects> effects, const std::string& done);
+  // Writes what the inventory changed to the state store, if there is one,
+  // before any message about it leaves.
+  void persist();
   void send(const std::string& route, const wire::FromSchedulerMsg& message);
   void sendError(const std::string& route, const Error& error);
-  void revoke(const EndedLease& ended, bool tell_client);
 
   Inventory inventory_;
   zmq::context_t context_;
