@@ -36,6 +36,7 @@ std::unique_ptr<CLI::App> makeApp(SchedulerConfig& c, std::string& config_file) 
   app->add_option("--log-level", c.log_level, "trace, debug, info, warn, error, critical or off")
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "critical", "off"}))
       ->envname("MOAI_LOG")->capture_default_str();
+  app->add_option("--state", c.state, "SQLite file that keeps workers, jobs, leases and usage across restarts");
   app->add_option("--config", config_file, "TOML file with the same settings")->check(CLI::ExistingFile);
   return app;
 }

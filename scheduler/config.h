@@ -15,6 +15,7 @@ struct SchedulerConfig {
   double client_timeout_s = 10;
   schema::Placement placement = schema::Placement::PACK;
   std::string log_level = "info";            // or $MOAI_LOG
+  std::string state;                         // SQLite file for the state; "" = memory only
 };
 
 // The settings, or the exit code to leave with (after --help, or a bad

@@ -53,7 +53,22 @@ int main(int argc, char** argv) {
   inventory.heartbeat_timeout = seconds(config.heartbeat_timeout_s);
   inventory.client_timeout = seconds(config.client_timeout_s);
   inventory.placement = config.placement;
-  moai::sched::Server server(inventory);
+  std::unique_ptr<moai::sched::StateStore> store;
+  if (!config.state.empty()) {
+    auto opened = moai::sched::StateStore::open(config.state);
+    if (!opened) {
+      spdlog::error("{}", opened.error().message);
+      return 1;
+    }
+    store = std::move(*opened);
+  }
+  moai::sched::Server server(inventory, std::move(store));
+  auto restored = server.restore();
+  if (!restored) {
+    spdlog::error("cannot load the state from {}: {}", config.state, restored.error().message);
+    return 1;
+  }
+  spdlog::info("{}", *restored);
   auto endpoint = server.bind(config.listen);
   if (!endpoint) {
     spdlog::error("{}", endpoint.error().message);

@@ -25,7 +25,8 @@ std::string hex(const std::string& route) {
 
 }  // namespace
 
-Server::Server(InventoryConfig config) : inventory_(config), socket_(context_, zmq::socket_type::router) {
+Server::Server(InventoryConfig config, std::unique_ptr<StateStore> store)
+    : inventory_(config), store_(std::move(store)), socket_(context_, zmq::socket_type::router) {
   socket_.set(zmq::sockopt::router_mandatory, 1);  // an unreachable peer is an error, not a silent drop
   socket_.set(zmq::sockopt::maxmsgsize, kMaxFrameBytes);
   socket_.set(zmq::sockopt::linger, kLingerMs);
@@ -176,7 +177,24 @@ void Server::apply(Effects effects) {
     if (!m.route.empty()) send(m.route, m.message);  // "" = a peer not heard from since a restart
 }
 
+Result<std::string> Server::restore() {
+  if (!store_) return std::string("no state file: starting empty");
+  auto snapshot = store_->load();
+  if (!snapshot) return snapshot.error();
+  size_t workers = snapshot->workers.size(), jobs = snapshot->jobs.size(), usage = snapshot->usage.size();
+  uint64_t next = snapshot->next_job_id;
+  inventory_.restore(std::move(*snapshot));
+  persist();
+  return "restored " + std::to_string(workers) + " workers, " + std::to_string(jobs) + " jobs, " +
+         std::to_string(usage) + " usage records; next job id " + std::to_string(next);
+}
+
 void Server::persist() {
+  Changes changes = inventory_.takeChanges();
+  if (!store_ || changes.empty()) return;
+  auto written = store_->apply(changes);
+  // The daemon goes on from memory: a full disk must not stop the cluster.
+  if (!written) spdlog::error("state not saved: {}", written.error().message);
 }
 
 void Server::sendError(const std::string& route, const Error& error) {

@@ -10,15 +10,22 @@
 
 #include <csignal>
 #include <map>
+#include <memory>
 #include <string>
 
 #include "inventory.h"
+#include "state_store.h"
 
 namespace moai::sched {
 
 class Server {
  public:
-  explicit Server(InventoryConfig config);
+  // `store`, if given, receives every state change before any message
+  // about it leaves.
+  explicit Server(InventoryConfig config, std::unique_ptr<StateStore> store = nullptr);
+
+  // Takes the store's state in (a restarted scheduler). Returns a summary.
+  Result<std::string> restore();
 
   // Binds `endpoint` (a tcp:// port of 0 picks a free one) and returns the
   // endpoint actually bound.
@@ -51,6 +58,7 @@ class Server {
   void sendError(const std::string& route, const Error& error);
 
   Inventory inventory_;
+  std::unique_ptr<StateStore> store_;
   zmq::context_t context_;
   zmq::socket_t socket_;
   std::map<std::string, uint64_t> dropped_;  // messages dropped per peer route

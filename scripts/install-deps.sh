@@ -11,6 +11,7 @@ packages=(
   binutils tmux
   libzmq3-dev cppzmq-dev capnproto libcapnp-dev   # transport and wire protocol
   libcli11-dev libtomlplusplus-dev                # daemon flags and config files
+  libsqlite3-dev nlohmann-json3-dev               # moai-sched state file; moai CLI --json
   clang libclang-rt-14-dev                        # libFuzzer for test/fuzz (a replay driver stands in without it)
 )
 

@@ -36,6 +36,11 @@ moai::wire::RegisterMsg worker(const std::string& id, int devices, const char* k
     modnn_device_props p{};
     p.struct_size = sizeof p;
     std::snprintf(p.kind, sizeof p.kind, "%s", kind);
+    std::snprintf(p.name, sizeof p.name, "test device %d", i);
+    p.uuid[0] = uint8_t(i + 1);
+    p.total_memory = 1ull << 30;
+    p.multiprocessor_count = 2;  // valid on the wire too (the state store decodes it)
+    p.max_threads_per_block = 1024;
     m.devices.push_back(p);
   }
   return m;
