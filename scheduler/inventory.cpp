@@ -274,12 +274,18 @@ Result<Effects> Inventory::requestLease(const wire::LeaseRequestMsg& request, st
   return out;
 }
 
-bool Inventory::keepalive(uint64_t job_id, const std::string& client_route) {
+std::optional<Effects> Inventory::keepalive(uint64_t job_id, const std::string& client_route) {
   auto it = jobs_.find(job_id);
-  if (it == jobs_.end()) return false;
-  it->second.client_route = client_route;
-  it->second.last_heard = now_();
-  return true;
+  if (it == jobs_.end()) return std::nullopt;
+  Job& job = it->second;
+  job.client_route = client_route;
+  job.last_heard = now_();
+  Effects out;
+  if (job.change_unconfirmed && job.change_sent_to != client_route) {
+    out.messages.push_back({client_route, wire::LeaseChangedMsg{leaseOf(job)}});
+    job.change_sent_to = client_route;
+  }
+  return out;
 }
 
 std::optional<Effects> Inventory::release(uint64_t job_id, const std::string& client_route) {
@@ -346,7 +352,7 @@ Result<Effects> Inventory::resize(uint64_t job_id, uint32_t devices) {
   Job& job = it->second;
   std::string name = "job " + std::to_string(job_id);
   if (!job.running) return makeError(MODNN_ERR_NOT_READY, name + " is queued; only a running lease can be resized");
-  if (!job.dropping.empty())
+  if (job.change_unconfirmed)
     return makeError(MODNN_ERR_NOT_READY, name + " has not confirmed its previous resize yet");
   if (devices == 0 || devices > wire::kMaxLeaseDevices)
     return makeError(MODNN_ERR_INVALID_VALUE, "a lease holds 1 to " + std::to_string(wire::kMaxLeaseDevices) + " devices");
@@ -389,6 +395,8 @@ Result<Effects> Inventory::resize(uint64_t job_id, uint32_t devices) {
     out.events.push_back(name + " shrinking from " + std::to_string(now_held) + " to " + std::to_string(devices) +
                          " devices; waiting for the client to move its data");
   }
+  job.change_unconfirmed = true;
+  job.change_sent_to = job.client_route;
   dirty_jobs_.insert(job_id);
   return out;
 }
@@ -399,7 +407,9 @@ Result<Effects> Inventory::resized(uint64_t job_id) {
     return makeError(MODNN_ERR_INVALID_HANDLE, "job " + std::to_string(job_id) + " holds no lease");
   Job& job = it->second;
   Effects out;
-  if (job.dropping.empty()) return out;  // a grow needs no confirmation
+  if (job.change_unconfirmed) dirty_jobs_.insert(job_id);
+  job.change_unconfirmed = false;
+  if (job.dropping.empty()) return out;  // a grow frees nothing
   countUsage(job);
   std::map<std::string, std::vector<uint32_t>> by_worker;
   for (auto& d : job.dropping) {
@@ -483,7 +493,7 @@ wire::StatusMsg Inventory::status() const {
       out.jobs.back().token.clear();
     }
     out.queue.push_back({job->id, job->request.user, job->running, job->request, job->submit_wall, job->start_wall,
-                         job->position, job->reason, uint32_t(job->devices.size()), !job->dropping.empty()});
+                         job->position, job->reason, uint32_t(job->devices.size()), job->change_unconfirmed});
   }
   return out;
 }
@@ -549,6 +559,7 @@ void Inventory::restore(Snapshot snapshot) {
     job.last_heard = now;
     job.submit_wall = record.submit_time;
     job.start_wall = record.start_time;
+    job.change_unconfirmed = record.change_unconfirmed;  // sent again at the first keepalive
     job.started = now - std::chrono::duration_cast<Clock::duration>(
                             std::chrono::duration<double>(std::max(0.0, wall - record.start_time)));
     for (auto& d : record.devices) {
@@ -590,7 +601,7 @@ Changes Inventory::takeChanges() {
       continue;
     }
     const Job& j = it->second;
-    JobRecord r{id, j.request, j.running, j.token, j.submit_wall, j.start_wall, {}};
+    JobRecord r{id, j.request, j.running, j.token, j.submit_wall, j.start_wall, {}, j.change_unconfirmed};
     for (auto& d : j.devices) r.devices.push_back({d.worker_id, d.index, false});
     for (auto& d : j.dropping) r.devices.push_back({d.worker_id, d.index, true});
     out.jobs.push_back(std::move(r));

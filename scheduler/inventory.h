@@ -69,6 +69,7 @@ struct JobRecord {
   std::string token;                         // "" while queued
   double submit_time = 0, start_time = 0;    // Unix seconds
   std::vector<LeasedDeviceRecord> devices;   // lease order
+  bool change_unconfirmed = false;           // a leaseChanged awaits the client's `resized`
 };
 struct UsageRecord {
   wire::UsageEntry entry;       // leased_device_seconds counted up to `counted_until`
@@ -109,8 +110,10 @@ class Inventory {
   // (`queued` to the client). Fails for a request no set of registered
   // workers could ever satisfy, or when the job table is full.
   Result<Effects> requestLease(const wire::LeaseRequestMsg& request, std::string client_route);
-  // false: no such job (never submitted, released, or ended).
-  bool keepalive(uint64_t job_id, const std::string& client_route);
+  // nullopt: no such job (never submitted, released, or ended). A keepalive
+  // from a new route gets the job's unconfirmed lease change again (the
+  // first may have gone to a socket the client no longer reads).
+  std::optional<Effects> keepalive(uint64_t job_id, const std::string& client_route);
   // Ends a queued or running job at its client's request (`released` to it).
   std::optional<Effects> release(uint64_t job_id, const std::string& client_route);
   // Ends a queued or running job from outside; the client gets `revoke`.
@@ -120,8 +123,9 @@ class Inventory {
 
   // Grows (free devices join at the end of the lease) or shrinks (devices
   // leave from the workers holding the fewest of the job's devices) a
-  // running lease. The client gets `leaseChanged`; a shrink's devices stay
-  // held until the client's `resized`. A grow never queues.
+  // running lease. The client gets `leaseChanged` and answers `resized`;
+  // until then a shrink's devices stay held and no other resize of the job
+  // is taken. A grow never queues.
   Result<Effects> resize(uint64_t job_id, uint32_t devices);
   Result<Effects> resized(uint64_t job_id);
 
@@ -167,6 +171,8 @@ class Inventory {
     double submit_wall = 0, start_wall = 0;
     std::vector<DeviceRef> devices;        // the lease, in its order
     std::vector<DeviceRef> dropping;       // shrunk away, awaiting `resized`
+    bool change_unconfirmed = false;       // a leaseChanged awaits `resized`
+    std::string change_sent_to;            // the route it went to
     uint32_t position = 0;
     std::string reason;
   };

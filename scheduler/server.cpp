@@ -120,7 +120,10 @@ void Server::on(const std::string& route, wire::LeaseRequestMsg& m) {
 }
 
 void Server::on(const std::string& route, wire::KeepaliveMsg& m) {
-  if (inventory_.keepalive(m.job_id, route)) return;
+  if (auto effects = inventory_.keepalive(m.job_id, route)) {
+    if (!effects->messages.empty()) apply(std::move(*effects));
+    return;
+  }
   sendError(route, makeError(MODNN_ERR_INVALID_HANDLE, "job " + std::to_string(m.job_id) + " holds no lease"));
 }
 

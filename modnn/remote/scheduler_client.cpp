@@ -124,7 +124,11 @@ void keepAlive(Lease* lease, std::string scheduler) {
       }
     }
     for (int i = 0; i < 10 && !lease->stop.load(); ++i) {
-      if (lease->confirm.exchange(false)) k.send(zmq::buffer(resized), zmq::send_flags::dontwait);
+      // A send refused for now (the connection is being set up again) is
+      // tried again at the next tick: a lost confirmation would leave the
+      // dropped devices held.
+      if (lease->confirm.exchange(false) && !k.send(zmq::buffer(resized), zmq::send_flags::dontwait))
+        lease->confirm = true;
       std::this_thread::sleep_for(kKeepaliveInterval / 10);
     }
   }

@@ -212,6 +212,21 @@ TEST_CASE("resize grows onto free devices and shrinks off the workers with fewes
   CHECK(grants[0].second.lease.devices == grown.devices);
   CHECK(grow->messages.back().route == "client");  // the grant goes out first
 
+  auto unconfirmed = c.inv->resize(lease.job_id, 2);
+  REQUIRE_FALSE(unconfirmed.ok());  // one resize at a time
+  CHECK(unconfirmed.error().code == MODNN_ERR_NOT_READY);
+  // The client's keepalive socket differs from the one the change went to
+  // (it may have gone to a socket already closed): the change goes again.
+  auto again = c.inv->keepalive(lease.job_id, "client-keepalive");
+  REQUIRE(again);
+  auto resent = sent<wire::LeaseChangedMsg>(*again);
+  REQUIRE(resent.size() == 1);
+  CHECK(resent[0].first == "client-keepalive");
+  CHECK(resent[0].second.lease.devices == grown.devices);
+  CHECK(c.inv->keepalive(lease.job_id, "client-keepalive")->messages.empty());  // once per route
+  REQUIRE(c.inv->resized(lease.job_id).ok());
+  CHECK(c.inv->keepalive(lease.job_id, "client")->messages.empty());  // confirmed: nothing more
+
   auto too_big = c.inv->resize(lease.job_id, 7);
   REQUIRE_FALSE(too_big.ok());
   CHECK(too_big.error().code == MODNN_ERR_OUT_OF_MEMORY);
@@ -255,6 +270,7 @@ TEST_CASE("usage counts leased device-seconds through resizes") {
   auto lease = granted(c.inv->requestLease(job(2), "client"));
   c.advance(10s);
   REQUIRE(c.inv->resize(lease.job_id, 4).ok());
+  REQUIRE(c.inv->resized(lease.job_id).ok());
   c.advance(10s);
   REQUIRE(c.inv->resize(lease.job_id, 1).ok());
   c.advance(10s);  // the dropped devices count until the client lets go
