@@ -36,6 +36,31 @@ Inventory::Inventory(InventoryConfig config, std::function<Clock::time_point()> 
 
 // --- workers ---
 
+void Inventory::Worker::hold(uint32_t index, uint64_t job) {
+  ++*generation;
+  if (holder[index] == 0 && job != 0) --free;
+  if (holder[index] != 0 && job == 0) ++free;
+  holder[index] = job;
+}
+
+void Inventory::Worker::take(wire::RegisterMsg r, std::map<std::string, uint32_t>& kind_ids) {
+  ++*generation;
+  registration = std::move(r);
+  holder.assign(registration.devices.size(), 0);
+  free = uint32_t(holder.size());
+  kinds.clear();
+  for (auto& d : registration.devices) kinds.push_back(kind_ids.emplace(d.kind, uint32_t(kind_ids.size())).first->second);
+}
+
+std::vector<uint32_t> Inventory::kindIds(const std::string& kind) const {
+  std::vector<uint32_t> out;
+  for (auto& k : wire::kindAlternatives(kind)) {
+    auto it = kind_ids_.find(k);
+    out.push_back(it == kind_ids_.end() ? UINT32_MAX : it->second);
+  }
+  return out;
+}
+
 Result<Effects> Inventory::registerWorker(wire::RegisterMsg worker, std::string route) {
   Effects out;
   bool draining = false;
@@ -49,9 +74,9 @@ Result<Effects> Inventory::registerWorker(wire::RegisterMsg worker, std::string 
   }
   std::string id = worker.worker_id;
   Worker& w = workers_[id];
+  w.generation = &generation_;
   w.route = std::move(route);
-  w.holder.assign(worker.devices.size(), 0);
-  w.registration = std::move(worker);
+  w.take(std::move(worker), kind_ids_);
   w.last_heard = now_();
   w.alive = true;
   w.draining = draining;
@@ -74,6 +99,7 @@ Result<Effects> Inventory::drain(const std::string& worker_id, bool draining) {
   Effects out;
   if (it->second.draining != draining) {
     it->second.draining = draining;
+    ++generation_;
     dirty_workers_.insert(worker_id);
     out.events.push_back("worker " + worker_id + (draining ? " draining: no new leases" : " takes leases again"));
     reschedule_ = true;
@@ -84,10 +110,30 @@ Result<Effects> Inventory::drain(const std::string& worker_id, bool draining) {
 
 // --- jobs ---
 
-bool Inventory::matches(const Job& job, const modnn_device_props& device) const {
-  if (device.total_memory < job.request.min_memory_per_device) return false;
+bool Inventory::matches(const Job& job, const Worker& worker, uint32_t index) const {
+  if (worker.registration.devices[index].total_memory < job.request.min_memory_per_device) return false;
   if (job.kinds.empty()) return true;
-  return std::any_of(job.kinds.begin(), job.kinds.end(), [&](const std::string& k) { return k == device.kind; });
+  return std::find(job.kinds.begin(), job.kinds.end(), worker.kinds[index]) != job.kinds.end();
+}
+
+uint32_t Inventory::freeFor(const Job& job, std::map<std::pair<std::string, uint64_t>, uint32_t>* free_cache) const {
+  std::pair<std::string, uint64_t> key{job.request.kind, job.request.min_memory_per_device};
+  if (free_cache)
+    if (auto it = free_cache->find(key); it != free_cache->end()) return it->second;
+  uint32_t n = 0;
+  for (auto& [id, w] : workers_)
+    if (w.alive && !w.draining && w.free > 0)
+      for (uint32_t i = 0; i < w.holder.size(); ++i) n += w.holder[i] == 0 && matches(job, w, i);
+  if (free_cache) (*free_cache)[key] = n;
+  return n;
+}
+
+uint64_t Inventory::capacityFor(const Job& job) const {
+  uint64_t n = 0;
+  for (auto& [id, w] : workers_)
+    if (w.alive)
+      for (uint32_t i = 0; i < w.holder.size(); ++i) n += matches(job, w, i);
+  return n;
 }
 
 std::optional<std::vector<Inventory::DeviceRef>> Inventory::pick(const Job& job, uint32_t count) const {
@@ -95,9 +141,9 @@ std::optional<std::vector<Inventory::DeviceRef>> Inventory::pick(const Job& job,
   std::vector<uint32_t> free;
   for (auto& entry : workers_) {
     const Worker& w = entry.second;
-    if (!w.alive || w.draining) continue;
+    if (!w.alive || w.draining || w.free == 0) continue;
     uint32_t n = 0;
-    for (size_t i = 0; i < w.holder.size(); ++i) n += w.holder[i] == 0 && matches(job, w.registration.devices[i]);
+    for (uint32_t i = 0; i < w.holder.size(); ++i) n += w.holder[i] == 0 && matches(job, w, i);
     if (n == 0) continue;
     candidates.push_back(&entry);
     free.push_back(n);
@@ -110,7 +156,7 @@ std::optional<std::vector<Inventory::DeviceRef>> Inventory::pick(const Job& job,
     const Worker& w = candidates[c]->second;
     uint32_t left = (*take)[c];
     for (uint32_t i = 0; i < w.holder.size() && left > 0; ++i) {
-      if (w.holder[i] != 0 || !matches(job, w.registration.devices[i])) continue;
+      if (w.holder[i] != 0 || !matches(job, w, i)) continue;
       out.push_back({candidates[c]->first, i});
       --left;
     }
@@ -123,41 +169,64 @@ std::optional<Clock::time_point> Inventory::endOf(const Job& job) const {
   return job.started + std::chrono::seconds(job.request.time_limit_s);
 }
 
-Inventory::Reservation Inventory::reserve(const Job& head) const {
-  Reservation r{head.id, now_(), {}};
-  std::map<uint64_t, std::vector<DeviceRef>> held;
+const Inventory::Reservation& Inventory::reserve(const Job& head) const {
+  // Nothing that moves a reservation changed since it was computed: reuse it
+  // (a queue of thousands would otherwise recompute it for every request).
+  if (reservation_ && reservation_->job_id == head.id && reservation_generation_ == generation_) {
+    reservation_->head = &head;
+    return *reservation_;
+  }
+  Reservation r{head.id, now_(), &head, {}, 0};
+  std::unordered_map<uint64_t, size_t> held;  // matching devices per running job
   for (auto& [id, w] : workers_) {
     if (!w.alive || w.draining) continue;
     for (uint32_t i = 0; i < w.holder.size(); ++i) {
-      if (!matches(head, w.registration.devices[i])) continue;
+      if (!matches(head, w, i)) continue;
       if (w.holder[i] == 0)
-        r.usable.insert({id, i});
+        ++r.usable;
       else
-        held[w.holder[i]].push_back({id, i});
+        ++held[w.holder[i]];
     }
   }
   // Running jobs in the order they end; those without a time limit last,
   // assumed to end in the order they started (so a job that backfills
   // without a limit never counts as ending before those already running).
-  std::vector<std::pair<std::optional<Clock::time_point>, uint64_t>> ends;
-  for (auto& [job, devices] : held) ends.push_back({endOf(jobs_.at(job)), job});
-  std::sort(ends.begin(), ends.end(), [&](auto& a, auto& b) {
-    if (a.first.has_value() != b.first.has_value()) return a.first.has_value();
-    if (!a.first) return std::pair(jobs_.at(a.second).started, a.second) < std::pair(jobs_.at(b.second).started, b.second);
-    return a.first != b.first ? a.first < b.first : a.second < b.second;
+  struct End {
+    bool limited;
+    Clock::time_point when;  // the end, or the start for jobs without a limit
+    uint64_t job;
+  };
+  std::vector<End> ends;
+  for (auto& [job, n] : held) {
+    const Job& j = jobs_.at(job);
+    auto end = endOf(j);
+    ends.push_back({end.has_value(), end ? *end : j.started, job});
+  }
+  std::sort(ends.begin(), ends.end(), [](const End& a, const End& b) {
+    if (a.limited != b.limited) return a.limited;
+    return std::tie(a.when, a.job) < std::tie(b.when, b.job);
   });
   size_t need = head.request.devices;
-  bool enough = r.usable.size() >= need;
-  for (auto& [end, job] : ends) {
-    if (enough && (!r.at || !end || *end > *r.at)) break;  // later jobs free nothing before the reservation
-    r.usable.insert(held[job].begin(), held[job].end());
-    if (!enough && r.usable.size() >= need) {
+  bool enough = r.usable >= need;
+  for (auto& e : ends) {
+    if (enough && (!r.at || !e.limited || e.when > *r.at)) break;  // later jobs free nothing before the reservation
+    r.freeing.insert(e.job);
+    r.usable += held[e.job];
+    if (!enough && r.usable >= need) {
       enough = true;
-      r.at = end ? std::optional(std::max(*end, now_())) : std::nullopt;
+      r.at = e.limited ? std::optional(std::max(e.when, now_())) : std::nullopt;
     }
   }
   if (!enough) r.at = std::nullopt;  // not even all of them: only once workers come back
-  return r;
+  reservation_ = std::move(r);
+  reservation_generation_ = generation_;
+  return *reservation_;
+}
+
+bool Inventory::usableBy(const Reservation& r, const DeviceRef& d) const {
+  const Worker& w = workers_.at(d.worker_id);
+  if (!w.alive || w.draining || !matches(*r.head, w, d.index)) return false;
+  return w.holder[d.index] == 0 || r.freeing.count(w.holder[d.index]) > 0;
 }
 
 std::string Inventory::describe(const Job& job) const {
@@ -176,11 +245,14 @@ Effects Inventory::schedule() {
     if (!job.running) queue.push_back(&job);
   std::stable_sort(queue.begin(), queue.end(),
                    [](Job* a, Job* b) { return before(a->request, a->id, b->request, b->id); });
-  std::optional<Reservation> head;
+  const Reservation* head = nullptr;  // the first job that waits
   uint32_t position = 0;
   auto now = now_();
+  std::map<std::pair<std::string, uint64_t>, uint32_t> free_cache;
   for (Job* job : queue) {
-    auto devices = pick(*job, job->request.devices);
+    uint32_t free = freeFor(*job, &free_cache);
+    // A placement exists exactly when enough matching devices are free.
+    auto devices = free >= job->request.devices ? pick(*job, job->request.devices) : std::nullopt;
     bool fits_before_head = false;
     if (devices && head) {
       // EASY backfill: it ends before the reservation, or leaves enough of
@@ -188,23 +260,20 @@ Effects Inventory::schedule() {
       auto end = job->request.time_limit_s ? std::optional(now + std::chrono::seconds(job->request.time_limit_s))
                                            : std::nullopt;
       size_t taken = 0;
-      for (auto& d : *devices) taken += head->usable.count(d);
+      for (auto& d : *devices) taken += usableBy(*head, d);
       fits_before_head = (end && (!head->at || *end <= *head->at)) || taken == 0 ||
-                         head->usable.size() - taken >= jobs_.at(head->job_id).request.devices;
+                         head->usable - taken >= head->head->request.devices;
     }
     if (devices && (!head || fits_before_head)) {
       out.add(start(*job, std::move(*devices)));
-      if (head) head = reserve(jobs_.at(head->job_id));
+      free_cache.clear();
+      if (head) head = &reserve(jobs_.at(head->job_id));
       continue;
     }
     job->position = ++position;
-    uint32_t free = 0;
-    for (auto& [id, w] : workers_)
-      if (w.alive && !w.draining)
-        for (size_t i = 0; i < w.holder.size(); ++i) free += w.holder[i] == 0 && matches(*job, w.registration.devices[i]);
     std::string wants = "Resources: " + describe(*job) + " wanted, " + std::to_string(free) + " usable free";
     if (!head) {
-      head = reserve(*job);
+      head = &reserve(*job);
       job->reason = wants + (head->at ? "; reserved to start in " + seconds(secondsBetween(now, *head->at))
                                       : "; starts when a job without time limit ends");
     } else if (devices) {
@@ -224,7 +293,7 @@ Effects Inventory::start(Job& job, std::vector<DeviceRef> devices) {
   job.start_wall = wall_();
   job.position = 0;
   job.reason.clear();
-  for (auto& d : job.devices) workers_.at(d.worker_id).holder[d.index] = job.id;
+  for (auto& d : job.devices) workers_.at(d.worker_id).hold(d.index, job.id);
   UsageRecord& u = usage_[job.id];
   u.entry = {job.id, job.request.user, uint32_t(job.devices.size()), job.submit_wall, job.start_wall, 0, 0, -1, ""};
   u.counted_until = job.start_wall;
@@ -246,11 +315,8 @@ Effects Inventory::start(Job& job, std::vector<DeviceRef> devices) {
 Result<Effects> Inventory::requestLease(const wire::LeaseRequestMsg& request, std::string client_route) {
   Job job;
   job.request = request;
-  job.kinds = wire::kindAlternatives(request.kind);
-  uint64_t exist = 0;
-  for (auto& [id, w] : workers_)
-    if (w.alive)
-      for (auto& d : w.registration.devices) exist += matches(job, d);
+  job.kinds = kindIds(request.kind);
+  uint64_t exist = capacityFor(job);
   if (exist < request.devices)
     return makeError(MODNN_ERR_OUT_OF_MEMORY, describe(job) + " can never be leased: " + std::to_string(exist) +
                                                   " such devices are registered");
@@ -317,7 +383,7 @@ Effects Inventory::endJob(uint64_t job_id, std::string reason, bool tell_client)
     for (auto& route : routesOf(job, held)) out.messages.push_back({route, wire::RevokeMsg{job_id}});
     for (auto& d : held) {
       auto w = workers_.find(d.worker_id);
-      if (w != workers_.end() && w->second.holder[d.index] == job_id) w->second.holder[d.index] = 0;
+      if (w != workers_.end() && w->second.holder[d.index] == job_id) w->second.hold(d.index, 0);
     }
   }
   if (tell_client) out.messages.push_back({job.client_route, wire::RevokeMsg{job_id}});
@@ -368,7 +434,7 @@ Result<Effects> Inventory::resize(uint64_t job_id, uint32_t devices) {
       return makeError(MODNN_ERR_OUT_OF_MEMORY, "cannot grow " + name + ": " + std::to_string(devices - now_held) +
                                                     " more free devices of its kind are not available");
     countUsage(job);
-    for (auto& d : *extra) workers_.at(d.worker_id).holder[d.index] = job_id;
+    for (auto& d : *extra) workers_.at(d.worker_id).hold(d.index, job_id);
     job.devices.insert(job.devices.end(), extra->begin(), extra->end());
     countUsage(job);  // records the new size
     wire::LeaseEntry lease = leaseOf(job);
@@ -415,7 +481,7 @@ Result<Effects> Inventory::resized(uint64_t job_id) {
   for (auto& d : job.dropping) {
     by_worker[d.worker_id].push_back(d.index);
     auto w = workers_.find(d.worker_id);
-    if (w != workers_.end() && w->second.holder[d.index] == job_id) w->second.holder[d.index] = 0;
+    if (w != workers_.end() && w->second.holder[d.index] == job_id) w->second.hold(d.index, 0);
   }
   job.dropping.clear();
   countUsage(job);
@@ -444,11 +510,13 @@ Effects Inventory::expire() {
     Worker& w = it->second;
     if (w.alive && now - w.last_heard > config_.heartbeat_timeout) {
       w.alive = false;
+      ++generation_;
       out.events.push_back("worker " + it->first + " stopped heartbeating: marked dead");
       for (uint64_t job : jobsOn(w)) out.add(endJob(job, "worker " + it->first + " stopped heartbeating", true));
     }
     if (!w.alive && now - w.last_heard > config_.heartbeat_timeout + config_.forget_dead_after) {
       dirty_workers_.insert(it->first);
+      ++generation_;
       it = workers_.erase(it);
     } else {
       ++it;
@@ -543,8 +611,8 @@ void Inventory::restore(Snapshot snapshot) {
   for (auto& record : snapshot.workers) {
     std::string id = record.registration.worker_id;
     Worker& w = workers_[id];
-    w.holder.assign(record.registration.devices.size(), 0);
-    w.registration = std::move(record.registration);
+    w.generation = &generation_;
+    w.take(std::move(record.registration), kind_ids_);
     w.last_heard = now;  // a grace period of one heartbeat timeout
     w.alive = true;
     w.draining = record.draining;
@@ -553,7 +621,7 @@ void Inventory::restore(Snapshot snapshot) {
     Job job;
     job.id = record.job_id;
     job.request = std::move(record.request);
-    job.kinds = wire::kindAlternatives(job.request.kind);
+    job.kinds = kindIds(job.request.kind);
     job.running = record.running;
     job.token = std::move(record.token);
     job.last_heard = now;
@@ -565,7 +633,7 @@ void Inventory::restore(Snapshot snapshot) {
     for (auto& d : record.devices) {
       auto w = workers_.find(d.worker_id);
       if (w == workers_.end() || d.index >= w->second.holder.size() || w->second.holder[d.index] != 0) continue;
-      w->second.holder[d.index] = job.id;
+      w->second.hold(d.index, job.id);
       (d.dropping ? job.dropping : job.devices).push_back({d.worker_id, d.index});
     }
     next_job_id_ = std::max(next_job_id_, job.id + 1);

@@ -20,6 +20,8 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <unordered_set>
+#include <utility>
 #include <vector>
 
 #include "interpose/core/result.h"
@@ -155,15 +157,21 @@ class Inventory {
   struct Worker {
     std::string route;
     wire::RegisterMsg registration;
-    std::vector<uint64_t> holder;          // per device: the job leasing it, 0 = free
+    std::vector<uint32_t> kinds;           // per device: its kind's id in kind_ids_
+    std::vector<uint64_t> holder;          // per device: the job leasing it, 0 = free; set through hold()
+    uint32_t free = 0;                     // devices with holder 0
     Clock::time_point last_heard;
     bool alive = true;
     bool draining = false;
+    uint64_t* generation = nullptr;        // the inventory's, bumped by every change below
+    void hold(uint32_t index, uint64_t job);
+    // A (new) registration: every device free; kinds get ids in `kind_ids`.
+    void take(wire::RegisterMsg r, std::map<std::string, uint32_t>& kind_ids);
   };
   struct Job {
     uint64_t id = 0;
     wire::LeaseRequestMsg request;
-    std::vector<std::string> kinds;        // the request's alternatives, {} = any
+    std::vector<uint32_t> kinds;           // ids of the request's alternatives, {} = any
     bool running = false;
     std::string token;
     std::string client_route;
@@ -180,13 +188,24 @@ class Inventory {
   struct Reservation {
     uint64_t job_id = 0;
     std::optional<Clock::time_point> at;   // nullopt: only when a job without time limit ends
-    std::set<DeviceRef> usable;            // its devices then: free now or freed by `at`
+    // Its devices then: those matching it on alive, undrained workers that
+    // are free now or held by one of `freeing` (jobs that end by `at`).
+    const Job* head = nullptr;
+    std::unordered_set<uint64_t> freeing;
+    size_t usable = 0;
   };
 
-  bool matches(const Job& job, const modnn_device_props& device) const;
+  bool matches(const Job& job, const Worker& worker, uint32_t index) const;
+  // Free matching devices on alive, undrained workers; and matching devices
+  // on alive workers at all. `free_cache` (by kind and minimum memory) holds
+  // within one scheduling pass until a job starts.
+  uint32_t freeFor(const Job& job, std::map<std::pair<std::string, uint64_t>, uint32_t>* free_cache = nullptr) const;
+  uint64_t capacityFor(const Job& job) const;
   std::optional<std::vector<DeviceRef>> pick(const Job& job, uint32_t count) const;
   std::optional<Clock::time_point> endOf(const Job& job) const;
-  Reservation reserve(const Job& head) const;
+  const Reservation& reserve(const Job& head) const;
+  bool usableBy(const Reservation& r, const DeviceRef& d) const;
+  std::vector<uint32_t> kindIds(const std::string& kind) const;  // unknown kinds get an id that matches nothing
   Effects start(Job& job, std::vector<DeviceRef> devices);
   Effects schedule();
   Effects endJob(uint64_t job_id, std::string reason, bool tell_client);
@@ -202,8 +221,14 @@ class Inventory {
   std::map<std::string, Worker> workers_;  // by id: ordered, so placement is deterministic
   std::map<uint64_t, Job> jobs_;
   std::map<uint64_t, UsageRecord> usage_;  // every started job; ended ones trimmed to kMaxUsageRecords
+  std::map<std::string, uint32_t> kind_ids_;  // every device kind ever registered, so matching compares integers
   uint64_t next_job_id_ = 1;
   bool reschedule_ = false;                // something changed that schedule() must look at
+  // Bumped by every change of a device's holder, a worker's registration,
+  // liveness or drain: a cached reservation of an older generation is stale.
+  uint64_t generation_ = 0;
+  mutable std::optional<Reservation> reservation_;
+  mutable uint64_t reservation_generation_ = 0;
   std::set<std::string> dirty_workers_;
   std::set<uint64_t> dirty_jobs_, dirty_usage_;
 };
