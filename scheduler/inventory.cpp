@@ -88,6 +88,7 @@ Result<Effects> Inventory::registerWorker(wire::RegisterMsg worker, std::string 
 bool Inventory::heartbeat(const std::string& worker_id, const std::string& route) {
   auto it = workers_.find(worker_id);
   if (it == workers_.end() || !it->second.alive) return false;
+  if (it->second.route.empty()) reschedule_ = true;  // restored: it can take leases now
   it->second.route = route;  // a reconnected socket gets a new routing id
   it->second.last_heard = now_();
   return true;
@@ -110,6 +111,10 @@ Result<Effects> Inventory::drain(const std::string& worker_id, bool draining) {
 
 // --- jobs ---
 
+// A worker restored from the state file takes no new lease before its first
+// heartbeat: its grant would have no route to go to.
+bool Inventory::takesLeases(const Worker& w) const { return w.alive && !w.draining && !w.route.empty(); }
+
 bool Inventory::matches(const Job& job, const Worker& worker, uint32_t index) const {
   if (worker.registration.devices[index].total_memory < job.request.min_memory_per_device) return false;
   if (job.kinds.empty()) return true;
@@ -122,7 +127,7 @@ uint32_t Inventory::freeFor(const Job& job, std::map<std::pair<std::string, uint
     if (auto it = free_cache->find(key); it != free_cache->end()) return it->second;
   uint32_t n = 0;
   for (auto& [id, w] : workers_)
-    if (w.alive && !w.draining && w.free > 0)
+    if (takesLeases(w) && w.free > 0)
       for (uint32_t i = 0; i < w.holder.size(); ++i) n += w.holder[i] == 0 && matches(job, w, i);
   if (free_cache) (*free_cache)[key] = n;
   return n;
@@ -141,7 +146,7 @@ std::optional<std::vector<Inventory::DeviceRef>> Inventory::pick(const Job& job,
   std::vector<uint32_t> free;
   for (auto& entry : workers_) {
     const Worker& w = entry.second;
-    if (!w.alive || w.draining || w.free == 0) continue;
+    if (!takesLeases(w) || w.free == 0) continue;
     uint32_t n = 0;
     for (uint32_t i = 0; i < w.holder.size(); ++i) n += w.holder[i] == 0 && matches(job, w, i);
     if (n == 0) continue;

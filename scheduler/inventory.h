@@ -195,6 +195,7 @@ class Inventory {
     size_t usable = 0;
   };
 
+  bool takesLeases(const Worker& worker) const;
   bool matches(const Job& job, const Worker& worker, uint32_t index) const;
   // Free matching devices on alive, undrained workers; and matching devices
   // on alive workers at all. `free_cache` (by kind and minimum memory) holds

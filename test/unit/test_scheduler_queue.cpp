@@ -354,3 +354,18 @@ TEST_CASE("after a restore, silent workers still die after the heartbeat timeout
   // quiet's route and the client's are not known since the restart.
   CHECK(routesOf<wire::RevokeMsg>(e) == std::vector<std::string>{"rc2", "", ""});
 }
+
+TEST_CASE("a restored worker takes new leases only once its heartbeat gave it a route") {
+  Cluster c(1, 2);
+  FakeStore store;
+  granted(c.inv->requestLease(job(1), "a"));
+  store.apply(c.inv->takeChanges());
+  Inventory back(c.config, c.clock.fn(), c.wall.fn());
+  back.restore(store.snapshot());
+  uint64_t early = queued(back.requestLease(job(1), "early"));  // a device is free, but its grant could not be sent
+  CHECK(back.expire().messages.empty());
+  CHECK(back.heartbeat("w0", "w0-now"));
+  auto routed = back.expire();
+  CHECK(started(routed) == std::vector<uint64_t>{early});
+  CHECK(routesOf<wire::GrantMsg>(routed) == std::vector<std::string>{"w0-now"});
+}
