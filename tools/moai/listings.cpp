@@ -60,6 +60,9 @@ json request(const wire::LeaseRequestMsg& r) {
 
 std::string str(const json& j) { return j.is_string() ? j.get<std::string>() : j.dump(); }
 
+// User names may be empty (a client without $USER): a visible placeholder.
+std::string user(const json& j) { return str(j).empty() ? "-" : str(j); }
+
 }  // namespace
 
 std::string uuidText(const std::array<uint8_t, 16>& uuid) {
@@ -212,7 +215,7 @@ std::string jobsText(const json& l) {
       where = str(j["reason"]);
     }
     uint32_t limit = r["time_limit_s"];
-    rows.push_back({str(j["job"]), str(j["user"]), str(j["state"]), devices,
+    rows.push_back({str(j["job"]), user(j["user"]), str(j["state"]), devices,
                     r["kind"].get<std::string>().empty() ? "any" : str(r["kind"]), str(r["priority"]),
                     limit ? duration(limit) : "-", duration(j["seconds"]), running ? "-" : str(j["position"]), where});
   }
@@ -227,12 +230,12 @@ std::string usageText(const json& l) {
   };
   std::vector<std::vector<std::string>> rows{{"JOB", "USER", "DEVICES", "TIME", "LEASED DEVICE-H", "BUSY DEVICE-H", "END"}};
   for (auto& j : l["jobs"])
-    rows.push_back({str(j["job"]), str(j["user"]), str(j["devices"]), duration(j["seconds"]),
+    rows.push_back({str(j["job"]), user(j["user"]), str(j["devices"]), duration(j["seconds"]),
                     hours(j["leased_device_seconds"]), j["busy_seconds"].is_null() ? "-" : hours(j["busy_seconds"]),
                     j["end_reason"].is_null() ? "running" : str(j["end_reason"])});
   std::vector<std::vector<std::string>> users{{"USER", "JOBS", "LEASED DEVICE-H", "BUSY DEVICE-H"}};
   for (auto& u : l["users"])
-    users.push_back({str(u["user"]), str(u["jobs"]), hours(u["leased_device_seconds"]), "-"});
+    users.push_back({user(u["user"]), str(u["jobs"]), hours(u["leased_device_seconds"]), "-"});
   return table(rows) + "\n" + table(users);
 }
 
