@@ -61,6 +61,19 @@ with Cluster(workers=2, devices_per_worker=2) as c:
         fail("a job that never ran has a usage record")
     print("cancel works")
 
+    # --- a client gives up after MOAI_LEASE_TIMEOUT and leaves the queue ---
+    impatient = c.lease_client(4, 1, MOAI_LEASE_TIMEOUT=1.5)
+    line = readline(impatient)
+    if "still queued after" not in line or impatient.wait(timeout=5) != 1:
+        fail(f"the impatient client: {line}")
+    c.wait_for("the abandoned job to leave the queue",
+               lambda: not any(j["state"] == "queued" for j in c.moai_json("jobs")))
+    bad = c.lease_client(1, 1, MOAI_PRIORITY="high")
+    line = readline(bad)
+    if "MOAI_PRIORITY" not in line or bad.wait(timeout=5) != 1:
+        fail(f"a bad MOAI_PRIORITY should be refused: {line}")
+    print("lease timeout and bad settings handled")
+
     # --- exit codes and output ---
     r = c.moai("cancel", 99999)
     if r.returncode != 1 or "no job 99999" not in r.stderr:
