@@ -228,6 +228,23 @@ const Inventory::Reservation& Inventory::reserve(const Job& head) const {
   return *reservation_;
 }
 
+bool Inventory::delays(const Reservation& head, const std::vector<DeviceRef>& devices,
+                       std::optional<Clock::time_point> until) const {
+  // EASY backfill: fine if they are back before the reservation, or are not
+  // the head's, or leave it enough of its own.
+  if (until && (!head.at || *until <= *head.at)) return false;
+  size_t taken = 0;
+  for (auto& d : devices) taken += usableBy(head, d);
+  return taken > 0 && head.usable - taken < head.head->request.devices;
+}
+
+const Inventory::Job* Inventory::queueHead() const {
+  const Job* head = nullptr;
+  for (auto& [id, job] : jobs_)
+    if (!job.running && (!head || before(job.request, id, head->request, head->id))) head = &job;
+  return head;
+}
+
 bool Inventory::usableBy(const Reservation& r, const DeviceRef& d) const {
   const Worker& w = workers_.at(d.worker_id);
   if (!w.alive || w.draining || !matches(*r.head, w, d.index)) return false;
@@ -258,18 +275,9 @@ Effects Inventory::schedule() {
     uint32_t free = freeFor(*job, &free_cache);
     // A placement exists exactly when enough matching devices are free.
     auto devices = free >= job->request.devices ? pick(*job, job->request.devices) : std::nullopt;
-    bool fits_before_head = false;
-    if (devices && head) {
-      // EASY backfill: it ends before the reservation, or leaves enough of
-      // the head's devices for it.
-      auto end = job->request.time_limit_s ? std::optional(now + std::chrono::seconds(job->request.time_limit_s))
-                                           : std::nullopt;
-      size_t taken = 0;
-      for (auto& d : *devices) taken += usableBy(*head, d);
-      fits_before_head = (end && (!head->at || *end <= *head->at)) || taken == 0 ||
-                         head->usable - taken >= head->head->request.devices;
-    }
-    if (devices && (!head || fits_before_head)) {
+    auto end = job->request.time_limit_s ? std::optional(now + std::chrono::seconds(job->request.time_limit_s))
+                                         : std::nullopt;
+    if (devices && (!head || !delays(*head, *devices, end))) {
       out.add(start(*job, std::move(*devices)));
       free_cache.clear();
       if (head) head = &reserve(jobs_.at(head->job_id));
@@ -438,6 +446,10 @@ Result<Effects> Inventory::resize(uint64_t job_id, uint32_t devices) {
     if (!extra)
       return makeError(MODNN_ERR_OUT_OF_MEMORY, "cannot grow " + name + ": " + std::to_string(devices - now_held) +
                                                     " more free devices of its kind are not available");
+    // A grow is a backfill too: it may not push back the first queued job.
+    if (const Job* head = queueHead(); head && delays(reserve(*head), *extra, endOf(job)))
+      return makeError(MODNN_ERR_OUT_OF_MEMORY, "cannot grow " + name + " now: it would delay queued job " +
+                                                    std::to_string(head->id));
     countUsage(job);
     for (auto& d : *extra) workers_.at(d.worker_id).hold(d.index, job_id);
     job.devices.insert(job.devices.end(), extra->begin(), extra->end());

@@ -127,7 +127,8 @@ class Inventory {
   // leave from the workers holding the fewest of the job's devices) a
   // running lease. The client gets `leaseChanged` and answers `resized`;
   // until then a shrink's devices stay held and no other resize of the job
-  // is taken. A grow never queues.
+  // is taken. A grow never queues, and is refused if it would delay the
+  // first queued job (as a backfill would be).
   Result<Effects> resize(uint64_t job_id, uint32_t devices);
   Result<Effects> resized(uint64_t job_id);
 
@@ -206,6 +207,11 @@ class Inventory {
   std::optional<Clock::time_point> endOf(const Job& job) const;
   const Reservation& reserve(const Job& head) const;
   bool usableBy(const Reservation& r, const DeviceRef& d) const;
+  // Whether `devices`, held until `until` (nullopt: no limit), would push
+  // back the head's reservation.
+  bool delays(const Reservation& head, const std::vector<DeviceRef>& devices,
+              std::optional<Clock::time_point> until) const;
+  const Job* queueHead() const;  // the first queued job in queue order, if any
   std::vector<uint32_t> kindIds(const std::string& kind) const;  // unknown kinds get an id that matches nothing
   Effects start(Job& job, std::vector<DeviceRef> devices);
   Effects schedule();

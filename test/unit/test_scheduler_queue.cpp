@@ -369,3 +369,15 @@ TEST_CASE("a restored worker takes new leases only once its heartbeat gave it a 
   CHECK(started(routed) == std::vector<uint64_t>{early});
   CHECK(routesOf<wire::GrantMsg>(routed) == std::vector<std::string>{"w0-now"});
 }
+
+TEST_CASE("a grow may not take devices the first queued job is waiting for") {
+  Cluster c(1, 4);
+  auto small = granted(c.inv->requestLease(job(1), "a"));        // no time limit
+  auto other = granted(c.inv->requestLease(job(2, 0, 100), "b"));  // ends by t=100
+  uint64_t head = queued(c.inv->requestLease(job(3), "head"));     // reserved for t=100: the free one + b's two
+  auto grow = c.inv->resize(small.job_id, 2);
+  REQUIRE_FALSE(grow.ok());
+  CHECK(grow.error().message.find("delay queued job " + std::to_string(head)) != std::string::npos);
+  // b may grow: it gives everything back by t=100 anyway.
+  REQUIRE(c.inv->resize(other.job_id, 3).ok());
+}
