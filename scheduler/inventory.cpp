@@ -272,6 +272,13 @@ Effects Inventory::schedule() {
   auto now = now_();
   std::map<std::pair<std::string, uint64_t>, uint32_t> free_cache;
   for (Job* job : queue) {
+    if (job->client_route.empty()) {
+      // Restored, and its client not heard from yet: a lease now would have
+      // no route to go to. It keeps its place; the head's place passes on.
+      job->position = ++position;
+      job->reason = "waiting for the client's keepalive since the scheduler restarted";
+      continue;
+    }
     uint32_t free = freeFor(*job, &free_cache);
     // A placement exists exactly when enough matching devices are free.
     auto devices = free >= job->request.devices ? pick(*job, job->request.devices) : std::nullopt;
@@ -357,6 +364,7 @@ std::optional<Effects> Inventory::keepalive(uint64_t job_id, const std::string& 
   auto it = jobs_.find(job_id);
   if (it == jobs_.end()) return std::nullopt;
   Job& job = it->second;
+  if (job.client_route.empty() && !job.running) reschedule_ = true;  // restored: its lease has a route now
   job.client_route = client_route;
   job.last_heard = now_();
   Effects out;

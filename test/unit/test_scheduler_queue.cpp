@@ -381,3 +381,24 @@ TEST_CASE("a grow may not take devices the first queued job is waiting for") {
   // b may grow: it gives everything back by t=100 anyway.
   REQUIRE(c.inv->resize(other.job_id, 3).ok());
 }
+
+TEST_CASE("a restored queued job starts only once its client's keepalive gave it a route") {
+  Cluster c(1, 1);
+  FakeStore store;
+  auto running = granted(c.inv->requestLease(job(1), "a"));
+  uint64_t waiting = queued(c.inv->requestLease(job(1), "b"));
+  store.apply(c.inv->takeChanges());
+  Inventory back(c.config, c.clock.fn(), c.wall.fn());
+  back.restore(store.snapshot());
+  CHECK(back.heartbeat("w0", "w0-now"));
+  CHECK(back.keepalive(running.job_id, "a-now"));
+  auto freed = back.release(running.job_id, "a-now");
+  REQUIRE(freed);
+  CHECK(started(*freed).empty());  // its lease would go nowhere
+  wire::StatusMsg s = back.status();
+  CHECK(s.queue[0].reason.find("keepalive") != std::string::npos);
+  CHECK(back.keepalive(waiting, "b-now"));
+  auto e = back.expire();
+  CHECK(started(e) == std::vector<uint64_t>{waiting});
+  CHECK(routesOf<wire::LeaseMsg>(e) == std::vector<std::string>{"b-now"});
+}
