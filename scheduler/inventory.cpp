@@ -323,7 +323,7 @@ Effects Inventory::start(Job& job, std::vector<DeviceRef> devices) {
   // Workers first, so a grant is on its way before the client can present its token.
   Effects out;
   wire::LeaseEntry lease = leaseOf(job);
-  auto routes = routesOf(job, job.devices);
+  auto routes = routesOf(job.devices);
   for (auto& route : routes) out.messages.push_back({route, wire::GrantMsg{lease}});
   out.messages.push_back({job.client_route, wire::LeaseMsg{std::move(lease)}});
   out.events.push_back("job " + std::to_string(job.id) + ": " + std::to_string(job.devices.size()) + " devices on " +
@@ -401,7 +401,7 @@ Effects Inventory::endJob(uint64_t job_id, std::string reason, bool tell_client)
     dirty_usage_.insert(job_id);
     std::vector<DeviceRef> held = job.devices;
     held.insert(held.end(), job.dropping.begin(), job.dropping.end());
-    for (auto& route : routesOf(job, held)) out.messages.push_back({route, wire::RevokeMsg{job_id}});
+    for (auto& route : routesOf(held)) out.messages.push_back({route, wire::RevokeMsg{job_id}});
     for (auto& d : held) {
       auto w = workers_.find(d.worker_id);
       if (w != workers_.end() && w->second.holder[d.index] == job_id) w->second.hold(d.index, 0);
@@ -463,7 +463,7 @@ Result<Effects> Inventory::resize(uint64_t job_id, uint32_t devices) {
     job.devices.insert(job.devices.end(), extra->begin(), extra->end());
     countUsage(job);  // records the new size
     wire::LeaseEntry lease = leaseOf(job);
-    for (auto& route : routesOf(job, *extra)) out.messages.push_back({route, wire::GrantMsg{lease}});
+    for (auto& route : routesOf(*extra)) out.messages.push_back({route, wire::GrantMsg{lease}});
     out.messages.push_back({job.client_route, wire::LeaseChangedMsg{std::move(lease)}});
     out.events.push_back(name + " grown from " + std::to_string(now_held) + " to " + std::to_string(devices) + " devices");
   } else {
@@ -611,7 +611,7 @@ wire::LeaseEntry Inventory::leaseOf(const Job& job) const {
   return lease;
 }
 
-std::vector<std::string> Inventory::routesOf(const Job&, const std::vector<DeviceRef>& devices) const {
+std::vector<std::string> Inventory::routesOf(const std::vector<DeviceRef>& devices) const {
   std::vector<std::string> out;
   std::set<std::string> seen;
   for (auto& d : devices) {

@@ -100,6 +100,8 @@ class Inventory {
   // `wall` gives Unix seconds, for submit/start times and usage.
   explicit Inventory(InventoryConfig config, std::function<Clock::time_point()> now = Clock::now,
                      std::function<double()> wall = nullptr);
+  Inventory(const Inventory&) = delete;  // workers point at its generation counter
+  Inventory& operator=(const Inventory&) = delete;
 
   // Replaces an earlier registration of the same id (the worker restarted):
   // the leases on the earlier one end; a drain stays. Fails when the worker
@@ -218,7 +220,7 @@ class Inventory {
   Effects endJob(uint64_t job_id, std::string reason, bool tell_client);
   void countUsage(Job& job);
   wire::LeaseEntry leaseOf(const Job& job) const;
-  std::vector<std::string> routesOf(const Job& job, const std::vector<DeviceRef>& devices) const;
+  std::vector<std::string> routesOf(const std::vector<DeviceRef>& devices) const;  // one per worker
   std::vector<uint64_t> jobsOn(const Worker& worker) const;
   std::string describe(const Job& job) const;
 
