@@ -44,6 +44,7 @@ std::unique_ptr<CLI::App> makeApp(SchedulerConfig& c, std::string& config_file) 
   app->add_option("--metrics-listen", c.metrics_listen, "serve Prometheus /metrics on HOST:PORT (port 0 = any)");
   app->add_option("--metrics-endpoint-file", c.metrics_endpoint_file, "write the bound http://HOST:PORT to this file")
       ->needs("--metrics-listen");
+  app->add_option("--state", c.state, "SQLite file that keeps workers, jobs, leases and usage across restarts");
   app->add_option("--config", config_file, "TOML file with the same settings")->check(CLI::ExistingFile);
   return app;
 }

@@ -20,6 +20,7 @@ struct SchedulerConfig {
   std::string allow_keys;                    // allow-list of peers' public keys; "" = any Curve key
   std::string metrics_listen;                // HOST:PORT of /metrics; "" = off
   std::string metrics_endpoint_file;         // where to write http://HOST:PORT once bound
+  std::string state;                         // SQLite file for the state; "" = memory only
 };
 
 // The settings, or the exit code to leave with (after --help, or a bad

@@ -1,7 +1,7 @@
 #include "inventory.h"
 
 #include <algorithm>
-#include <set>
+#include <cmath>
 
 #include "placement.h"
 #include "token.h"
@@ -9,58 +9,65 @@
 namespace moai::sched {
 namespace {
 
-bool matches(const modnn_device_props& device, const std::string& kind) {
-  return kind.empty() || kind == device.kind;
+double unixNow() {
+  return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+}
+
+std::string seconds(double s) { return std::to_string(int64_t(std::ceil(std::max(0.0, s)))) + " s"; }
+
+double secondsBetween(Clock::time_point from, Clock::time_point to) {
+  return std::chrono::duration<double>(to - from).count();
+}
+
+// Queue order: higher priority first, then the earlier job.
+bool before(const wire::LeaseRequestMsg& a, uint64_t a_id, const wire::LeaseRequestMsg& b, uint64_t b_id) {
+  return a.priority != b.priority ? a.priority > b.priority : a_id < b_id;
 }
 
 }  // namespace
 
-Inventory::Inventory(InventoryConfig config, std::function<Clock::time_point()> now)
-    : config_(config), now_(std::move(now)) {}
-
-Result<std::vector<EndedLease>> Inventory::registerWorker(wire::RegisterMsg worker, std::string route) {
-  std::vector<EndedLease> ended;
-  auto it = workers_.find(worker.worker_id);
-  if (it != workers_.end()) {
-    for (uint64_t job : jobsOn(it->second))
-      ended.push_back(endLease(job, "worker " + worker.worker_id + " registered again (restarted)"));
-  } else if (workers_.size() >= config_.max_workers) {
-    return makeError(MODNN_ERR_NOT_PERMITTED, "the scheduler already has " + std::to_string(workers_.size()) + " workers");
-  }
-  Worker& w = workers_[worker.worker_id];
-  w.route = std::move(route);
-  w.endpoints = std::move(worker.endpoints);
-  w.devices = std::move(worker.devices);
-  w.curve_key = std::move(worker.curve_key);
-  w.memory_used.clear();
-  w.busy_seconds.clear();
-  w.utilization.clear();
-  w.holder.assign(w.devices.size(), 0);
-  w.last_heard = now_();
-  w.alive = true;
-  return ended;
+void Effects::add(Effects other) {
+  for (auto& m : other.messages) messages.push_back(std::move(m));
+  for (auto& e : other.events) events.push_back(std::move(e));
 }
 
-bool Inventory::heartbeat(const std::string& worker_id, const std::string& route) {
-  auto it = workers_.find(worker_id);
-  if (it == workers_.end() || !it->second.alive) return false;
-  it->second.route = route;  // a reconnected socket gets a new routing id
-  it->second.last_heard = now_();
-  return true;
+Inventory::Inventory(InventoryConfig config, std::function<Clock::time_point()> now, std::function<double()> wall)
+    : config_(config), now_(std::move(now)), wall_(wall ? std::move(wall) : unixNow) {}
+
+// --- workers ---
+
+void Inventory::Worker::hold(uint32_t index, uint64_t job) {
+  ++*generation;
+  if (holder[index] == 0 && job != 0) --free;
+  if (holder[index] != 0 && job == 0) ++free;
+  holder[index] = job;
+}
+
+void Inventory::Worker::take(wire::RegisterMsg r, std::map<std::string, uint32_t>& kind_ids) {
+  ++*generation;
+  registration = std::move(r);
+  memory_used.clear();
+  busy_seconds.clear();
+  utilization.clear();
+  holder.assign(registration.devices.size(), 0);
+  free = uint32_t(holder.size());
+  kinds.clear();
+  for (auto& d : registration.devices) kinds.push_back(kind_ids.emplace(d.kind, uint32_t(kind_ids.size())).first->second);
 }
 
 void Inventory::reportUsage(const wire::HeartbeatMsg& heartbeat) {
   auto it = workers_.find(heartbeat.worker_id);
   if (it == workers_.end()) return;
   Worker& w = it->second;
-  if (heartbeat.memory_used.size() == w.devices.size()) w.memory_used = heartbeat.memory_used;
-  if (heartbeat.busy_seconds.size() != w.devices.size()) return;
+  size_t n = w.registration.devices.size();
+  if (heartbeat.memory_used.size() == n) w.memory_used = heartbeat.memory_used;
+  if (heartbeat.busy_seconds.size() != n) return;
   // The worker's own clock: heartbeats arrive with jitter, bunched after a
   // stall, and the interval between arrivals would distort the ratio.
   double elapsed = heartbeat.uptime_seconds - w.busy_at;
-  if (w.busy_seconds.size() == w.devices.size() && elapsed > 0) {
-    w.utilization.resize(w.devices.size());
-    for (size_t i = 0; i < w.devices.size(); ++i)
+  if (w.busy_seconds.size() == n && elapsed > 0) {
+    w.utilization.resize(n);
+    for (size_t i = 0; i < n; ++i)
       w.utilization[i] = std::clamp((heartbeat.busy_seconds[i] - w.busy_seconds[i]) / elapsed * 100.0, 0.0, 100.0);
   } else if (elapsed < 0) {
     w.utilization.clear();  // the worker restarted under the same id: no interval yet
@@ -69,111 +76,575 @@ void Inventory::reportUsage(const wire::HeartbeatMsg& heartbeat) {
   w.busy_at = heartbeat.uptime_seconds;
 }
 
-Result<Grant> Inventory::requestLease(const wire::LeaseRequestMsg& request, std::string client_route) {
-  std::vector<Worker*> candidates;
-  std::vector<const std::string*> ids;
-  std::vector<uint32_t> free;
-  for (auto& [id, w] : workers_) {
-    if (!w.alive) continue;
-    uint32_t n = 0;
-    for (size_t i = 0; i < w.devices.size(); ++i) n += w.holder[i] == 0 && matches(w.devices[i], request.kind);
-    if (n == 0) continue;
-    candidates.push_back(&w);
-    ids.push_back(&id);
-    free.push_back(n);
+std::vector<uint32_t> Inventory::kindIds(const std::string& kind) const {
+  std::vector<uint32_t> out;
+  for (auto& k : wire::kindAlternatives(kind)) {
+    auto it = kind_ids_.find(k);
+    out.push_back(it == kind_ids_.end() ? UINT32_MAX : it->second);
   }
-  auto placement = request.placement == schema::Placement::UNSET ? config_.placement : request.placement;
-  auto take = choosePlacement(free, request.devices, placement);
-  if (!take) {
-    uint64_t available = 0;
-    for (uint32_t n : free) available += n;
-    std::string kind = request.kind.empty() ? "any kind" : "kind '" + request.kind + "'";
-    return makeError(MODNN_ERR_OUT_OF_MEMORY, std::to_string(request.devices) + " devices of " + kind +
-                                                  " wanted, " + std::to_string(available) + " free");
-  }
-
-  Job job;
-  job.lease.job_id = next_job_id_++;
-  job.lease.token = newLeaseToken();
-  job.user = request.user;
-  job.client_route = std::move(client_route);
-  job.last_heard = job.granted_at = now_();
-  Grant grant;
-  for (size_t c = 0; c < candidates.size(); ++c) {
-    Worker& w = *candidates[c];
-    uint32_t left = (*take)[c];
-    if (left > 0) grant.worker_routes.push_back(w.route);
-    for (uint32_t i = 0; i < w.devices.size() && left > 0; ++i) {
-      if (w.holder[i] != 0 || !matches(w.devices[i], request.kind)) continue;
-      w.holder[i] = job.lease.job_id;
-      job.lease.devices.push_back({*ids[c], w.endpoints, i, w.curve_key});
-      --left;
-    }
-  }
-  grant.lease = job.lease;
-  jobs_.emplace(job.lease.job_id, std::move(job));
-  return grant;
+  return out;
 }
 
-bool Inventory::keepalive(uint64_t job_id, const std::string& client_route) {
-  auto it = jobs_.find(job_id);
-  if (it == jobs_.end()) return false;
-  it->second.client_route = client_route;
+Result<Effects> Inventory::registerWorker(wire::RegisterMsg worker, std::string route) {
+  Effects out;
+  bool draining = false;
+  auto it = workers_.find(worker.worker_id);
+  if (it != workers_.end()) {
+    draining = it->second.draining;
+    for (uint64_t job : jobsOn(it->second))
+      out.add(endJob(job, "worker " + worker.worker_id + " registered again (restarted)", true));
+  } else if (workers_.size() >= config_.max_workers) {
+    return makeError(MODNN_ERR_NOT_PERMITTED, "the scheduler already has " + std::to_string(workers_.size()) + " workers");
+  }
+  std::string id = worker.worker_id;
+  Worker& w = workers_[id];
+  w.generation = &generation_;
+  w.route = std::move(route);
+  w.take(std::move(worker), kind_ids_);
+  w.last_heard = now_();
+  w.alive = true;
+  w.draining = draining;
+  dirty_workers_.insert(id);
+  out.add(schedule());
+  return out;
+}
+
+bool Inventory::heartbeat(const std::string& worker_id, const std::string& route) {
+  auto it = workers_.find(worker_id);
+  if (it == workers_.end() || !it->second.alive) return false;
+  if (it->second.route.empty()) reschedule_ = true;  // restored: it can take leases now
+  it->second.route = route;  // a reconnected socket gets a new routing id
   it->second.last_heard = now_();
   return true;
 }
 
-std::optional<EndedLease> Inventory::release(uint64_t job_id) {
-  if (!jobs_.count(job_id)) return std::nullopt;
-  return endLease(job_id, "released by the client");
+Result<Effects> Inventory::drain(const std::string& worker_id, bool draining) {
+  auto it = workers_.find(worker_id);
+  if (it == workers_.end()) return makeError(MODNN_ERR_INVALID_HANDLE, "no worker " + worker_id);
+  Effects out;
+  if (it->second.draining != draining) {
+    it->second.draining = draining;
+    ++generation_;
+    dirty_workers_.insert(worker_id);
+    out.events.push_back("worker " + worker_id + (draining ? " draining: no new leases" : " takes leases again"));
+    reschedule_ = true;
+  }
+  out.add(schedule());
+  return out;
 }
 
-Expired Inventory::expire() {
-  Expired out;
+// --- jobs ---
+
+// A worker restored from the state file takes no new lease before its first
+// heartbeat: its grant would have no route to go to.
+bool Inventory::takesLeases(const Worker& w) const { return w.alive && !w.draining && !w.route.empty(); }
+
+bool Inventory::matches(const Job& job, const Worker& worker, uint32_t index) const {
+  if (worker.registration.devices[index].total_memory < job.request.min_memory_per_device) return false;
+  if (job.kinds.empty()) return true;
+  return std::find(job.kinds.begin(), job.kinds.end(), worker.kinds[index]) != job.kinds.end();
+}
+
+uint32_t Inventory::freeFor(const Job& job, std::map<std::pair<std::string, uint64_t>, uint32_t>* free_cache) const {
+  std::pair<std::string, uint64_t> key{job.request.kind, job.request.min_memory_per_device};
+  if (free_cache)
+    if (auto it = free_cache->find(key); it != free_cache->end()) return it->second;
+  uint32_t n = 0;
+  for (auto& [id, w] : workers_)
+    if (takesLeases(w) && w.free > 0)
+      for (uint32_t i = 0; i < w.holder.size(); ++i) n += w.holder[i] == 0 && matches(job, w, i);
+  if (free_cache) (*free_cache)[key] = n;
+  return n;
+}
+
+uint64_t Inventory::capacityFor(const Job& job) const {
+  uint64_t n = 0;
+  for (auto& [id, w] : workers_)
+    if (w.alive)
+      for (uint32_t i = 0; i < w.holder.size(); ++i) n += matches(job, w, i);
+  return n;
+}
+
+std::optional<std::vector<Inventory::DeviceRef>> Inventory::pick(const Job& job, uint32_t count) const {
+  std::vector<const std::pair<const std::string, Worker>*> candidates;
+  std::vector<uint32_t> free;
+  for (auto& entry : workers_) {
+    const Worker& w = entry.second;
+    if (!takesLeases(w) || w.free == 0) continue;
+    uint32_t n = 0;
+    for (uint32_t i = 0; i < w.holder.size(); ++i) n += w.holder[i] == 0 && matches(job, w, i);
+    if (n == 0) continue;
+    candidates.push_back(&entry);
+    free.push_back(n);
+  }
+  auto placement = job.request.placement == schema::Placement::UNSET ? config_.placement : job.request.placement;
+  auto take = choosePlacement(free, count, placement);
+  if (!take) return std::nullopt;
+  std::vector<DeviceRef> out;
+  for (size_t c = 0; c < candidates.size(); ++c) {
+    const Worker& w = candidates[c]->second;
+    uint32_t left = (*take)[c];
+    for (uint32_t i = 0; i < w.holder.size() && left > 0; ++i) {
+      if (w.holder[i] != 0 || !matches(job, w, i)) continue;
+      out.push_back({candidates[c]->first, i});
+      --left;
+    }
+  }
+  return out;
+}
+
+std::optional<Clock::time_point> Inventory::endOf(const Job& job) const {
+  if (job.request.time_limit_s == 0) return std::nullopt;
+  return job.started + std::chrono::seconds(job.request.time_limit_s);
+}
+
+const Inventory::Reservation& Inventory::reserve(const Job& head) const {
+  // Nothing that moves a reservation changed since it was computed: reuse it
+  // (a queue of thousands would otherwise recompute it for every request).
+  if (reservation_ && reservation_->job_id == head.id && reservation_generation_ == generation_) {
+    reservation_->head = &head;
+    return *reservation_;
+  }
+  Reservation r{head.id, now_(), &head, {}, 0};
+  std::unordered_map<uint64_t, size_t> held;  // matching devices per running job
+  for (auto& [id, w] : workers_) {
+    if (!w.alive || w.draining) continue;
+    for (uint32_t i = 0; i < w.holder.size(); ++i) {
+      if (!matches(head, w, i)) continue;
+      if (w.holder[i] == 0)
+        ++r.usable;
+      else
+        ++held[w.holder[i]];
+    }
+  }
+  // Running jobs in the order they end; those without a time limit last,
+  // assumed to end in the order they started (so a job that backfills
+  // without a limit never counts as ending before those already running).
+  struct End {
+    bool limited;
+    Clock::time_point when;  // the end, or the start for jobs without a limit
+    uint64_t job;
+  };
+  std::vector<End> ends;
+  for (auto& [job, n] : held) {
+    const Job& j = jobs_.at(job);
+    auto end = endOf(j);
+    ends.push_back({end.has_value(), end ? *end : j.started, job});
+  }
+  std::sort(ends.begin(), ends.end(), [](const End& a, const End& b) {
+    if (a.limited != b.limited) return a.limited;
+    return std::tie(a.when, a.job) < std::tie(b.when, b.job);
+  });
+  size_t need = head.request.devices;
+  bool enough = r.usable >= need;
+  for (auto& e : ends) {
+    if (enough && (!r.at || !e.limited || e.when > *r.at)) break;  // later jobs free nothing before the reservation
+    r.freeing.insert(e.job);
+    r.usable += held[e.job];
+    if (!enough && r.usable >= need) {
+      enough = true;
+      r.at = e.limited ? std::optional(std::max(e.when, now_())) : std::nullopt;
+    }
+  }
+  if (!enough) r.at = std::nullopt;  // not even all of them: only once workers come back
+  reservation_ = std::move(r);
+  reservation_generation_ = generation_;
+  return *reservation_;
+}
+
+bool Inventory::delays(const Reservation& head, const std::vector<DeviceRef>& devices,
+                       std::optional<Clock::time_point> until) const {
+  // EASY backfill: fine if they are back before the reservation, or are not
+  // the head's, or leave it enough of its own.
+  if (until && (!head.at || *until <= *head.at)) return false;
+  size_t taken = 0;
+  for (auto& d : devices) taken += usableBy(head, d);
+  return taken > 0 && head.usable - taken < head.head->request.devices;
+}
+
+const Inventory::Job* Inventory::queueHead() const {
+  const Job* head = nullptr;
+  for (auto& [id, job] : jobs_)
+    if (!job.running && (!head || before(job.request, id, head->request, head->id))) head = &job;
+  return head;
+}
+
+bool Inventory::usableBy(const Reservation& r, const DeviceRef& d) const {
+  const Worker& w = workers_.at(d.worker_id);
+  if (!w.alive || w.draining || !matches(*r.head, w, d.index)) return false;
+  return w.holder[d.index] == 0 || r.freeing.count(w.holder[d.index]) > 0;
+}
+
+std::string Inventory::describe(const Job& job) const {
+  std::string out = std::to_string(job.request.devices) + " device(s) of " +
+                    (job.request.kind.empty() ? std::string("any kind") : "kind '" + job.request.kind + "'");
+  if (job.request.min_memory_per_device)
+    out += " with >= " + std::to_string(job.request.min_memory_per_device >> 20) + " MiB";
+  return out;
+}
+
+Effects Inventory::schedule() {
+  reschedule_ = false;
+  Effects out;
+  std::vector<Job*> queue;
+  for (auto& [id, job] : jobs_)
+    if (!job.running) queue.push_back(&job);
+  std::stable_sort(queue.begin(), queue.end(),
+                   [](Job* a, Job* b) { return before(a->request, a->id, b->request, b->id); });
+  const Reservation* head = nullptr;  // the first job that waits
+  uint32_t position = 0;
+  auto now = now_();
+  std::map<std::pair<std::string, uint64_t>, uint32_t> free_cache;
+  for (Job* job : queue) {
+    if (job->client_route.empty()) {
+      // Restored, and its client not heard from yet: a lease now would have
+      // no route to go to. It keeps its place; the head's place passes on.
+      job->position = ++position;
+      job->reason = "waiting for the client's keepalive since the scheduler restarted";
+      continue;
+    }
+    uint32_t free = freeFor(*job, &free_cache);
+    // A placement exists exactly when enough matching devices are free.
+    auto devices = free >= job->request.devices ? pick(*job, job->request.devices) : std::nullopt;
+    auto end = job->request.time_limit_s ? std::optional(now + std::chrono::seconds(job->request.time_limit_s))
+                                         : std::nullopt;
+    if (devices && (!head || !delays(*head, *devices, end))) {
+      out.add(start(*job, std::move(*devices)));
+      free_cache.clear();
+      if (head) head = &reserve(jobs_.at(head->job_id));
+      continue;
+    }
+    job->position = ++position;
+    std::string wants = "Resources: " + describe(*job) + " wanted, " + std::to_string(free) + " usable free";
+    if (!head) {
+      head = &reserve(*job);
+      job->reason = wants + (head->at ? "; reserved to start in " + seconds(secondsBetween(now, *head->at))
+                                      : "; starts when a job without time limit ends");
+    } else if (devices) {
+      job->reason = "Priority: starting now would delay job " + std::to_string(head->job_id);
+    } else {
+      job->reason = wants + "; behind job " + std::to_string(head->job_id);
+    }
+  }
+  return out;
+}
+
+Effects Inventory::start(Job& job, std::vector<DeviceRef> devices) {
+  job.running = true;
+  job.token = newLeaseToken();
+  job.devices = std::move(devices);
+  job.started = now_();
+  job.start_wall = wall_();
+  job.position = 0;
+  job.reason.clear();
+  for (auto& d : job.devices) workers_.at(d.worker_id).hold(d.index, job.id);
+  UsageRecord& u = usage_[job.id];
+  u.entry = {job.id, job.request.user, uint32_t(job.devices.size()), job.submit_wall, job.start_wall, 0, 0, -1, ""};
+  u.counted_until = job.start_wall;
+  dirty_jobs_.insert(job.id);
+  dirty_usage_.insert(job.id);
+
+  // Workers first, so a grant is on its way before the client can present its token.
+  Effects out;
+  wire::LeaseEntry lease = leaseOf(job);
+  auto routes = routesOf(job.devices);
+  for (auto& route : routes) out.messages.push_back({route, wire::GrantMsg{lease}});
+  out.messages.push_back({job.client_route, wire::LeaseMsg{std::move(lease)}});
+  out.events.push_back("job " + std::to_string(job.id) + ": " + std::to_string(job.devices.size()) + " devices on " +
+                       std::to_string(routes.size()) + " workers for user '" + job.request.user + "' after " +
+                       seconds(job.start_wall - job.submit_wall) + " in the queue");
+  return out;
+}
+
+Result<Effects> Inventory::requestLease(const wire::LeaseRequestMsg& request, std::string client_route) {
+  Job job;
+  job.request = request;
+  job.kinds = kindIds(request.kind);
+  uint64_t exist = capacityFor(job);
+  if (exist < request.devices)
+    return makeError(MODNN_ERR_OUT_OF_MEMORY, describe(job) + " can never be leased: " + std::to_string(exist) +
+                                                  " such devices are registered");
+  if (jobs_.size() >= config_.max_jobs)
+    return makeError(MODNN_ERR_NOT_PERMITTED, "the scheduler already holds " + std::to_string(jobs_.size()) + " jobs");
+  job.id = next_job_id_++;
+  job.client_route = std::move(client_route);
+  job.last_heard = now_();
+  job.submit_wall = wall_();
+  uint64_t id = job.id;
+  jobs_.emplace(id, std::move(job));
+  dirty_jobs_.insert(id);
+
+  Effects out = schedule();
+  Job& j = jobs_.at(id);
+  if (!j.running) {
+    out.messages.push_back({j.client_route, wire::QueuedMsg{id, j.position, j.reason}});
+    out.events.push_back("job " + std::to_string(id) + " for user '" + request.user + "' queued at position " +
+                         std::to_string(j.position) + ": " + j.reason);
+  }
+  return out;
+}
+
+std::optional<Effects> Inventory::keepalive(uint64_t job_id, const std::string& client_route) {
+  auto it = jobs_.find(job_id);
+  if (it == jobs_.end()) return std::nullopt;
+  Job& job = it->second;
+  if (job.client_route.empty() && !job.running) reschedule_ = true;  // restored: its lease has a route now
+  job.client_route = client_route;
+  job.last_heard = now_();
+  Effects out;
+  if (job.change_unconfirmed && job.change_sent_to != client_route) {
+    out.messages.push_back({client_route, wire::LeaseChangedMsg{leaseOf(job)}});
+    job.change_sent_to = client_route;
+  }
+  return out;
+}
+
+std::optional<Effects> Inventory::release(uint64_t job_id, const std::string& client_route) {
+  if (!jobs_.count(job_id)) return std::nullopt;
+  Effects out = endJob(job_id, "released by the client", false);
+  out.messages.push_back({client_route, wire::ReleasedMsg{job_id}});
+  out.add(schedule());
+  return out;
+}
+
+Result<Effects> Inventory::cancel(uint64_t job_id) {
+  if (!jobs_.count(job_id)) return makeError(MODNN_ERR_INVALID_HANDLE, "no job " + std::to_string(job_id));
+  Effects out = endJob(job_id, "cancelled", true);
+  out.add(schedule());
+  return out;
+}
+
+Effects Inventory::endJob(uint64_t job_id, std::string reason, bool tell_client) {
+  Job& job = jobs_.at(job_id);
+  Effects out;
+  if (job.running) {
+    countUsage(job);
+    UsageRecord& u = usage_.at(job_id);
+    u.entry.end_time = u.counted_until;
+    u.entry.end_reason = reason;
+    dirty_usage_.insert(job_id);
+    std::vector<DeviceRef> held = job.devices;
+    held.insert(held.end(), job.dropping.begin(), job.dropping.end());
+    for (auto& route : routesOf(held)) out.messages.push_back({route, wire::RevokeMsg{job_id}});
+    for (auto& d : held) {
+      auto w = workers_.find(d.worker_id);
+      if (w != workers_.end() && w->second.holder[d.index] == job_id) w->second.hold(d.index, 0);
+    }
+  }
+  if (tell_client) out.messages.push_back({job.client_route, wire::RevokeMsg{job_id}});
+  out.events.push_back("job " + std::to_string(job_id) + (job.running ? "" : " (queued)") + " ended: " + reason);
+  jobs_.erase(job_id);
+  dirty_jobs_.insert(job_id);
+  reschedule_ = true;
+
+  // Memory holds the latest ended records; the state store keeps them all.
+  while (usage_.size() > wire::kMaxUsageRecords) {
+    auto oldest = std::find_if(usage_.begin(), usage_.end(), [](auto& kv) { return kv.second.entry.end_time > 0; });
+    if (oldest == usage_.end()) break;
+    usage_.erase(oldest);
+  }
+  return out;
+}
+
+void Inventory::countUsage(Job& job) {
+  UsageRecord& u = usage_.at(job.id);
+  double now = wall_();
+  u.entry.leased_device_seconds += double(job.devices.size() + job.dropping.size()) * std::max(0.0, now - u.counted_until);
+  u.counted_until = std::max(u.counted_until, now);
+  u.entry.devices = uint32_t(job.devices.size());
+  dirty_usage_.insert(job.id);
+}
+
+// --- resize ---
+
+Result<Effects> Inventory::resize(uint64_t job_id, uint32_t devices) {
+  auto it = jobs_.find(job_id);
+  if (it == jobs_.end()) return makeError(MODNN_ERR_INVALID_HANDLE, "no job " + std::to_string(job_id));
+  Job& job = it->second;
+  std::string name = "job " + std::to_string(job_id);
+  if (!job.running) return makeError(MODNN_ERR_NOT_READY, name + " is queued; only a running lease can be resized");
+  if (job.change_unconfirmed)
+    return makeError(MODNN_ERR_NOT_READY, name + " has not confirmed its previous resize yet");
+  if (devices == 0 || devices > wire::kMaxLeaseDevices)
+    return makeError(MODNN_ERR_INVALID_VALUE, "a lease holds 1 to " + std::to_string(wire::kMaxLeaseDevices) + " devices");
+  size_t now_held = job.devices.size();
+  Effects out;
+  if (devices == now_held) {
+    out.events.push_back(name + " already holds " + std::to_string(devices) + " devices");
+    return out;
+  }
+  if (devices > now_held) {
+    auto extra = pick(job, uint32_t(devices - now_held));
+    if (!extra)
+      return makeError(MODNN_ERR_OUT_OF_MEMORY, "cannot grow " + name + ": " + std::to_string(devices - now_held) +
+                                                    " more free devices of its kind are not available");
+    // A grow is a backfill too: it may not push back the first queued job.
+    if (const Job* head = queueHead(); head && delays(reserve(*head), *extra, endOf(job)))
+      return makeError(MODNN_ERR_OUT_OF_MEMORY, "cannot grow " + name + " now: it would delay queued job " +
+                                                    std::to_string(head->id));
+    countUsage(job);
+    for (auto& d : *extra) workers_.at(d.worker_id).hold(d.index, job_id);
+    job.devices.insert(job.devices.end(), extra->begin(), extra->end());
+    countUsage(job);  // records the new size
+    wire::LeaseEntry lease = leaseOf(job);
+    for (auto& route : routesOf(*extra)) out.messages.push_back({route, wire::GrantMsg{lease}});
+    out.messages.push_back({job.client_route, wire::LeaseChangedMsg{std::move(lease)}});
+    out.events.push_back(name + " grown from " + std::to_string(now_held) + " to " + std::to_string(devices) + " devices");
+  } else {
+    // Drop from the workers holding the fewest of the job's devices, so the
+    // lease keeps as few workers as it can; the latest devices first.
+    std::map<std::string, size_t> per_worker;
+    for (auto& d : job.devices) ++per_worker[d.worker_id];
+    std::vector<std::pair<size_t, std::string>> order;
+    for (auto& [w, n] : per_worker) order.push_back({n, w});
+    std::sort(order.begin(), order.end());
+    size_t drop = now_held - devices;
+    std::set<DeviceRef> dropped;
+    for (auto& [n, w] : order)
+      for (auto d = job.devices.rbegin(); d != job.devices.rend() && dropped.size() < drop; ++d)
+        if (d->worker_id == w) dropped.insert(*d);
+    std::vector<DeviceRef> kept;
+    for (auto& d : job.devices) (dropped.count(d) ? job.dropping : kept).push_back(d);
+    job.devices = std::move(kept);
+    out.messages.push_back({job.client_route, wire::LeaseChangedMsg{leaseOf(job)}});
+    out.events.push_back(name + " shrinking from " + std::to_string(now_held) + " to " + std::to_string(devices) +
+                         " devices; waiting for the client to move its data");
+  }
+  job.change_unconfirmed = true;
+  job.change_sent_to = job.client_route;
+  dirty_jobs_.insert(job_id);
+  return out;
+}
+
+Result<Effects> Inventory::resized(uint64_t job_id) {
+  auto it = jobs_.find(job_id);
+  if (it == jobs_.end() || !it->second.running)
+    return makeError(MODNN_ERR_INVALID_HANDLE, "job " + std::to_string(job_id) + " holds no lease");
+  Job& job = it->second;
+  Effects out;
+  if (job.change_unconfirmed) dirty_jobs_.insert(job_id);
+  job.change_unconfirmed = false;
+  if (job.dropping.empty()) return out;  // a grow frees nothing
+  countUsage(job);
+  std::map<std::string, std::vector<uint32_t>> by_worker;
+  for (auto& d : job.dropping) {
+    by_worker[d.worker_id].push_back(d.index);
+    auto w = workers_.find(d.worker_id);
+    if (w != workers_.end() && w->second.holder[d.index] == job_id) w->second.hold(d.index, 0);
+  }
+  job.dropping.clear();
+  countUsage(job);
+  for (auto& [worker_id, indices] : by_worker) {
+    auto w = workers_.find(worker_id);
+    if (w == workers_.end()) continue;
+    bool keeps = std::any_of(job.devices.begin(), job.devices.end(), [&](auto& d) { return d.worker_id == worker_id; });
+    if (keeps)
+      out.messages.push_back({w->second.route, wire::DropDevicesMsg{job_id, indices}});
+    else
+      out.messages.push_back({w->second.route, wire::RevokeMsg{job_id}});
+  }
+  out.events.push_back("job " + std::to_string(job_id) + " moved off its dropped devices; they are free");
+  dirty_jobs_.insert(job_id);
+  reschedule_ = true;
+  out.add(schedule());
+  return out;
+}
+
+// --- time ---
+
+Effects Inventory::expire() {
+  Effects out;
   auto now = now_();
   for (auto it = workers_.begin(); it != workers_.end();) {
     Worker& w = it->second;
     if (w.alive && now - w.last_heard > config_.heartbeat_timeout) {
       w.alive = false;
-      out.dead_workers.push_back(it->first);
-      for (uint64_t job : jobsOn(w)) out.ended.push_back(endLease(job, "worker " + it->first + " stopped heartbeating"));
+      ++generation_;
+      out.events.push_back("worker " + it->first + " stopped heartbeating: marked dead");
+      for (uint64_t job : jobsOn(w)) out.add(endJob(job, "worker " + it->first + " stopped heartbeating", true));
     }
-    if (!w.alive && now - w.last_heard > config_.heartbeat_timeout + config_.forget_dead_after)
+    if (!w.alive && now - w.last_heard > config_.heartbeat_timeout + config_.forget_dead_after) {
+      dirty_workers_.insert(it->first);
+      ++generation_;
       it = workers_.erase(it);
-    else
+    } else {
       ++it;
+    }
   }
-  std::vector<uint64_t> silent;
-  for (auto& [id, job] : jobs_)
-    if (now - job.last_heard > config_.client_timeout) silent.push_back(id);
-  for (uint64_t id : silent) out.ended.push_back(endLease(id, "no keepalive from the client"));
+  std::vector<std::pair<uint64_t, std::string>> ending;
+  for (auto& [id, job] : jobs_) {
+    if (now - job.last_heard > config_.client_timeout)
+      ending.push_back({id, job.running ? "no keepalive from the client" : "no keepalive from the client while queued"});
+    else if (job.running && endOf(job) && now >= *endOf(job))
+      ending.push_back({id, "time limit of " + std::to_string(job.request.time_limit_s) + " s reached"});
+  }
+  for (auto& [id, reason] : ending) out.add(endJob(id, reason, true));
+  if (reschedule_) out.add(schedule());
   return out;
 }
+
+// --- reports ---
 
 wire::StatusMsg Inventory::status() const {
   wire::StatusMsg out;
   for (auto& [id, w] : workers_) {
     auto leased = std::count_if(w.holder.begin(), w.holder.end(), [](uint64_t job) { return job != 0; });
-    out.workers.push_back({id, w.alive, uint32_t(w.devices.size()), uint32_t(leased)});
+    wire::WorkerStatusEntry entry{id, w.alive, uint32_t(w.holder.size()), uint32_t(leased), w.draining, {}};
+    for (uint32_t i = 0; i < w.holder.size(); ++i) {
+      auto& p = w.registration.devices[i];
+      wire::DeviceStatusEntry d{i, {}, p.kind, p.name, p.total_memory, w.holder[i]};
+      std::copy(std::begin(p.uuid), std::end(p.uuid), d.uuid.begin());
+      entry.device_list.push_back(std::move(d));
+    }
+    out.workers.push_back(std::move(entry));
   }
-  for (auto& [id, job] : jobs_) {
-    out.jobs.push_back(job.lease);
-    out.jobs.back().token.clear();
+  std::vector<const Job*> order;
+  for (auto& [id, job] : jobs_) order.push_back(&job);
+  std::stable_sort(order.begin(), order.end(), [](const Job* a, const Job* b) {
+    if (a->running != b->running) return !a->running;  // the queue first
+    return !a->running && before(a->request, a->id, b->request, b->id);
+  });
+  for (const Job* job : order) {
+    if (job->running) {
+      out.jobs.push_back(leaseOf(*job));
+      out.jobs.back().token.clear();
+    }
+    out.queue.push_back({job->id, job->request.user, job->running, job->request, job->submit_wall, job->start_wall,
+                         job->position, job->reason, uint32_t(job->devices.size()), job->change_unconfirmed});
   }
   return out;
 }
 
-EndedLease Inventory::endLease(uint64_t job_id, std::string reason) {
-  auto it = jobs_.find(job_id);
-  EndedLease out{job_id, it->second.client_route, {}, std::move(reason)};
-  std::set<std::string> seen;
-  for (auto& d : it->second.lease.devices) {
-    auto w = workers_.find(d.worker_id);
-    if (w == workers_.end()) continue;
-    if (w->second.holder[d.index] == job_id) w->second.holder[d.index] = 0;
-    if (seen.insert(d.worker_id).second) out.worker_routes.push_back(w->second.route);
+wire::UsageMsg Inventory::usage() const {
+  wire::UsageMsg out;
+  double now = wall_();
+  for (auto& [id, u] : usage_) {
+    wire::UsageEntry e = u.entry;
+    auto job = jobs_.find(id);
+    if (job != jobs_.end() && e.end_time == 0)
+      e.leased_device_seconds += double(job->second.devices.size() + job->second.dropping.size()) *
+                                 std::max(0.0, now - u.counted_until);
+    out.records.push_back(std::move(e));
   }
-  jobs_.erase(it);
+  return out;
+}
+
+wire::LeaseEntry Inventory::leaseOf(const Job& job) const {
+  wire::LeaseEntry lease{job.id, job.token, {}};
+  for (auto& d : job.devices) {
+    const wire::RegisterMsg& r = workers_.at(d.worker_id).registration;
+    lease.devices.push_back({d.worker_id, r.endpoints, d.index, r.curve_key});
+  }
+  return lease;
+}
+
+std::vector<std::string> Inventory::routesOf(const std::vector<DeviceRef>& devices) const {
+  std::vector<std::string> out;
+  std::set<std::string> seen;
+  for (auto& d : devices) {
+    auto w = workers_.find(d.worker_id);
+    if (w != workers_.end() && seen.insert(d.worker_id).second) out.push_back(w->second.route);
+  }
   return out;
 }
 
@@ -182,6 +653,88 @@ std::vector<uint64_t> Inventory::jobsOn(const Worker& worker) const {
   for (uint64_t job : worker.holder)
     if (job != 0) jobs.insert(job);
   return {jobs.begin(), jobs.end()};
+}
+
+// --- persistence ---
+
+void Inventory::restore(Snapshot snapshot) {
+  auto now = now_();
+  double wall = wall_();
+  for (auto& record : snapshot.workers) {
+    std::string id = record.registration.worker_id;
+    Worker& w = workers_[id];
+    w.generation = &generation_;
+    w.take(std::move(record.registration), kind_ids_);
+    w.last_heard = now;  // a grace period of one heartbeat timeout
+    w.alive = true;
+    w.draining = record.draining;
+  }
+  for (auto& record : snapshot.jobs) {
+    Job job;
+    job.id = record.job_id;
+    job.request = std::move(record.request);
+    job.kinds = kindIds(job.request.kind);
+    job.running = record.running;
+    job.token = std::move(record.token);
+    job.last_heard = now;
+    job.submit_wall = record.submit_time;
+    job.start_wall = record.start_time;
+    job.change_unconfirmed = record.change_unconfirmed;  // sent again at the first keepalive
+    job.started = now - std::chrono::duration_cast<Clock::duration>(
+                            std::chrono::duration<double>(std::max(0.0, wall - record.start_time)));
+    for (auto& d : record.devices) {
+      auto w = workers_.find(d.worker_id);
+      if (w == workers_.end() || d.index >= w->second.holder.size() || w->second.holder[d.index] != 0) continue;
+      w->second.hold(d.index, job.id);
+      (d.dropping ? job.dropping : job.devices).push_back({d.worker_id, d.index});
+    }
+    next_job_id_ = std::max(next_job_id_, job.id + 1);
+    jobs_.emplace(job.id, std::move(job));
+  }
+  for (auto& u : snapshot.usage) usage_[u.entry.job_id] = std::move(u);
+  // A running job whose devices all vanished from the snapshot cannot go on.
+  std::vector<uint64_t> orphans;
+  for (auto& [id, job] : jobs_)
+    if (job.running && (job.devices.empty() || !usage_.count(id))) orphans.push_back(id);
+  for (uint64_t id : orphans) {
+    if (!usage_.count(id)) usage_[id].entry = {id, jobs_.at(id).request.user, 0, jobs_.at(id).submit_wall,
+                                                jobs_.at(id).start_wall, 0, 0, -1, ""};
+    endJob(id, "its devices were not in the saved state", false);
+  }
+  next_job_id_ = std::max(next_job_id_, snapshot.next_job_id);
+  reschedule_ = true;
+}
+
+Changes Inventory::takeChanges() {
+  Changes out;
+  for (auto& id : dirty_workers_) {
+    auto it = workers_.find(id);
+    if (it == workers_.end())
+      out.workers_gone.push_back(id);
+    else
+      out.workers.push_back({it->second.registration, it->second.draining});
+  }
+  for (uint64_t id : dirty_jobs_) {
+    auto it = jobs_.find(id);
+    if (it == jobs_.end()) {
+      out.jobs_gone.push_back(id);
+      continue;
+    }
+    const Job& j = it->second;
+    JobRecord r{id, j.request, j.running, j.token, j.submit_wall, j.start_wall, {}, j.change_unconfirmed};
+    for (auto& d : j.devices) r.devices.push_back({d.worker_id, d.index, false});
+    for (auto& d : j.dropping) r.devices.push_back({d.worker_id, d.index, true});
+    out.jobs.push_back(std::move(r));
+  }
+  for (uint64_t id : dirty_usage_) {
+    auto it = usage_.find(id);
+    if (it != usage_.end()) out.usage.push_back(it->second);
+  }
+  out.next_job_id = next_job_id_;
+  dirty_workers_.clear();
+  dirty_jobs_.clear();
+  dirty_usage_.clear();
+  return out;
 }
 
 }  // namespace moai::sched

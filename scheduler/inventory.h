@@ -1,17 +1,27 @@
-// The scheduler's state: registered workers with their devices, and the
-// leases that hold those devices.
+// The scheduler's state: registered workers with their devices, the job
+// queue, and the leases that hold those devices.
 //
-// Pure bookkeeping, no I/O: every call returns what the daemon must tell
-// whom. A peer is named by an opaque `route` (its ZeroMQ routing id). Time
-// comes from an injectable clock, so tests run timeouts without waiting.
+// Pure bookkeeping, no I/O: every call returns the messages the daemon must
+// send, and to whom. A peer is named by an opaque `route` (its ZeroMQ
+// routing id; "" = not known yet, after a restart). Time comes from
+// injectable clocks, so tests run timeouts and time limits without waiting.
 // A device belongs to at most one lease (colocation comes later).
+//
+// Queue: jobs that do not fit wait, ordered by priority, then job id (=
+// submit order). The first waiting job holds a reservation: the earliest
+// time enough devices it can use are free, from the time limits of running
+// jobs (no limit = never). A later job starts ahead of it only if that does
+// not move the reservation (EASY backfilling).
 #pragma once
 #include <chrono>
 #include <cstdint>
 #include <functional>
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
+#include <unordered_set>
+#include <utility>
 #include <vector>
 
 #include "interpose/core/result.h"
@@ -24,90 +34,222 @@ using Clock = std::chrono::steady_clock;
 
 struct InventoryConfig {
   Clock::duration heartbeat_timeout = std::chrono::seconds(3);  // a worker silent this long is dead
-  Clock::duration client_timeout = std::chrono::seconds(10);    // a lease without keepalive this long ends
+  Clock::duration client_timeout = std::chrono::seconds(10);    // a job without keepalive this long ends
   Clock::duration forget_dead_after = std::chrono::seconds(60); // then a dead worker leaves the status
   schema::Placement placement = schema::Placement::PACK;        // for requests that leave it UNSET
   size_t max_workers = wire::kMaxStatusWorkers;
+  size_t max_jobs = wire::kMaxStatusJobs;                       // queued and running together
 };
 
-// A new lease: send `grant` to every worker route, then `lease` to the client.
-struct Grant {
-  wire::LeaseEntry lease;
-  std::vector<std::string> worker_routes;  // one per worker of the lease
+// One message to send; the daemon skips an empty route.
+struct Outgoing {
+  std::string route;
+  wire::FromSchedulerMsg message;
 };
 
-// A lease that ended: send `revoke` to every worker route, and to the
-// client unless it released the lease itself.
-struct EndedLease {
+// What a call changed: the messages to send in order, and lines for the log.
+struct Effects {
+  std::vector<Outgoing> messages;
+  std::vector<std::string> events;
+  void add(Effects other);
+};
+
+// --- persistence: what the state store keeps (scheduler/state_store.h) ---
+
+struct WorkerRecord {
+  wire::RegisterMsg registration;
+  bool draining = false;
+};
+struct LeasedDeviceRecord {
+  std::string worker_id;
+  uint32_t index = 0;
+  bool dropping = false;  // dropped by a shrink, held until the client's `resized`
+};
+struct JobRecord {
   uint64_t job_id = 0;
-  std::string client_route;
-  std::vector<std::string> worker_routes;
-  std::string reason;
+  wire::LeaseRequestMsg request;
+  bool running = false;
+  std::string token;                         // "" while queued
+  double submit_time = 0, start_time = 0;    // Unix seconds
+  std::vector<LeasedDeviceRecord> devices;   // lease order
+  bool change_unconfirmed = false;           // a leaseChanged awaits the client's `resized`
 };
-
-struct Expired {
-  std::vector<std::string> dead_workers;   // ids of workers declared dead just now
-  std::vector<EndedLease> ended;
+struct UsageRecord {
+  wire::UsageEntry entry;       // leased_device_seconds counted up to `counted_until`
+  double counted_until = 0;     // Unix seconds
+};
+struct Snapshot {
+  std::vector<WorkerRecord> workers;
+  std::vector<JobRecord> jobs;
+  std::vector<UsageRecord> usage;
+  uint64_t next_job_id = 1;
+};
+// Rows to write since the last takeChanges(): a listed key whose record is
+// absent was deleted.
+struct Changes {
+  std::vector<WorkerRecord> workers;
+  std::vector<std::string> workers_gone;
+  std::vector<JobRecord> jobs;
+  std::vector<uint64_t> jobs_gone;
+  std::vector<UsageRecord> usage;
+  uint64_t next_job_id = 1;
+  bool empty() const { return workers.empty() && workers_gone.empty() && jobs.empty() && jobs_gone.empty() && usage.empty(); }
 };
 
 class Inventory {
  public:
-  explicit Inventory(InventoryConfig config, std::function<Clock::time_point()> now = Clock::now);
+  // `wall` gives Unix seconds, for submit/start times and usage.
+  explicit Inventory(InventoryConfig config, std::function<Clock::time_point()> now = Clock::now,
+                     std::function<double()> wall = nullptr);
+  Inventory(const Inventory&) = delete;  // workers point at its generation counter
+  Inventory& operator=(const Inventory&) = delete;
 
   // Replaces an earlier registration of the same id (the worker restarted):
-  // the leases on the earlier one end. Fails when the worker table is full.
-  Result<std::vector<EndedLease>> registerWorker(wire::RegisterMsg worker, std::string route);
+  // the leases on the earlier one end; a drain stays. Fails when the worker
+  // table is full.
+  Result<Effects> registerWorker(wire::RegisterMsg worker, std::string route);
   // false: the worker is unknown or was declared dead and must register again.
   bool heartbeat(const std::string& worker_id, const std::string& route);
   // A heartbeat's per-device memory in use and busy time, for the metrics
   // (each list is ignored when its length is not the worker's device count).
   void reportUsage(const wire::HeartbeatMsg& heartbeat);
 
-  // MODNN_ERR_OUT_OF_MEMORY when not enough matching devices are free.
-  Result<Grant> requestLease(const wire::LeaseRequestMsg& request, std::string client_route);
-  // false: no such lease (never granted, released, or ended).
-  bool keepalive(uint64_t job_id, const std::string& client_route);
-  std::optional<EndedLease> release(uint64_t job_id);
+  // Starts the job now (grants, then `lease` to the client) or queues it
+  // (`queued` to the client). Fails for a request no set of registered
+  // workers could ever satisfy, or when the job table is full.
+  Result<Effects> requestLease(const wire::LeaseRequestMsg& request, std::string client_route);
+  // nullopt: no such job (never submitted, released, or ended). A keepalive
+  // from a new route gets the job's unconfirmed lease change again (the
+  // first may have gone to a socket the client no longer reads).
+  std::optional<Effects> keepalive(uint64_t job_id, const std::string& client_route);
+  // Ends a queued or running job at its client's request (`released` to it).
+  std::optional<Effects> release(uint64_t job_id, const std::string& client_route);
+  // Ends a queued or running job from outside; the client gets `revoke`.
+  Result<Effects> cancel(uint64_t job_id);
+  // Draining: no new leases on the worker; running ones go on.
+  Result<Effects> drain(const std::string& worker_id, bool draining);
 
-  // Declares silent workers dead, ends their leases and those of silent
-  // clients, and forgets long-dead workers. Call it periodically.
-  Expired expire();
+  // Grows (free devices join at the end of the lease) or shrinks (devices
+  // leave from the workers holding the fewest of the job's devices) a
+  // running lease. The client gets `leaseChanged` and answers `resized`;
+  // until then a shrink's devices stay held and no other resize of the job
+  // is taken. A grow never queues, and is refused if it would delay the
+  // first queued job (as a backfill would be).
+  Result<Effects> resize(uint64_t job_id, uint32_t devices);
+  Result<Effects> resized(uint64_t job_id);
 
-  // Lease tokens are left out: anyone may ask for the status.
+  // Declares silent workers dead, ends their leases, those of silent
+  // clients and of jobs past their time limit, drops queued jobs without
+  // keepalive, forgets long-dead workers, and starts what now fits. Call it
+  // periodically.
+  Effects expire();
+
+  // Lease tokens are left out: anyone may ask.
   wire::StatusMsg status() const;
+  wire::UsageMsg usage() const;
   // Everything /metrics shows (inventory_snapshot.cpp).
   MetricsSnapshot snapshot() const;
 
+  // Persistence. restore() takes a snapshot into an empty inventory: its
+  // workers count as alive until a heartbeat timeout passes (their routes
+  // come with their first heartbeat), its jobs as kept alive until a client
+  // timeout passes.
+  void restore(Snapshot snapshot);
+  Changes takeChanges();
+
  private:
+  struct DeviceRef {
+    std::string worker_id;
+    uint32_t index = 0;
+    bool operator<(const DeviceRef& o) const { return std::tie(worker_id, index) < std::tie(o.worker_id, o.index); }
+  };
   struct Worker {
     std::string route;
-    std::vector<std::string> endpoints;
-    std::vector<modnn_device_props> devices;
-    std::vector<uint64_t> holder;          // per device: the job leasing it, 0 = free
+    wire::RegisterMsg registration;
+    std::vector<uint32_t> kinds;           // per device: its kind's id in kind_ids_
+    std::vector<uint64_t> holder;          // per device: the job leasing it, 0 = free; set through hold()
+    uint32_t free = 0;                     // devices with holder 0
     Clock::time_point last_heard;
     bool alive = true;
-    std::string curve_key;                 // its data port's; "" = plain tcp
+    bool draining = false;
     std::vector<uint64_t> memory_used;     // per device, from heartbeats; empty = not reported
     std::vector<double> busy_seconds;      // per device, the worker's counter at its last report
     double busy_at = 0;                    // the worker's uptime at that report
     std::vector<double> utilization;       // per device, percent busy between the last two reports
+    uint64_t* generation = nullptr;        // the inventory's, bumped by every change below
+    void hold(uint32_t index, uint64_t job);
+    // A (new) registration: every device free; kinds get ids in `kind_ids`.
+    void take(wire::RegisterMsg r, std::map<std::string, uint32_t>& kind_ids);
   };
   struct Job {
-    wire::LeaseEntry lease;
-    std::string user;
+    uint64_t id = 0;
+    wire::LeaseRequestMsg request;
+    std::vector<uint32_t> kinds;           // ids of the request's alternatives, {} = any
+    bool running = false;
+    std::string token;
     std::string client_route;
-    Clock::time_point last_heard;
-    Clock::time_point granted_at;
+    Clock::time_point last_heard, started;
+    double submit_wall = 0, start_wall = 0;
+    std::vector<DeviceRef> devices;        // the lease, in its order
+    std::vector<DeviceRef> dropping;       // shrunk away, awaiting `resized`
+    bool change_unconfirmed = false;       // a leaseChanged awaits `resized`
+    std::string change_sent_to;            // the route it went to
+    uint32_t position = 0;
+    std::string reason;
+  };
+  // When the first waiting job can start, and on which devices.
+  struct Reservation {
+    uint64_t job_id = 0;
+    std::optional<Clock::time_point> at;   // nullopt: only when a job without time limit ends
+    // Its devices then: those matching it on alive, undrained workers that
+    // are free now or held by one of `freeing` (jobs that end by `at`).
+    const Job* head = nullptr;
+    std::unordered_set<uint64_t> freeing;
+    size_t usable = 0;
   };
 
-  EndedLease endLease(uint64_t job_id, std::string reason);
+  bool takesLeases(const Worker& worker) const;
+  bool matches(const Job& job, const Worker& worker, uint32_t index) const;
+  // Free matching devices on alive, undrained workers; and matching devices
+  // on alive workers at all. `free_cache` (by kind and minimum memory) holds
+  // within one scheduling pass until a job starts.
+  uint32_t freeFor(const Job& job, std::map<std::pair<std::string, uint64_t>, uint32_t>* free_cache = nullptr) const;
+  uint64_t capacityFor(const Job& job) const;
+  std::optional<std::vector<DeviceRef>> pick(const Job& job, uint32_t count) const;
+  std::optional<Clock::time_point> endOf(const Job& job) const;
+  const Reservation& reserve(const Job& head) const;
+  bool usableBy(const Reservation& r, const DeviceRef& d) const;
+  // Whether `devices`, held until `until` (nullopt: no limit), would push
+  // back the head's reservation.
+  bool delays(const Reservation& head, const std::vector<DeviceRef>& devices,
+              std::optional<Clock::time_point> until) const;
+  const Job* queueHead() const;  // the first queued job in queue order, if any
+  std::vector<uint32_t> kindIds(const std::string& kind) const;  // unknown kinds get an id that matches nothing
+  Effects start(Job& job, std::vector<DeviceRef> devices);
+  Effects schedule();
+  Effects endJob(uint64_t job_id, std::string reason, bool tell_client);
+  void countUsage(Job& job);
+  wire::LeaseEntry leaseOf(const Job& job) const;
+  std::vector<std::string> routesOf(const std::vector<DeviceRef>& devices) const;  // one per worker
   std::vector<uint64_t> jobsOn(const Worker& worker) const;
+  std::string describe(const Job& job) const;
 
   InventoryConfig config_;
   std::function<Clock::time_point()> now_;
+  std::function<double()> wall_;
   std::map<std::string, Worker> workers_;  // by id: ordered, so placement is deterministic
   std::map<uint64_t, Job> jobs_;
+  std::map<uint64_t, UsageRecord> usage_;  // every started job; ended ones trimmed to kMaxUsageRecords
+  std::map<std::string, uint32_t> kind_ids_;  // every device kind ever registered, so matching compares integers
   uint64_t next_job_id_ = 1;
+  bool reschedule_ = false;                // something changed that schedule() must look at
+  // Bumped by every change of a device's holder, a worker's registration,
+  // liveness or drain: a cached reservation of an older generation is stale.
+  uint64_t generation_ = 0;
+  mutable std::optional<Reservation> reservation_;
+  mutable uint64_t reservation_generation_ = 0;
+  std::set<std::string> dirty_workers_;
+  std::set<uint64_t> dirty_jobs_, dirty_usage_;
 };
 
 }  // namespace moai::sched

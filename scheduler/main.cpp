@@ -83,8 +83,23 @@ int main(int argc, char** argv) {
   inventory.heartbeat_timeout = seconds(config.heartbeat_timeout_s);
   inventory.client_timeout = seconds(config.client_timeout_s);
   inventory.placement = config.placement;
-  moai::sched::Server server(inventory);
+  std::unique_ptr<moai::sched::StateStore> store;
+  if (!config.state.empty()) {
+    auto opened = moai::sched::StateStore::open(config.state);
+    if (!opened) {
+      spdlog::error("{}", opened.error().message);
+      return 1;
+    }
+    store = std::move(*opened);
+  }
+  moai::sched::Server server(inventory, std::move(store));
   if (!secure(config, server)) return 1;
+  auto restored = server.restore();
+  if (!restored) {
+    spdlog::error("cannot load the state from {}: {}", config.state, restored.error().message);
+    return 1;
+  }
+  spdlog::info("{}", *restored);
   std::unique_ptr<moai::sched::MetricsHttp> metrics;
   if (!config.metrics_listen.empty()) {
     auto started = moai::sched::MetricsHttp::start(config.metrics_listen);

@@ -27,7 +27,8 @@ std::string hex(const std::string& route) {
 
 }  // namespace
 
-Server::Server(InventoryConfig config) : inventory_(config), socket_(context_, zmq::socket_type::router) {
+Server::Server(InventoryConfig config, std::unique_ptr<StateStore> store)
+    : inventory_(config), store_(std::move(store)), socket_(context_, zmq::socket_type::router) {
   socket_.set(zmq::sockopt::router_mandatory, 1);  // an unreachable peer is an error, not a silent drop
   socket_.set(zmq::sockopt::maxmsgsize, kMaxFrameBytes);
   socket_.set(zmq::sockopt::linger, kLingerMs);
@@ -62,9 +63,7 @@ void Server::run(const volatile std::sig_atomic_t& stop) {
     }
     for (int i = 0; i < kMaxBatch && receiveOne(); ++i) {
     }
-    Expired expired = inventory_.expire();
-    for (auto& id : expired.dead_workers) spdlog::warn("worker {} stopped heartbeating: marked dead", id);
-    for (auto& ended : expired.ended) revoke(ended, true);
+    apply(inventory_.expire());
     if (metrics_ && metrics_->wanted()) {
       MetricsSnapshot snapshot = inventory_.snapshot();
       snapshot.refused_peers = (zap_ ? zap_->refused() : 0) + (handshakes_ ? handshakes_->failures() : 0);
@@ -108,15 +107,15 @@ void Server::on(const std::string& route, wire::RegisterMsg& m) {
   std::string id = m.worker_id;
   size_t devices = m.devices.size();
   std::string first_endpoint = m.endpoints.front();
-  auto ended = inventory_.registerWorker(std::move(m), route);
-  if (!ended) {
-    spdlog::warn("worker {} refused: {}", id, ended.error().message);
-    sendError(route, ended.error());
+  auto effects = inventory_.registerWorker(std::move(m), route);
+  if (!effects) {
+    spdlog::warn("worker {} refused: {}", id, effects.error().message);
+    sendError(route, effects.error());
     return;
   }
-  for (auto& e : *ended) revoke(e, true);
   spdlog::info("worker {} registered: {} devices at {}", id, devices, first_endpoint);
-  send(route, wire::RegisteredMsg{});
+  effects->messages.insert(effects->messages.begin(), Outgoing{route, wire::RegisteredMsg{}});
+  apply(std::move(*effects));
 }
 
 void Server::on(const std::string& route, wire::HeartbeatMsg& m) {
@@ -129,40 +128,94 @@ void Server::on(const std::string& route, wire::HeartbeatMsg& m) {
 }
 
 void Server::on(const std::string& route, wire::LeaseRequestMsg& m) {
-  auto grant = inventory_.requestLease(m, route);
-  if (!grant) {
-    spdlog::info("lease for user '{}' refused: {}", m.user, grant.error().message);
-    sendError(route, grant.error());
+  auto effects = inventory_.requestLease(m, route);
+  if (!effects) {
+    spdlog::info("lease for user '{}' refused: {}", m.user, effects.error().message);
+    sendError(route, effects.error());
     return;
   }
-  // Workers first, so a grant is on its way before the client can present its token.
-  for (auto& worker : grant->worker_routes) send(worker, wire::GrantMsg{grant->lease});
-  spdlog::info("job {}: {} devices on {} workers for user '{}'", grant->lease.job_id, grant->lease.devices.size(),
-               grant->worker_routes.size(), m.user);
-  send(route, wire::LeaseMsg{std::move(grant->lease)});
+  apply(std::move(*effects));
 }
 
 void Server::on(const std::string& route, wire::KeepaliveMsg& m) {
-  if (inventory_.keepalive(m.job_id, route)) return;
+  if (auto effects = inventory_.keepalive(m.job_id, route)) {
+    if (!effects->messages.empty()) apply(std::move(*effects));
+    return;
+  }
   sendError(route, makeError(MODNN_ERR_INVALID_HANDLE, "job " + std::to_string(m.job_id) + " holds no lease"));
 }
 
 void Server::on(const std::string& route, wire::ReleaseMsg& m) {
-  auto ended = inventory_.release(m.job_id);
-  if (!ended) {
+  auto effects = inventory_.release(m.job_id, route);
+  if (!effects) {
     sendError(route, makeError(MODNN_ERR_INVALID_HANDLE, "job " + std::to_string(m.job_id) + " holds no lease"));
     return;
   }
-  revoke(*ended, false);
-  send(route, wire::ReleasedMsg{m.job_id});
+  apply(std::move(*effects));
 }
 
 void Server::on(const std::string& route, wire::StatusRequestMsg&) { send(route, inventory_.status()); }
 
-void Server::revoke(const EndedLease& ended, bool tell_client) {
-  spdlog::info("job {} ended: {}", ended.job_id, ended.reason);
-  for (auto& worker : ended.worker_routes) send(worker, wire::RevokeMsg{ended.job_id});
-  if (tell_client) send(ended.client_route, wire::RevokeMsg{ended.job_id});
+void Server::on(const std::string& route, wire::CancelMsg& m) {
+  reply(route, inventory_.cancel(m.job_id), "job " + std::to_string(m.job_id) + " cancelled");
+}
+
+void Server::on(const std::string& route, wire::DrainMsg& m) {
+  reply(route, inventory_.drain(m.worker_id, m.drain),
+        "worker " + m.worker_id + (m.drain ? " draining: no new leases, running ones finish" : " takes leases again"));
+}
+
+void Server::on(const std::string& route, wire::ResizeMsg& m) {
+  reply(route, inventory_.resize(m.job_id, m.devices),
+        "job " + std::to_string(m.job_id) + " resized to " + std::to_string(m.devices) + " devices");
+}
+
+void Server::on(const std::string& route, wire::ResizedMsg& m) {
+  auto effects = inventory_.resized(m.job_id);
+  if (!effects) {
+    sendError(route, effects.error());
+    return;
+  }
+  apply(std::move(*effects));
+}
+
+void Server::on(const std::string& route, wire::UsageRequestMsg&) { send(route, inventory_.usage()); }
+
+void Server::reply(const std::string& route, Result<Effects> effects, const std::string& done) {
+  if (!effects) {
+    spdlog::info("refused: {}", effects.error().message);
+    sendError(route, effects.error());
+    return;
+  }
+  effects->messages.push_back({route, wire::OkMsg{done}});
+  apply(std::move(*effects));
+}
+
+void Server::apply(Effects effects) {
+  for (auto& e : effects.events) spdlog::info("{}", e);
+  persist();
+  for (auto& m : effects.messages)
+    if (!m.route.empty()) send(m.route, m.message);  // "" = a peer not heard from since a restart
+}
+
+Result<std::string> Server::restore() {
+  if (!store_) return std::string("no state file: starting empty");
+  auto snapshot = store_->load();
+  if (!snapshot) return snapshot.error();
+  size_t workers = snapshot->workers.size(), jobs = snapshot->jobs.size(), usage = snapshot->usage.size();
+  uint64_t next = snapshot->next_job_id;
+  inventory_.restore(std::move(*snapshot));
+  persist();
+  return "restored " + std::to_string(workers) + " workers, " + std::to_string(jobs) + " jobs, " +
+         std::to_string(usage) + " usage records; next job id " + std::to_string(next);
+}
+
+void Server::persist() {
+  Changes changes = inventory_.takeChanges();
+  if (!store_ || changes.empty()) return;
+  auto written = store_->apply(changes);
+  // The daemon goes on from memory: a full disk must not stop the cluster.
+  if (!written) spdlog::error("state not saved: {}", written.error().message);
 }
 
 void Server::sendError(const std::string& route, const Error& error) {

@@ -20,12 +20,18 @@
 #include "transport/curve_keys.h"
 #include "transport/handshake_log.h"
 #include "transport/zap_handler.h"
+#include "state_store.h"
 
 namespace moai::sched {
 
 class Server {
  public:
-  explicit Server(InventoryConfig config);
+  // `store`, if given, receives every state change before any message
+  // about it leaves.
+  explicit Server(InventoryConfig config, std::unique_ptr<StateStore> store = nullptr);
+
+  // Takes the store's state in (a restarted scheduler). Returns a summary.
+  Result<std::string> restore();
 
   // Binds `endpoint` (a tcp:// port of 0 picks a free one) and returns the
   // endpoint actually bound.
@@ -49,11 +55,23 @@ class Server {
   void on(const std::string& route, wire::KeepaliveMsg& m);
   void on(const std::string& route, wire::ReleaseMsg& m);
   void on(const std::string& route, wire::StatusRequestMsg& m);
+  void on(const std::string& route, wire::CancelMsg& m);
+  void on(const std::string& route, wire::DrainMsg& m);
+  void on(const std::string& route, wire::ResizeMsg& m);
+  void on(const std::string& route, wire::ResizedMsg& m);
+  void on(const std::string& route, wire::UsageRequestMsg& m);
+  // Logs, then sends: an admin command's reply (`ok` with `done`, or the
+  // error) goes to `route` after the effects' own messages.
+  void apply(Effects effects);
+  void reply(const std::string& route, Result<Effects> effects, const std::string& done);
+  // Writes what the inventory changed to the state store, if there is one,
+  // before any message about it leaves.
+  void persist();
   void send(const std::string& route, const wire::FromSchedulerMsg& message);
   void sendError(const std::string& route, const Error& error);
-  void revoke(const EndedLease& ended, bool tell_client);
 
   Inventory inventory_;
+  std::unique_ptr<StateStore> store_;
   zmq::context_t context_;
   zmq::socket_t socket_;
   std::map<std::string, uint64_t> dropped_;  // messages dropped per peer route

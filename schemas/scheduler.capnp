@@ -15,6 +15,12 @@ struct ToScheduler {
     keepalive @3 :UInt64;         # client: job id, still running (no reply unless the job is unknown)
     release @4 :UInt64;           # client: job id, done (reply: released)
     status @5 :Void;              # anyone: reply with the inventory
+    cancel @6 :UInt64;            # anyone: end this job, queued or running (reply: ok)
+    drain @7 :Text;               # anyone: no new leases on this worker id (reply: ok)
+    undrain @8 :Text;             # anyone: lift a drain (reply: ok)
+    resize @9 :Resize;            # anyone: grow or shrink a running lease (reply: ok)
+    resized @10 :UInt64;          # client: job id; its data is off the devices leaseChanged dropped
+    usage @11 :Void;              # anyone: reply with the usage records
   }
 }
 
@@ -38,6 +44,15 @@ struct LeaseRequest {
   kind @1 :Text;                  # "" = any
   user @2 :Text;
   placement @3 :Placement;
+  minMemoryPerDevice @4 :UInt64;  # bytes; 0 = any
+  shareable @5 :Bool;             # the job would share its devices (recorded; devices stay exclusive)
+  priority @6 :Int32;             # higher first; ties go to the earlier job
+  timeLimitSeconds @7 :UInt32;    # 0 = none; the lease ends when it runs out
+}
+
+struct Resize {
+  jobId @0 :UInt64;
+  devices @1 :UInt32;             # the new lease size
 }
 
 enum Placement {
@@ -56,7 +71,23 @@ struct FromScheduler {
     error @4 :Worker.Error;
     status @5 :Status;
     released @6 :UInt64;          # to the client: its release of this job id is done
+    queued @7 :Queued;            # to the client: not enough free devices; `lease` comes later
+    leaseChanged @8 :Lease;       # to the client: its whole lease after a resize; answer `resized`
+    dropDevices @9 :DropDevices;  # to a worker that keeps other devices of the job
+    ok @10 :Text;                 # to a cancel, drain, undrain or resize: done, and what was done
+    usage @11 :Usage;
   }
+}
+
+struct Queued {
+  jobId @0 :UInt64;               # keep it alive with keepalive while it waits
+  position @1 :UInt32;            # 1 = next
+  reason @2 :Text;
+}
+
+struct DropDevices {               # the job keeps its other devices on this worker
+  jobId @0 :UInt64;
+  indices @1 :List(UInt32);
 }
 
 struct Lease {
@@ -74,7 +105,51 @@ struct LeasedDevice {
 
 struct Status {
   workers @0 :List(WorkerStatus);
-  jobs @1 :List(Lease);           # tokens left empty
+  jobs @1 :List(Lease);           # running jobs' leases, tokens left empty
+  queue @2 :List(JobStatus);      # every job, queued (in queue order) and running
+}
+
+enum JobState {
+  queued @0;
+  running @1;
+}
+
+struct JobStatus {
+  jobId @0 :UInt64;
+  user @1 :Text;
+  state @2 :JobState;
+  request @3 :LeaseRequest;
+  submitTime @4 :Float64;         # Unix seconds
+  startTime @5 :Float64;          # 0 while queued
+  position @6 :UInt32;            # in the queue, 1 = next; 0 when running
+  reason @7 :Text;                # why it waits
+  devices @8 :UInt32;             # leased now (running)
+  resizePending @9 :Bool;         # dropped devices wait for the client's `resized`
+}
+
+struct DeviceStatus {
+  index @0 :UInt32;
+  uuid @1 :Data;                  # 16 bytes, stable across restarts
+  kind @2 :Text;
+  name @3 :Text;
+  totalMemory @4 :UInt64;
+  jobId @5 :UInt64;               # 0 = free
+}
+
+struct Usage {
+  records @0 :List(UsageRecord);  # one per job that was granted a lease
+}
+
+struct UsageRecord {
+  jobId @0 :UInt64;
+  user @1 :Text;
+  devices @2 :UInt32;             # lease size now, or at its end
+  submitTime @3 :Float64;         # Unix seconds
+  startTime @4 :Float64;
+  endTime @5 :Float64;            # 0 while running
+  leasedDeviceSeconds @6 :Float64;
+  busySeconds @7 :Float64;        # < 0: not metered yet
+  endReason @8 :Text;
 }
 
 struct WorkerStatus {
@@ -82,4 +157,6 @@ struct WorkerStatus {
   alive @1 :Bool;
   devices @2 :UInt32;
   leased @3 :UInt32;
+  draining @4 :Bool;              # no new leases; running ones finish
+  deviceList @5 :List(DeviceStatus);
 }

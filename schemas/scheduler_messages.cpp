@@ -102,6 +102,44 @@ LeaseEntry leaseFromWire(schema::Lease::Reader l, bool tokenMayBeEmpty) {
   return out;
 }
 
+std::string kind(capnp::Text::Reader t) {
+  std::string k = word(t, kMaxIdBytes, true, "invalid device kind");
+  auto alternatives = kindAlternatives(k);
+  require(alternatives.size() <= kMaxKindAlternatives, "too many device kinds");
+  for (auto& a : alternatives)
+    require(!a.empty() && a.size() < sizeof(modnn_device_props::kind), "invalid device kind in an alternation");
+  return k;
+}
+
+LeaseRequestMsg leaseRequestFromWire(schema::LeaseRequest::Reader r) {
+  require(r.getDevices() >= 1 && r.getDevices() <= kMaxLeaseDevices, "a lease asks for 1 to 1024 devices");
+  require(r.getPlacement() <= schema::Placement::SPREAD, "unknown placement");
+  LeaseRequestMsg out{r.getDevices(), kind(r.getKind()), freeText(r.getUser(), kMaxIdBytes, false, "invalid user name"),
+                      r.getPlacement()};
+  out.min_memory_per_device = r.getMinMemoryPerDevice();
+  out.shareable = r.getShareable();
+  out.priority = r.getPriority();
+  out.time_limit_s = r.getTimeLimitSeconds();
+  return out;
+}
+
+void leaseRequestToWire(const LeaseRequestMsg& v, schema::LeaseRequest::Builder r) {
+  r.setDevices(v.devices);
+  r.setKind(v.kind);
+  r.setUser(v.user);
+  r.setPlacement(v.placement);
+  r.setMinMemoryPerDevice(v.min_memory_per_device);
+  r.setShareable(v.shareable);
+  r.setPriority(v.priority);
+  r.setTimeLimitSeconds(v.time_limit_s);
+}
+
+// Unix seconds: finite and not negative.
+double when(double t) {
+  require(t >= 0 && t < 1e12, "time out of range");
+  return t;
+}
+
 ToSchedulerMsg toSchedulerFromWire(schema::ToScheduler::Reader m) {
   switch (m.which()) {
     case schema::ToScheduler::REGISTER: {
@@ -129,16 +167,20 @@ ToSchedulerMsg toSchedulerFromWire(schema::ToScheduler::Reader m) {
       }
       return out;
     }
-    case schema::ToScheduler::REQUEST_LEASE: {
-      auto r = m.getRequestLease();
-      require(r.getDevices() >= 1 && r.getDevices() <= kMaxLeaseDevices, "a lease asks for 1 to 1024 devices");
-      require(r.getPlacement() <= schema::Placement::SPREAD, "unknown placement");
-      return LeaseRequestMsg{r.getDevices(), word(r.getKind(), sizeof(modnn_device_props::kind) - 1, true, "invalid device kind"),
-                             freeText(r.getUser(), kMaxIdBytes, false, "invalid user name"), r.getPlacement()};
-    }
+    case schema::ToScheduler::REQUEST_LEASE: return leaseRequestFromWire(m.getRequestLease());
     case schema::ToScheduler::KEEPALIVE: return KeepaliveMsg{jobId(m.getKeepalive())};
     case schema::ToScheduler::RELEASE: return ReleaseMsg{jobId(m.getRelease())};
     case schema::ToScheduler::STATUS: return StatusRequestMsg{};
+    case schema::ToScheduler::CANCEL: return CancelMsg{jobId(m.getCancel())};
+    case schema::ToScheduler::DRAIN: return DrainMsg{id(m.getDrain(), "invalid worker id"), true};
+    case schema::ToScheduler::UNDRAIN: return DrainMsg{id(m.getUndrain(), "invalid worker id"), false};
+    case schema::ToScheduler::RESIZE: {
+      auto r = m.getResize();
+      require(r.getDevices() >= 1 && r.getDevices() <= kMaxLeaseDevices, "a lease holds 1 to 1024 devices");
+      return ResizeMsg{jobId(r.getJobId()), r.getDevices()};
+    }
+    case schema::ToScheduler::RESIZED: return ResizedMsg{jobId(m.getResized())};
+    case schema::ToScheduler::USAGE: return UsageRequestMsg{};
   }
   throw Invalid{"unknown message to the scheduler"};
 }
@@ -157,15 +199,66 @@ FromSchedulerMsg fromSchedulerFromWire(schema::FromScheduler::Reader m) {
     case schema::FromScheduler::STATUS: {
       auto s = m.getStatus();
       require(s.getWorkers().size() <= kMaxStatusWorkers && s.getJobs().size() <= kMaxStatusJobs, "status too large");
+      require(s.getQueue().size() <= kMaxStatusJobs, "status too large");
       StatusMsg out;
       for (auto w : s.getWorkers()) {
         require(w.getDevices() <= kMaxDevicesPerWorker && w.getLeased() <= w.getDevices(), "worker device counts out of range");
-        out.workers.push_back({id(w.getWorkerId(), "invalid worker id"), w.getAlive(), w.getDevices(), w.getLeased()});
+        WorkerStatusEntry entry{id(w.getWorkerId(), "invalid worker id"), w.getAlive(), w.getDevices(), w.getLeased(),
+                                w.getDraining(), {}};
+        require(w.getDeviceList().size() <= w.getDevices(), "more devices listed than the worker has");
+        for (auto d : w.getDeviceList()) {
+          require(d.getIndex() < kMaxDevicesPerWorker && d.getUuid().size() == 16, "invalid device in a status");
+          DeviceStatusEntry dev{d.getIndex(), {}, word(d.getKind(), sizeof(modnn_device_props::kind) - 1, false, "invalid device kind"),
+                                freeText(d.getName(), sizeof(modnn_device_props::name) - 1, false, "invalid device name"),
+                                d.getTotalMemory(), d.getJobId()};
+          std::copy(d.getUuid().begin(), d.getUuid().end(), dev.uuid.begin());
+          entry.device_list.push_back(std::move(dev));
+        }
+        out.workers.push_back(std::move(entry));
       }
       for (auto j : s.getJobs()) out.jobs.push_back(leaseFromWire(j, true));
+      for (auto j : s.getQueue()) {
+        require(j.getState() <= schema::JobState::RUNNING && j.getDevices() <= kMaxLeaseDevices, "invalid job status");
+        JobStatusEntry e{jobId(j.getJobId()), freeText(j.getUser(), kMaxIdBytes, false, "invalid user name"),
+                         j.getState() == schema::JobState::RUNNING, leaseRequestFromWire(j.getRequest()),
+                         when(j.getSubmitTime()), when(j.getStartTime()), j.getPosition(),
+                         freeText(j.getReason(), kMaxReasonBytes, false, "invalid reason"), j.getDevices(),
+                         j.getResizePending()};
+        out.queue.push_back(std::move(e));
+      }
       return out;
     }
     case schema::FromScheduler::RELEASED: return ReleasedMsg{jobId(m.getReleased())};
+    case schema::FromScheduler::QUEUED: {
+      auto q = m.getQueued();
+      return QueuedMsg{jobId(q.getJobId()), q.getPosition(), freeText(q.getReason(), kMaxReasonBytes, false, "invalid reason")};
+    }
+    case schema::FromScheduler::LEASE_CHANGED: return LeaseChangedMsg{leaseFromWire(m.getLeaseChanged(), false)};
+    case schema::FromScheduler::DROP_DEVICES: {
+      auto d = m.getDropDevices();
+      require(d.getIndices().size() >= 1 && d.getIndices().size() <= kMaxDevicesPerWorker, "drop 1 to 64 devices");
+      DropDevicesMsg out{jobId(d.getJobId()), {}};
+      for (uint32_t i : d.getIndices()) {
+        require(i < kMaxDevicesPerWorker, "device index out of range");
+        out.indices.push_back(i);
+      }
+      return out;
+    }
+    case schema::FromScheduler::OK: return OkMsg{freeText(m.getOk(), kMaxReasonBytes, true, "invalid reply text")};
+    case schema::FromScheduler::USAGE: {
+      auto records = m.getUsage().getRecords();
+      require(records.size() <= kMaxUsageRecords, "too many usage records");
+      UsageMsg out;
+      for (auto r : records) {
+        require(r.getDevices() <= kMaxLeaseDevices && r.getLeasedDeviceSeconds() >= 0 && r.getLeasedDeviceSeconds() < 1e15 &&
+                    r.getBusySeconds() < 1e15, "usage out of range");
+        out.records.push_back({jobId(r.getJobId()), freeText(r.getUser(), kMaxIdBytes, false, "invalid user name"),
+                               r.getDevices(), when(r.getSubmitTime()), when(r.getStartTime()), when(r.getEndTime()),
+                               r.getLeasedDeviceSeconds(), r.getBusySeconds() < 0 ? -1.0 : r.getBusySeconds(),
+                               freeText(r.getEndReason(), kMaxReasonBytes, false, "invalid end reason")});
+      }
+      return out;
+    }
   }
   throw Invalid{"unknown message from the scheduler"};
 }
@@ -194,6 +287,16 @@ template <class... F>
 Overloaded(F...) -> Overloaded<F...>;
 
 }  // namespace
+
+std::vector<std::string> kindAlternatives(const std::string& kind) {
+  std::vector<std::string> out;
+  if (kind.empty()) return out;
+  size_t start = 0;
+  for (size_t bar; (bar = kind.find('|', start)) != std::string::npos; start = bar + 1)
+    out.push_back(kind.substr(start, bar - start));
+  out.push_back(kind.substr(start));
+  return out;
+}
 
 Result<ToSchedulerMsg> decodeToScheduler(const void* data, size_t size) {
   auto frame = readMessage(data, size);
@@ -228,16 +331,19 @@ std::vector<uint8_t> encodeToScheduler(const ToSchedulerMsg& m) {
                    for (unsigned i = 0; i < v.busy_seconds.size(); ++i) busy.set(i, v.busy_seconds[i]);
                    h.setUptimeSeconds(v.uptime_seconds);
                  },
-                 [&](const LeaseRequestMsg& v) {
-                   auto r = root.initRequestLease();
-                   r.setDevices(v.devices);
-                   r.setKind(v.kind);
-                   r.setUser(v.user);
-                   r.setPlacement(v.placement);
-                 },
+                 [&](const LeaseRequestMsg& v) { leaseRequestToWire(v, root.initRequestLease()); },
                  [&](const KeepaliveMsg& v) { root.setKeepalive(v.job_id); },
                  [&](const ReleaseMsg& v) { root.setRelease(v.job_id); },
                  [&](const StatusRequestMsg&) { root.setStatus(); },
+                 [&](const CancelMsg& v) { root.setCancel(v.job_id); },
+                 [&](const DrainMsg& v) { v.drain ? root.setDrain(v.worker_id) : root.setUndrain(v.worker_id); },
+                 [&](const ResizeMsg& v) {
+                   auto r = root.initResize();
+                   r.setJobId(v.job_id);
+                   r.setDevices(v.devices);
+                 },
+                 [&](const ResizedMsg& v) { root.setResized(v.job_id); },
+                 [&](const UsageRequestMsg&) { root.setUsage(); },
              },
              m);
   return writeMessage(b);
@@ -264,11 +370,65 @@ std::vector<uint8_t> encodeFromScheduler(const FromSchedulerMsg& m) {
                      workers[i].setAlive(v.workers[i].alive);
                      workers[i].setDevices(v.workers[i].devices);
                      workers[i].setLeased(v.workers[i].leased);
+                     workers[i].setDraining(v.workers[i].draining);
+                     auto& list = v.workers[i].device_list;
+                     auto devices = workers[i].initDeviceList(unsigned(list.size()));
+                     for (unsigned d = 0; d < list.size(); ++d) {
+                       devices[d].setIndex(list[d].index);
+                       devices[d].setUuid(kj::arrayPtr(list[d].uuid.data(), list[d].uuid.size()));
+                       devices[d].setKind(list[d].kind);
+                       devices[d].setName(list[d].name);
+                       devices[d].setTotalMemory(list[d].total_memory);
+                       devices[d].setJobId(list[d].job_id);
+                     }
                    }
                    auto jobs = s.initJobs(unsigned(v.jobs.size()));
                    for (unsigned i = 0; i < v.jobs.size(); ++i) leaseToWire(v.jobs[i], jobs[i]);
+                   auto queue = s.initQueue(unsigned(v.queue.size()));
+                   for (unsigned i = 0; i < v.queue.size(); ++i) {
+                     auto& j = v.queue[i];
+                     queue[i].setJobId(j.job_id);
+                     queue[i].setUser(j.user);
+                     queue[i].setState(j.running ? schema::JobState::RUNNING : schema::JobState::QUEUED);
+                     leaseRequestToWire(j.request, queue[i].initRequest());
+                     queue[i].setSubmitTime(j.submit_time);
+                     queue[i].setStartTime(j.start_time);
+                     queue[i].setPosition(j.position);
+                     queue[i].setReason(j.reason);
+                     queue[i].setDevices(j.devices);
+                     queue[i].setResizePending(j.resize_pending);
+                   }
                  },
                  [&](const ReleasedMsg& v) { root.setReleased(v.job_id); },
+                 [&](const QueuedMsg& v) {
+                   auto q = root.initQueued();
+                   q.setJobId(v.job_id);
+                   q.setPosition(v.position);
+                   q.setReason(v.reason);
+                 },
+                 [&](const LeaseChangedMsg& v) { leaseToWire(v.lease, root.initLeaseChanged()); },
+                 [&](const DropDevicesMsg& v) {
+                   auto d = root.initDropDevices();
+                   d.setJobId(v.job_id);
+                   auto indices = d.initIndices(unsigned(v.indices.size()));
+                   for (unsigned i = 0; i < v.indices.size(); ++i) indices.set(i, v.indices[i]);
+                 },
+                 [&](const OkMsg& v) { root.setOk(v.message); },
+                 [&](const UsageMsg& v) {
+                   auto records = root.initUsage().initRecords(unsigned(v.records.size()));
+                   for (unsigned i = 0; i < v.records.size(); ++i) {
+                     auto& r = v.records[i];
+                     records[i].setJobId(r.job_id);
+                     records[i].setUser(r.user);
+                     records[i].setDevices(r.devices);
+                     records[i].setSubmitTime(r.submit_time);
+                     records[i].setStartTime(r.start_time);
+                     records[i].setEndTime(r.end_time);
+                     records[i].setLeasedDeviceSeconds(r.leased_device_seconds);
+                     records[i].setBusySeconds(r.busy_seconds);
+                     records[i].setEndReason(r.end_reason);
+                   }
+                 },
              },
              m);
   return writeMessage(b);

@@ -6,6 +6,7 @@
 // malformed input into MODNN_ERR_INVALID_VALUE with a message.
 #pragma once
 #include <cstddef>
+#include <array>
 #include <cstdint>
 #include <string>
 #include <variant>
@@ -26,6 +27,9 @@ constexpr size_t kMaxStatusWorkers = 4096;
 constexpr size_t kMaxStatusJobs = 65536;
 constexpr size_t kTokenHexDigits = 64;     // 32 random bytes
 constexpr size_t kCurveKeyChars = 40;      // Z85 of a 32-byte CurveZMQ public key
+constexpr size_t kMaxKindAlternatives = 16;  // "h100|a100|..."
+constexpr size_t kMaxReasonBytes = 1024;   // why a job waits, what an admin command did
+constexpr size_t kMaxUsageRecords = 65536;
 
 // --- to the scheduler ---
 
@@ -46,13 +50,25 @@ struct LeaseRequestMsg {
   std::string kind;                         // "" = any
   std::string user;
   schema::Placement placement = schema::Placement::UNSET;
+  uint64_t min_memory_per_device = 0;       // bytes; 0 = any
+  bool shareable = false;                   // recorded only: devices stay exclusive
+  int32_t priority = 0;                     // higher first
+  uint32_t time_limit_s = 0;                // 0 = none
 };
 struct KeepaliveMsg { uint64_t job_id = 0; };
 struct ReleaseMsg { uint64_t job_id = 0; };
 struct StatusRequestMsg {};
+struct CancelMsg { uint64_t job_id = 0; };
+struct DrainMsg { std::string worker_id; bool drain = true; };  // false: undrain
+struct ResizeMsg { uint64_t job_id = 0; uint32_t devices = 0; };  // devices: 1..kMaxLeaseDevices
+struct ResizedMsg { uint64_t job_id = 0; };
+struct UsageRequestMsg {};
 
-using ToSchedulerMsg =
-    std::variant<RegisterMsg, HeartbeatMsg, LeaseRequestMsg, KeepaliveMsg, ReleaseMsg, StatusRequestMsg>;
+using ToSchedulerMsg = std::variant<RegisterMsg, HeartbeatMsg, LeaseRequestMsg, KeepaliveMsg, ReleaseMsg,
+                                    StatusRequestMsg, CancelMsg, DrainMsg, ResizeMsg, ResizedMsg, UsageRequestMsg>;
+
+// "h100|a100" -> {"h100", "a100"}; "" -> {} (any kind).
+std::vector<std::string> kindAlternatives(const std::string& kind);
 
 // --- from the scheduler ---
 
@@ -68,11 +84,43 @@ struct LeaseEntry {
   std::string token;                        // kTokenHexDigits lower-case hex; "" in a status
   std::vector<LeasedDeviceEntry> devices;   // 1..kMaxLeaseDevices
 };
+struct DeviceStatusEntry {
+  uint32_t index = 0;
+  std::array<uint8_t, 16> uuid{};
+  std::string kind;
+  std::string name;
+  uint64_t total_memory = 0;
+  uint64_t job_id = 0;                      // 0 = free
+};
 struct WorkerStatusEntry {
   std::string worker_id;
   bool alive = false;
   uint32_t devices = 0;
   uint32_t leased = 0;
+  bool draining = false;
+  std::vector<DeviceStatusEntry> device_list;  // empty or one per device
+};
+struct JobStatusEntry {
+  uint64_t job_id = 0;
+  std::string user;
+  bool running = false;
+  LeaseRequestMsg request;
+  double submit_time = 0;                   // Unix seconds
+  double start_time = 0;                    // 0 while queued
+  uint32_t position = 0;                    // 1 = next; 0 when running
+  std::string reason;
+  uint32_t devices = 0;                     // leased now
+  bool resize_pending = false;
+};
+struct UsageEntry {
+  uint64_t job_id = 0;
+  std::string user;
+  uint32_t devices = 0;
+  double submit_time = 0, start_time = 0;
+  double end_time = 0;                      // 0 while running
+  double leased_device_seconds = 0;
+  double busy_seconds = -1;                 // < 0: not metered
+  std::string end_reason;
 };
 
 struct RegisteredMsg {};
@@ -81,12 +129,18 @@ struct GrantMsg { LeaseEntry lease; };      // to each worker of the lease
 struct RevokeMsg { uint64_t job_id = 0; };
 struct StatusMsg {
   std::vector<WorkerStatusEntry> workers;
-  std::vector<LeaseEntry> jobs;
+  std::vector<LeaseEntry> jobs;             // running jobs' leases
+  std::vector<JobStatusEntry> queue;        // every job: queued ones in queue order, then running
 };
 struct ReleasedMsg { uint64_t job_id = 0; };
+struct QueuedMsg { uint64_t job_id = 0; uint32_t position = 0; std::string reason; };
+struct LeaseChangedMsg { LeaseEntry lease; };  // to the client after a resize
+struct DropDevicesMsg { uint64_t job_id = 0; std::vector<uint32_t> indices; };  // 1..kMaxDevicesPerWorker
+struct OkMsg { std::string message; };
+struct UsageMsg { std::vector<UsageEntry> records; };
 
-using FromSchedulerMsg =
-    std::variant<RegisteredMsg, LeaseMsg, GrantMsg, RevokeMsg, ErrorMsg, StatusMsg, ReleasedMsg>;
+using FromSchedulerMsg = std::variant<RegisteredMsg, LeaseMsg, GrantMsg, RevokeMsg, ErrorMsg, StatusMsg, ReleasedMsg,
+                                      QueuedMsg, LeaseChangedMsg, DropDevicesMsg, OkMsg, UsageMsg>;
 
 Result<ToSchedulerMsg> decodeToScheduler(const void* data, size_t size);
 Result<FromSchedulerMsg> decodeFromScheduler(const void* data, size_t size);

@@ -11,8 +11,9 @@ packages=(
   binutils tmux
   libzmq3-dev cppzmq-dev capnproto libcapnp-dev   # transport and wire protocol
   libcli11-dev libtomlplusplus-dev                # daemon flags and config files
-  nlohmann-json3-dev                              # planner: plans as JSON, the recorded-graph file
+  nlohmann-json3-dev                              # planner JSON, the recorded-graph file, moai CLI --json
   libsodium-dev libcpp-httplib-dev                # CurveZMQ keys (libzmq's); moai-sched's /metrics
+  libsqlite3-dev                                  # moai-sched state file
   clang libclang-rt-14-dev                        # libFuzzer for test/fuzz (a replay driver stands in without it)
 )
 

@@ -8,6 +8,8 @@
 #include <atomic>
 #include <cstdint>
 #include <memory>
+#include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -33,6 +35,12 @@ struct Lease {
 
   std::atomic<bool> stop{false};
   std::thread keepalive;
+
+  // A resize (scheduler_client.h: takeLeaseChange, confirmResize); guarded
+  // by `change_mu`, filled by the keepalive thread.
+  std::mutex change_mu;
+  std::optional<std::vector<LeasedDevice>> changed;  // the whole new device list
+  std::atomic<bool> confirm{false};                  // the keepalive thread sends `resized`
 };
 
 Result<std::shared_ptr<Lease>> acquireLease(const modnn_backend_config& config);

@@ -1,6 +1,9 @@
 #include "modnn/remote/scheduler_client.h"
 
+#include <cerrno>
 #include <chrono>
+#include <climits>
+#include <cstdint>
 #include <cstdlib>
 #include <cstring>
 #include <mutex>
@@ -93,9 +96,83 @@ std::string handshakeFailure(zmq::socket_t& monitor) {
   return "the handshake with the scheduler failed (is MOAI_SCHEDULER_KEY the scheduler's public key?)";
 }
 
+// An integer from the environment; `fallback` when unset.
+Result<int64_t> envInteger(const char* name, int64_t fallback, int64_t min, int64_t max) {
+  const char* s = std::getenv(name);
+  if (!s || !*s) return fallback;
+  char* end = nullptr;
+  errno = 0;
+  long long v = std::strtoll(s, &end, 10);
+  if (errno || *end || v < min || v > max)
+    return makeError(MODNN_ERR_INVALID_VALUE, std::string(name) + "=" + s + ": expected an integer from " +
+                                                  std::to_string(min) + " to " + std::to_string(max));
+  return int64_t(v);
+}
+
+Result<wire::LeaseRequestMsg> leaseRequest(uint32_t devices) {
+  wire::LeaseRequestMsg req;
+  req.devices = devices;
+  if (const char* user = std::getenv("USER")) req.user = user;
+  if (const char* kind = std::getenv("MOAI_DEVICE_KIND")) req.kind = kind;
+  auto priority = envInteger("MOAI_PRIORITY", 0, INT32_MIN, INT32_MAX);
+  auto limit = envInteger("MOAI_TIME_LIMIT", 0, 0, UINT32_MAX);
+  auto memory = envInteger("MOAI_MIN_MEMORY", 0, 0, INT64_MAX);
+  auto shareable = envInteger("MOAI_SHAREABLE", 0, 0, 1);
+  for (auto* r : {&priority, &limit, &memory, &shareable})
+    if (!*r) return r->error();
+  req.priority = int32_t(*priority);
+  req.time_limit_s = uint32_t(*limit);
+  req.min_memory_per_device = uint64_t(*memory);
+  req.shareable = *shareable == 1;
+  return req;
+}
+
+std::vector<LeasedDevice> devicesOf(const wire::LeaseEntry& lease) {
+  std::vector<LeasedDevice> out;
+  for (const auto& d : lease.devices) out.push_back(LeasedDevice{d.worker_id, d.endpoints, d.index, d.curve_key});
+  return out;
+}
+
+// The keepalive thread: pings every second, takes in lease changes, and
+// sends `resized` when the client confirms one. Its socket is the one the
+// scheduler writes to about this job (a keepalive moves the job there).
+void keepAlive(Lease* lease, std::string scheduler) {
+  auto connected = connect(context(), scheduler);
+  if (!connected) return;  // cannot happen: the same settings just worked
+  zmq::socket_t k = std::move(*connected);
+  k.set(zmq::sockopt::linger, 0);
+  auto ping = wire::encodeToScheduler(wire::KeepaliveMsg{lease->job_id});
+  auto resized = wire::encodeToScheduler(wire::ResizedMsg{lease->job_id});
+  while (!lease->stop.load()) {
+    k.send(zmq::buffer(ping), zmq::send_flags::dontwait);
+    // Read what the scheduler says back, so its queue to us never fills.
+    for (zmq::message_t reply; k.recv(reply, zmq::recv_flags::dontwait);) {
+      auto msg = wire::decodeFromScheduler(reply.data(), reply.size());
+      if (!msg) continue;
+      if (std::holds_alternative<wire::RevokeMsg>(*msg)) {
+        log().error("the scheduler revoked job {}'s lease", lease->job_id);
+      } else if (auto* c = std::get_if<wire::LeaseChangedMsg>(&*msg); c && c->lease.job_id == lease->job_id) {
+        log().info("job {}'s lease now has {} device(s)", lease->job_id, c->lease.devices.size());
+        std::lock_guard<std::mutex> lock(lease->change_mu);
+        lease->changed = devicesOf(c->lease);
+      }
+    }
+    for (int i = 0; i < 10 && !lease->stop.load(); ++i) {
+      // A send refused for now (the connection is being set up again) is
+      // tried again at the next tick: a lost confirmation would leave the
+      // dropped devices held.
+      if (lease->confirm.exchange(false) && !k.send(zmq::buffer(resized), zmq::send_flags::dontwait))
+        lease->confirm = true;
+      std::this_thread::sleep_for(kKeepaliveInterval / 10);
+    }
+  }
+}
+
 }  // namespace
 
 Result<std::shared_ptr<Lease>> requestLease(const std::string& scheduler, uint32_t devices) {
+  auto req = leaseRequest(devices);
+  if (!req) return req.error();
   auto connected = connect(context(), scheduler);
   if (!connected) return makeError(MODNN_ERR_NOT_PERMITTED, connected.error().message);
   zmq::socket_t s = std::move(*connected);
@@ -108,16 +185,19 @@ Result<std::shared_ptr<Lease>> requestLease(const std::string& scheduler, uint32
   zmq::socket_t monitor(context(), zmq::socket_type::pair);
   monitor.set(zmq::sockopt::linger, 0);
   monitor.connect(monitor_endpoint);
-  wire::LeaseRequestMsg req;
-  req.devices = devices;
-  if (const char* user = std::getenv("USER")) req.user = user;
-  if (const char* kind = std::getenv("MOAI_DEVICE_KIND")) req.kind = kind;
-  auto bytes = wire::encodeToScheduler(req);
+  auto bytes = wire::encodeToScheduler(*req);
   s.send(zmq::buffer(bytes), zmq::send_flags::none);
   zmq::pollitem_t items[] = {{s.handle(), 0, ZMQ_POLLIN, 0}, {monitor.handle(), 0, ZMQ_POLLIN, 0}};
   auto until = std::chrono::steady_clock::now() + std::chrono::duration<double>(leaseTimeoutSeconds());
+  uint64_t queued_job = 0;  // while waiting in the scheduler's queue
+  auto next_keepalive = std::chrono::steady_clock::now();
   Error last{MODNN_ERR_DEVICE_UNAVAILABLE, "no answer from the scheduler at " + scheduler};
   while (std::chrono::steady_clock::now() < until) {
+    if (queued_job && std::chrono::steady_clock::now() >= next_keepalive) {
+      auto ping = wire::encodeToScheduler(wire::KeepaliveMsg{queued_job});
+      s.send(zmq::buffer(ping), zmq::send_flags::dontwait);
+      next_keepalive = std::chrono::steady_clock::now() + kKeepaliveInterval;
+    }
     if (zmq::poll(items, 2, std::chrono::milliseconds(200)) == 0) continue;
     if (items[1].revents & ZMQ_POLLIN) {
       std::string why = handshakeFailure(monitor);
@@ -127,47 +207,43 @@ Result<std::shared_ptr<Lease>> requestLease(const std::string& scheduler, uint32
     if (!s.recv(frame, zmq::recv_flags::dontwait)) continue;
     auto msg = wire::decodeFromScheduler(frame.data(), frame.size());
     if (!msg) return makeError(MODNN_ERR_DEVICE_UNAVAILABLE, "bad reply from the scheduler: " + msg.error().message);
-    if (auto* e = std::get_if<wire::ErrorMsg>(&*msg)) {
-      // Not enough free devices yet: ask again until the lease timeout (the
-      // scheduler has no queue of its own yet).
-      last = Error{modnn_status(e->code), "the scheduler refused the lease: " + e->message};
-      if (e->code != MODNN_ERR_OUT_OF_MEMORY) return last;
-      std::this_thread::sleep_for(std::chrono::milliseconds(100));
-      s.send(zmq::buffer(bytes), zmq::send_flags::none);
+    if (auto* e = std::get_if<wire::ErrorMsg>(&*msg))
+      return Error{modnn_status(e->code), "the scheduler refused the lease: " + e->message};
+    if (auto* q = std::get_if<wire::QueuedMsg>(&*msg)) {
+      queued_job = q->job_id;
+      next_keepalive = std::chrono::steady_clock::now() + kKeepaliveInterval;
+      log().info("queued as job {} at position {}: {}", q->job_id, q->position, q->reason);
+      last = Error{MODNN_ERR_DEVICE_UNAVAILABLE, "job " + std::to_string(q->job_id) + " still queued after " +
+                                                     std::to_string(leaseTimeoutSeconds()) +
+                                                     " s (MOAI_LEASE_TIMEOUT): " + q->reason};
       continue;
     }
+    if (auto* r = std::get_if<wire::RevokeMsg>(&*msg); r && r->job_id == queued_job)
+      return makeError(MODNN_ERR_DEVICE_UNAVAILABLE, "job " + std::to_string(queued_job) + " was cancelled while queued");
     auto* l = std::get_if<wire::LeaseMsg>(&*msg);
     if (!l) continue;
     auto lease = std::make_shared<Lease>();
     lease->job_id = l->lease.job_id;
     lease->token = l->lease.token;
     lease->scheduler = scheduler;
-    for (const auto& d : l->lease.devices) lease->devices.push_back(LeasedDevice{d.worker_id, d.endpoints, d.index, d.curve_key});
-    Lease* raw = lease.get();
-    lease->keepalive = std::thread([raw, scheduler] {
-      auto connected = connect(context(), scheduler);
-      if (!connected) return;  // cannot happen: the same settings just worked
-      zmq::socket_t k = std::move(*connected);
-      k.set(zmq::sockopt::linger, 0);
-      auto ping = wire::encodeToScheduler(wire::KeepaliveMsg{raw->job_id});
-      while (!raw->stop.load()) {
-        k.send(zmq::buffer(ping), zmq::send_flags::dontwait);
-        // Read what the scheduler says back, so its queue to us never fills.
-        for (zmq::message_t reply; k.recv(reply, zmq::recv_flags::dontwait);) {
-          auto msg = wire::decodeFromScheduler(reply.data(), reply.size());
-          if (msg && std::holds_alternative<wire::RevokeMsg>(*msg))
-            log().error("the scheduler revoked job {}'s lease", raw->job_id);
-        }
-        for (int i = 0; i < 10 && !raw->stop.load(); ++i)
-          std::this_thread::sleep_for(kKeepaliveInterval / 10);
-      }
-    });
+    lease->devices = devicesOf(l->lease);
+    lease->keepalive = std::thread(keepAlive, lease.get(), scheduler);
     track(lease);
     log().info("leased {} device(s) as job {}", lease->devices.size(), lease->job_id);
     return lease;
   }
+  if (queued_job) releaseLease(scheduler, queued_job);  // stop waiting: leave the queue
   return last;
 }
+
+std::optional<std::vector<LeasedDevice>> takeLeaseChange(Lease& lease) {
+  std::lock_guard<std::mutex> lock(lease.change_mu);
+  auto out = std::move(lease.changed);
+  lease.changed.reset();
+  return out;
+}
+
+void confirmResize(Lease& lease) { lease.confirm = true; }
 
 void releaseLease(const std::string& scheduler, uint64_t job_id) {
   // A context of its own: terminating it waits (up to the linger) until the

@@ -87,6 +87,12 @@ std::vector<uint64_t> SchedulerLink::poll(bool readable) {
         if (d.worker_id == worker_id_ && d.index < devices_.size()) grant.indices.push_back(d.index);
       std::sort(grant.indices.begin(), grant.indices.end());
       grants_[g->lease.token] = std::move(grant);
+    } else if (auto* d = std::get_if<wire::DropDevicesMsg>(&*msg)) {
+      // A shrunk lease that keeps other devices here: a new hello may no
+      // longer open the dropped ones.
+      for (auto& [token, grant] : grants_)
+        if (grant.job_id == d->job_id)
+          std::erase_if(grant.indices, [&](uint32_t i) { return std::count(d->indices.begin(), d->indices.end(), i) > 0; });
     } else if (auto* r = std::get_if<wire::RevokeMsg>(&*msg)) {
       std::erase_if(grants_, [&](const auto& kv) { return kv.second.job_id == r->job_id; });
       revoked.push_back(r->job_id);

@@ -3,6 +3,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <chrono>
 #include <condition_variable>
 #include <cstdlib>
@@ -336,7 +337,12 @@ Result<int> runWorker(const WorkerConfig& config, const std::atomic<bool>& stop)
   std::vector<zmq::pollitem_t> items = {{router.handle(), 0, ZMQ_POLLIN, 0}, {replies.handle(), 0, ZMQ_POLLIN, 0}};
   if (scheduler) items.push_back({scheduler->socket().handle(), 0, ZMQ_POLLIN, 0});
   while (!stop.load()) {
-    zmq::poll(items.data(), items.size(), std::chrono::milliseconds(100));
+    try {
+      zmq::poll(items.data(), items.size(), std::chrono::milliseconds(100));
+    } catch (const zmq::error_t& e) {
+      if (e.num() != EINTR) throw;
+      continue;  // SIGTERM: `stop` is set, leave cleanly instead of aborting
+    }
     if (items[1].revents & ZMQ_POLLIN) {
       zmq::message_t part;
       while (replies.recv(part, zmq::recv_flags::dontwait)) {

@@ -3,26 +3,30 @@ each on a free port, stopped at the end even when the test fails.
 
 Used by the test_*.py files in this folder; paths come from the environment
 meson sets (MOAI_SCHED_BIN, MOAI_WORKER_BIN, MOAI_SHIM, MOAI_SHIM_DIR,
-MOAI_KEYGEN_BIN).
+MOAI_KEYGEN_BIN, and MOAI_CLI_BIN / MOAI_LEASE_CLIENT_BIN for the tests that
+use them).
 
 curve=True: CurveZMQ everywhere. Keys are made under DIR/keys (sched, one
 per worker, client); the scheduler allows the public keys in DIR/allowed,
 which holds the workers' and the client's. metrics=True: /metrics on a free
-port, its base URL in .metrics_url.
+port, its base URL in .metrics_url. state=True: a state file (SQLite).
 """
+import json
 import shutil
 import os
+import queue
 import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 
 
 class Cluster:
     def __init__(self, workers=2, devices_per_worker=1, threads=1, memory="1G", heartbeat=0.5,
-                 heartbeat_timeout=2.0, client_timeout=3.0, curve=False, metrics=False, worker_args=(),
-                 worker_env=None):
+                 heartbeat_timeout=2.0, client_timeout=8.0, curve=False, metrics=False, worker_args=(),
+                 worker_env=None, state=False):
         self.workers_wanted = workers
         self.devices = devices_per_worker
         self.threads = threads
@@ -33,7 +37,10 @@ class Cluster:
         self.worker_args = list(worker_args)  # extra moai-worker flags, e.g. ["--backend", "cuda"]
         self.worker_env = worker_env or {}
         self.dir = tempfile.mkdtemp(prefix="moai-e2e-")
+        self.state = os.path.join(self.dir, "state.db") if state else None  # SQLite file, kept across restarts
         self.sched = None
+        self.old_scheds = []  # killed ones, reaped at stop()
+        self.clients = []
         self.workers = []
         self.endpoint = None
         self.curve = curve
@@ -63,6 +70,16 @@ class Cluster:
                 raise RuntimeError(f"{what} exited with {proc.returncode}; log: {self.log(proc, 4000)}")
             time.sleep(0.05)
         raise RuntimeError(f"{what} did not start; log: {self.log(proc, 4000)}")
+
+    def wait_for(self, what, predicate, timeout=15):
+        """Polls `predicate` until it returns something true; fails the test after `timeout` s."""
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            value = predicate()
+            if value:
+                return value
+            time.sleep(0.1)
+        fail(f"timed out waiting for {what}")
 
     def log(self, proc, tail=None):
         path = getattr(proc, "log_path", None)
@@ -95,23 +112,43 @@ class Cluster:
     def key(self, name, secret=True):
         return os.path.join(self.keys, name + (".key_secret" if secret else ".key"))
 
-    def start(self):
+    def start_scheduler(self, listen="tcp://127.0.0.1:0"):
         ep_file = os.path.join(self.dir, "sched.endpoint")
-        args = [os.environ["MOAI_SCHED_BIN"], "--listen", "tcp://127.0.0.1:0", "--endpoint-file", ep_file,
+        if os.path.exists(ep_file):
+            os.unlink(ep_file)
+        args = [os.environ["MOAI_SCHED_BIN"], "--listen", listen, "--endpoint-file", ep_file,
                 "--heartbeat-timeout", str(self.heartbeat_timeout), "--client-timeout", str(self.client_timeout)]
+        if self.state:
+            args += ["--state", self.state]
+        if self.curve:
+            args += ["--key", self.key("sched"), "--allow-keys", self.allowed]
+        metrics_file = os.path.join(self.dir, "metrics.endpoint")
+        if self.metrics:
+            if os.path.exists(metrics_file):
+                os.unlink(metrics_file)
+            args += ["--metrics-listen", "127.0.0.1:0", "--metrics-endpoint-file", metrics_file]
+        self.sched = self._spawn(args, f"sched{len(self.old_scheds)}")
+        self.endpoint = self._wait_file(ep_file, self.sched, "moai-sched")[0]
+        if self.metrics:
+            self.metrics_url = self._wait_file(metrics_file, self.sched, "moai-sched metrics")[0]
+
+    def kill_scheduler(self):
+        """kill -9: no chance to save or revoke anything."""
+        os.killpg(self.sched.pid, signal.SIGKILL)
+        self.sched.wait()
+        self.old_scheds.append(self.sched)
+
+    def restart_scheduler(self):
+        """A new moai-sched on the same endpoint (and state file), after kill_scheduler()."""
+        self.start_scheduler(self.endpoint)
+
+    def start(self):
         if self.curve:
             self.keygen("sched", allow=False)
             self.keygen("client")
             for i in range(self.workers_wanted):
                 self.keygen(f"w{i}")
-            args += ["--key", self.key("sched"), "--allow-keys", self.allowed]
-        metrics_file = os.path.join(self.dir, "metrics.endpoint")
-        if self.metrics:
-            args += ["--metrics-listen", "127.0.0.1:0", "--metrics-endpoint-file", metrics_file]
-        self.sched = self._spawn(args, "sched")
-        self.endpoint = self._wait_file(ep_file, self.sched, "moai-sched")[0]
-        if self.metrics:
-            self.metrics_url = self._wait_file(metrics_file, self.sched, "moai-sched metrics")[0]
+        self.start_scheduler()
         for i in range(self.workers_wanted):
             self.add_worker(f"w{i}")
         self.wait_registered()
@@ -169,7 +206,44 @@ class Cluster:
         return subprocess.run([program, *args], env=self.env(**extra), capture_output=True, text=True,
                               timeout=timeout)
 
+    def moai(self, *args):
+        """Runs the moai CLI against this cluster; returns the CompletedProcess."""
+        return subprocess.run([os.environ["MOAI_CLI_BIN"], "--scheduler", self.endpoint, *map(str, args)],
+                              capture_output=True, text=True, timeout=30)
+
+    def moai_json(self, *args):
+        r = self.moai("--json", *args)
+        if r.returncode != 0:
+            raise RuntimeError(f"moai {' '.join(map(str, args))} exited {r.returncode}: {r.stderr}")
+        return json.loads(r.stdout)
+
+    def lease_client(self, devices, seconds, **env):
+        """test/e2e/lease_client: holds a lease of `devices` for `seconds`; stdout is a pipe."""
+        e = dict(os.environ)
+        e.setdefault("MOAI_LOG", "warn")
+        e.update({k: str(v) for k, v in env.items()})
+        proc = subprocess.Popen([os.environ["MOAI_LEASE_CLIENT_BIN"], self.endpoint, str(devices), str(seconds)],
+                                env=e, stdout=subprocess.PIPE, text=True, start_new_session=True)
+        proc.lines = queue.Queue()  # read by a thread, so waiting for a line can time out
+
+        def pump():
+            for line in proc.stdout:
+                proc.lines.put(line.strip())
+            proc.lines.put(None)
+
+        threading.Thread(target=pump, daemon=True).start()
+        self.clients.append(proc)
+        return proc
+
+    def job(self, job_id):
+        """The job's entry in `moai jobs --json`, or None."""
+        return next((j for j in self.moai_json("jobs") if j["job"] == job_id), None)
+
     def stop(self):
+        for proc in self.clients:
+            if proc.poll() is None:
+                proc.kill()
+            proc.wait()
         for proc in self.workers + ([self.sched] if self.sched else []):
             if proc.poll() is None:
                 try:
@@ -182,6 +256,17 @@ class Cluster:
             except subprocess.TimeoutExpired:
                 os.killpg(proc.pid, signal.SIGKILL)
                 proc.wait()
+
+
+def readline(proc, timeout=15):
+    """The next line a lease_client printed, or fail after `timeout` s."""
+    try:
+        line = proc.lines.get(timeout=timeout)
+    except queue.Empty:
+        fail(f"no output from pid {proc.pid} in {timeout} s")
+    if line is None:
+        fail(f"pid {proc.pid} exited with {proc.wait()} before printing more")
+    return line
 
 
 def fail(msg):

@@ -57,5 +57,29 @@ int main(int argc, char** argv) {
   write(dir, "from-error", encodeFromScheduler(ErrorMsg{MODNN_ERR_OUT_OF_MEMORY, "2 devices of kind 'h100' wanted, 1 free"}));
   write(dir, "from-status", encodeFromScheduler(StatusMsg{{{"w1", true, 2, 1}, {"w2", false, 4, 0}}, {listed}}));
   write(dir, "from-released", encodeFromScheduler(ReleasedMsg{7}));
+
+  LeaseRequestMsg full{4, "h100|a100", "bob", moai::schema::Placement::PACK};
+  full.min_memory_per_device = 40ull << 30;
+  full.shareable = true;
+  full.priority = 5;
+  full.time_limit_s = 3600;
+  write(dir, "to-request-lease-full", encodeToScheduler(full));
+  write(dir, "to-cancel", encodeToScheduler(CancelMsg{7}));
+  write(dir, "to-drain", encodeToScheduler(DrainMsg{"w1", true}));
+  write(dir, "to-undrain", encodeToScheduler(DrainMsg{"w1", false}));
+  write(dir, "to-resize", encodeToScheduler(ResizeMsg{7, 3}));
+  write(dir, "to-resized", encodeToScheduler(ResizedMsg{7}));
+  write(dir, "to-usage", encodeToScheduler(UsageRequestMsg{}));
+  write(dir, "from-queued", encodeFromScheduler(QueuedMsg{8, 2, "Resources: 4 device(s) of any kind wanted, 1 usable free"}));
+  write(dir, "from-lease-changed", encodeFromScheduler(LeaseChangedMsg{lease}));
+  write(dir, "from-drop-devices", encodeFromScheduler(DropDevicesMsg{7, {1, 3}}));
+  write(dir, "from-ok", encodeFromScheduler(OkMsg{"job 7 cancelled"}));
+  write(dir, "from-usage", encodeFromScheduler(UsageMsg{{{7, "alice", 2, 1.7e9, 1.7e9 + 3, 1.7e9 + 60, 114, -1, "released"}}}));
+  StatusMsg rich{{{"w1", true, 2, 1, true, {}}}, {listed}, {}};
+  DeviceStatusEntry d{0, {}, "h100", "h100 device 1", 80ull << 30, 7};
+  d.uuid[0] = 1;
+  rich.workers[0].device_list = {d};
+  rich.queue = {{8, "bob", false, full, 1.7e9, 0, 1, "Resources", 0, false}};
+  write(dir, "from-status-rich", encodeFromScheduler(rich));
   return 0;
 }

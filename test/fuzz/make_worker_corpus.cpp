@@ -55,7 +55,9 @@ int main(int argc, char** argv) {
   ModuleLoadCmd load{42, 1, {SymbolEntry{"counter", 0x20000, 4}}};
   std::vector<Command> all = {cmd(AllocCmd{0x10000, 256}), cmd(w), cmd(CopyCmd{0x10000, 0x10080, 16}),
                               cmd(FillCmd{0x10000, 4, 7, 4}), cmd(ModuleUploadCmd{42, bytes, ".version 8.0"}),
-                              cmd(load), cmd(l), cmd(GemmCmd{g}), cmd(BlasCmd{b}), cmd(FreeCmd{0x10000})};
+                              cmd(load), cmd(l), cmd(GemmCmd{g}), cmd(BlasCmd{b}), cmd(RecordEventCmd{9}),
+                              cmd(CopyToPeerCmd{0x10000, 16, {"tcp://127.0.0.1:5000"}, 1, 0x10000, std::string(40, 'k')}),
+                              cmd(FreeCmd{0x10000})};
   write(dir, "commands", encodeCommands(all));
   RequestMsg r;
   r.id = 3;
@@ -65,6 +67,11 @@ int main(int argc, char** argv) {
   write(dir, "supports_gemm", encodeRequest(r));
   r.body = SupportsKernelReq{1, "_Z6kernelPf"};
   write(dir, "supports_kernel", encodeRequest(r));
+  r.body = QueryEventReq{9, false};
+  write(dir, "query_event", encodeRequest(r));
+  r.body = ReserveRangeReq{1ull << 44, 1ull << 40};
+  write(dir, "reserve_range", encodeRequest(r));
+  write(dir, "reserved", encodeWorkerMessage(3, ReservedMsg{1ull << 44}));
   write(dir, "bye", encodeBye());
   write(dir, "data", encodeWorkerMessage(3, DataMsg{bytes}));
   write(dir, "error", encodeWorkerMessage(3, ErrorMsg{1, "invalid argument"}));

@@ -140,15 +140,43 @@ TEST_CASE("a lease is granted to the workers, then to the client, and revoked on
   REQUIRE(status.jobs.size() == 1);
   CHECK(status.jobs[0].token.empty());
 
-  client.send(LeaseRequestMsg{1, "", "test"});
+  client.send(LeaseRequestMsg{3, "", "test"});  // more than exist
   auto refused = client.expect<ErrorMsg>();
   CHECK(refused.code == MODNN_ERR_OUT_OF_MEMORY);
+  client.send(LeaseRequestMsg{1, "", "test"});  // not now: queued
+  auto waiting = client.expect<QueuedMsg>();
+  CHECK(waiting.position == 1);
+  CHECK(waiting.job_id == lease.lease.job_id + 1);
 
   client.send(ReleaseMsg{lease.lease.job_id});
   CHECK(client.expect<ReleasedMsg>().job_id == lease.lease.job_id);
   CHECK(w.expect<RevokeMsg>().job_id == lease.lease.job_id);
+  CHECK(w.expect<GrantMsg>().lease.job_id == waiting.job_id);
+  CHECK(client.expect<LeaseMsg>().lease.job_id == waiting.job_id);
   client.send(ReleaseMsg{lease.lease.job_id});
   CHECK(client.expect<ErrorMsg>().code == MODNN_ERR_INVALID_HANDLE);
+
+  // Admin commands answer `ok` or an error.
+  client.send(DrainMsg{"w1", true});
+  CHECK(client.expect<OkMsg>().message.find("draining") != std::string::npos);
+  client.send(DrainMsg{"nobody", true});
+  CHECK(client.expect<ErrorMsg>().code == MODNN_ERR_INVALID_HANDLE);
+  client.send(ResizeMsg{waiting.job_id, 2});  // w1 is draining: no room to grow
+  CHECK(client.expect<ErrorMsg>().code == MODNN_ERR_OUT_OF_MEMORY);
+  client.send(DrainMsg{"w1", false});
+  client.expect<OkMsg>();
+  client.send(ResizeMsg{waiting.job_id, 2});
+  CHECK(w.expect<GrantMsg>().lease.devices.size() == 2);
+  CHECK(client.expect<LeaseChangedMsg>().lease.devices.size() == 2);  // the job's client is this peer
+  client.expect<OkMsg>();
+  client.send(CancelMsg{waiting.job_id});
+  CHECK(w.expect<RevokeMsg>().job_id == waiting.job_id);
+  CHECK(client.expect<RevokeMsg>().job_id == waiting.job_id);
+  client.expect<OkMsg>();
+  client.send(UsageRequestMsg{});
+  auto usage = client.expect<UsageMsg>();
+  REQUIRE(usage.records.size() == 2);
+  CHECK(usage.records[1].end_reason == "cancelled");
   CHECK(daemon.stop() == 0);
 }
 

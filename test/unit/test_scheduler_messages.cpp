@@ -91,6 +91,29 @@ TEST_CASE("every message to the scheduler survives a round trip") {
   CHECK(toScheduler<KeepaliveMsg>(KeepaliveMsg{7}).job_id == 7);
   CHECK(toScheduler<ReleaseMsg>(ReleaseMsg{8}).job_id == 8);
   toScheduler<StatusRequestMsg>(StatusRequestMsg{});
+
+  LeaseRequestMsg full{2, "h100|a100", "bob", schema::Placement::PACK};
+  full.min_memory_per_device = 40ull << 30;
+  full.shareable = true;
+  full.priority = -3;
+  full.time_limit_s = 3600;
+  auto back = toScheduler<LeaseRequestMsg>(full);
+  CHECK(back.kind == "h100|a100");
+  CHECK(back.min_memory_per_device == 40ull << 30);
+  CHECK(back.shareable);
+  CHECK(back.priority == -3);
+  CHECK(back.time_limit_s == 3600);
+  CHECK(toScheduler<CancelMsg>(CancelMsg{9}).job_id == 9);
+  CHECK(toScheduler<DrainMsg>(DrainMsg{"w1", true}).drain);
+  auto undrain = toScheduler<DrainMsg>(DrainMsg{"w1", false});
+  CHECK_FALSE(undrain.drain);
+  CHECK(undrain.worker_id == "w1");
+  auto resize = toScheduler<ResizeMsg>(ResizeMsg{5, 3});
+  CHECK((resize.job_id == 5 && resize.devices == 3));
+  CHECK(toScheduler<ResizedMsg>(ResizedMsg{5}).job_id == 5);
+  toScheduler<UsageRequestMsg>(UsageRequestMsg{});
+  CHECK(kindAlternatives("h100|a100") == std::vector<std::string>{"h100", "a100"});
+  CHECK(kindAlternatives("").empty());
 }
 
 TEST_CASE("every message from the scheduler survives a round trip") {
@@ -113,6 +136,36 @@ TEST_CASE("every message from the scheduler survives a round trip") {
   REQUIRE(s.jobs.size() == 1);
   CHECK(s.jobs[0].token.empty());
   CHECK(fromScheduler<ReleasedMsg>(ReleasedMsg{42}).job_id == 42);
+
+  auto q = fromScheduler<QueuedMsg>(QueuedMsg{7, 2, "Resources: 4 wanted, 1 free"});
+  CHECK((q.job_id == 7 && q.position == 2 && q.reason == "Resources: 4 wanted, 1 free"));
+  CHECK(fromScheduler<LeaseChangedMsg>(LeaseChangedMsg{lease()}).lease.devices == lease().devices);
+  auto drop = fromScheduler<DropDevicesMsg>(DropDevicesMsg{7, {1, 3}});
+  CHECK(drop.indices == std::vector<uint32_t>{1, 3});
+  CHECK(fromScheduler<OkMsg>(OkMsg{"job 7 cancelled"}).message == "job 7 cancelled");
+  auto u = fromScheduler<UsageMsg>(UsageMsg{{{7, "bob", 2, 1.7e9, 1.7e9 + 5, 0, 12.5, -1, ""}}});
+  REQUIRE(u.records.size() == 1);
+  CHECK(u.records[0].leased_device_seconds == 12.5);
+  CHECK(u.records[0].busy_seconds < 0);
+
+  StatusMsg rich;
+  WorkerStatusEntry w{"a", true, 2, 1, true, {}};
+  DeviceStatusEntry d{1, {}, "cpu", "CPU 0", 1 << 30, 7};
+  d.uuid[0] = 0xab;
+  w.device_list = {d};
+  rich.workers = {w};
+  JobStatusEntry j{7, "bob", false, LeaseRequestMsg{4, "cpu", "bob", schema::Placement::SPREAD}, 1.7e9, 0, 1, "Resources", 0, false};
+  rich.queue = {j};
+  auto r = fromScheduler<StatusMsg>(rich);
+  REQUIRE(r.workers.size() == 1);
+  CHECK(r.workers[0].draining);
+  REQUIRE(r.workers[0].device_list.size() == 1);
+  CHECK(r.workers[0].device_list[0].uuid[0] == 0xab);
+  CHECK(r.workers[0].device_list[0].job_id == 7);
+  REQUIRE(r.queue.size() == 1);
+  CHECK(r.queue[0].request.devices == 4);
+  CHECK(r.queue[0].position == 1);
+  CHECK_FALSE(r.queue[0].running);
 }
 
 TEST_CASE("registrations with bad ids, endpoints or devices are rejected") {
@@ -157,6 +210,14 @@ TEST_CASE("lease requests, keepalives and releases are range-checked") {
   rejected(request({1, std::string(32, 'k'), "u"}));
   rejected(request({1, "", "line\nbreak"}));
   rejected(request({1, "", std::string(257, 'u')}));
+  rejected(request({1, "h100|", "u"}));
+  rejected(request({1, "|h100", "u"}));
+  rejected(request({1, "h100||a100", "u"}));
+  rejected(request({1, "h100|" + std::string(32, 'k'), "u"}));
+  CHECK(request({1, "h100|" + std::string(31, 'k'), "u"}).ok());
+  rejected(rawToScheduler([](schema::ToScheduler::Builder root) { root.initResize().setJobId(1); }));  // 0 devices
+  rejected(rawToScheduler([](schema::ToScheduler::Builder root) { root.setCancel(0); }));
+  rejected(rawToScheduler([](schema::ToScheduler::Builder root) { root.setDrain("two words"); }));
   rejected(rawToScheduler([](schema::ToScheduler::Builder root) {
     root.initRequestLease().setDevices(1);
     root.getRequestLease().setPlacement(schema::Placement(7));
@@ -185,6 +246,23 @@ TEST_CASE("leases, errors and status from the scheduler are checked too") {
   bad(leaseWith([](LeaseEntry& l) { l.devices[1].endpoints = {"udp://b:1"}; }));
   bad(rawFromScheduler([](schema::FromScheduler::Builder root) { root.initError().setCode(MODNN_OK); }));
   bad(rawFromScheduler([](schema::FromScheduler::Builder root) { root.initError().setCode(MODNN_ERR_UNKNOWN + 1); }));
+  bad(rawFromScheduler([](schema::FromScheduler::Builder root) { root.initDropDevices().setJobId(1); }));
+  bad(rawFromScheduler([](schema::FromScheduler::Builder root) {
+    auto d = root.initDropDevices();
+    d.setJobId(1);
+    d.initIndices(1).set(0, kMaxDevicesPerWorker);
+  }));
+  bad(rawFromScheduler([](schema::FromScheduler::Builder root) {
+    auto r = root.initUsage().initRecords(1)[0];
+    r.setJobId(1);
+    r.setSubmitTime(-1);
+  }));
+  bad(rawFromScheduler([](schema::FromScheduler::Builder root) {
+    auto w = root.initStatus().initWorkers(1)[0];
+    w.setWorkerId("a");
+    w.setDevices(1);
+    w.initDeviceList(1)[0].setKind("cpu");  // no uuid
+  }));
   bad(rawFromScheduler([](schema::FromScheduler::Builder root) {
     auto w = root.initStatus().initWorkers(1)[0];
     w.setWorkerId("a");

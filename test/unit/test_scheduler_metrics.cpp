@@ -100,9 +100,13 @@ TEST_CASE("the inventory snapshot follows registrations, heartbeats and leases")
   Inventory inv(InventoryConfig{}, [&] { return now; });
   moai::wire::RegisterMsg w{"w0", {"tcp://w0:1"}, {device("A", 1 << 30, 1), device("B", 1 << 30, 2)}, std::string(40, '0')};
   REQUIRE(inv.registerWorker(w, "route-w0").ok());
-  auto grant = inv.requestLease({1, "", "bob", moai::schema::Placement::UNSET}, "route-c");
-  REQUIRE(grant.ok());
-  CHECK(grant->lease.devices.at(0).curve_key == std::string(40, '0'));  // the client learns the worker's key
+  auto effects = inv.requestLease({1, "", "bob", moai::schema::Placement::UNSET}, "route-c");
+  REQUIRE(effects.ok());
+  moai::wire::LeaseEntry lease;
+  for (auto& m : effects->messages)
+    if (auto* l = std::get_if<moai::wire::LeaseMsg>(&m.message)) lease = l->lease;
+  REQUIRE(lease.job_id != 0);
+  CHECK(lease.devices.at(0).curve_key == std::string(40, '0'));  // the client learns the worker's key
 
   now += 2s;
   REQUIRE(inv.heartbeat("w0", "route-w0"));
@@ -117,7 +121,7 @@ TEST_CASE("the inventory snapshot follows registrations, heartbeats and leases")
   CHECK(s.workers[0].alive);
   CHECK(s.workers[0].seconds_since_heartbeat == Approx(2.5));
   REQUIRE(s.devices.size() == 2);
-  CHECK(s.devices[0].job_id == grant->lease.job_id);
+  CHECK(s.devices[0].job_id == lease.job_id);
   CHECK(s.devices[0].memory_used == uint64_t(5 << 20));
   CHECK(s.devices[0].utilization == Approx(75.0));  // 1.5 s busy in 2 s of the worker's time
   CHECK(s.devices[1].utilization == Approx(0.0));
