@@ -170,6 +170,15 @@ typedef struct modnn_device_i {
    * increasing. Default: the client times events with timestamp_ns. */
   void (*event_record)(void* ctx, uint64_t event);
   modnn_status (*event_query)(void* ctx, uint64_t event, bool wait, uint64_t* out_ns);
+
+  /* OPTIONAL, together: devices leased as a set that a scheduler may resize.
+   * lease_devices returns 0 when the set has not changed since the last
+   * call; otherwise fills `out` with the whole new set, in order (a device
+   * the caller holds comes back with the same ctx; new ones are opened), and
+   * returns its size. The caller moves its data off the devices no longer
+   * listed, destroys them, then calls lease_confirm on a device it kept. */
+  int (*lease_devices)(void* ctx, struct modnn_device* out, int capacity);
+  void (*lease_confirm)(void* ctx);
 } modnn_device_i;
 
 /* Does `iface` provide the OPTIONAL entry `fn`? (A table from an older

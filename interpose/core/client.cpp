@@ -105,7 +105,8 @@ Client::Client() {
   }
   // Several devices back the one virtual device: a group of them, which
   // is itself a device.
-  device_ = devices->size() > 1 ? makeDeviceGroup(std::move(devices).value()) : devices->front();
+  // Leased devices are grouped even alone: a resize may add more.
+  device_ = devices->size() > 1 || remote ? makeDeviceGroup(std::move(devices).value()) : devices->front();
   vas_ = reserveAddressSpace(device_);
   if (!vas_ || !vas_->valid()) {
     init_error_ = MODNN_ERR_NOT_INITIALIZED;

@@ -1,5 +1,7 @@
 #include "interpose/core/device_group.h"
 
+#include "interpose/core/log.h"
+
 #include <algorithm>
 #include <condition_variable>
 #include <cstdio>
@@ -8,6 +10,9 @@
 #include <functional>
 #include <map>
 #include <mutex>
+#include <set>
+#include <shared_mutex>
+#include <string>
 #include <new>
 #include <thread>
 
@@ -76,12 +81,22 @@ struct GroupBuffer {
   std::vector<modnn_buffer*> parts;  // one per device
 };
 
+// The module's image is kept (copied), for devices that join later.
 struct GroupModule {
   std::vector<modnn_module*> parts;
+  std::vector<uint8_t> fatbin;
+  std::string ptx;
+  std::vector<std::string> names;
+  std::vector<modnn_module_symbol> symbols;
+  modnn_module_image image{};
 };
 
 struct Group {
+  // Every entry point holds `members` shared; a resize holds it alone.
+  std::shared_mutex members;
   std::vector<modnn_device> devs;
+  uint64_t range_base = 0, range_size = 0;  // the reserved address range, for devices that join
+  std::set<GroupModule*> modules;
   modnn_device_props props{};  // of the first device: the one each share runs on
   std::unique_ptr<Crew> crew;
   std::mutex mu;
@@ -118,6 +133,7 @@ modnn_status eachInTurn(Group* g, Fn&& fn) {
 }
 
 void getProps(void* ctx, modnn_device_props* out) {
+  std::shared_lock<std::shared_mutex> members(group(ctx)->members);
   Group* g = group(ctx);
   size_t sz = out->struct_size;
   *out = g->props;
@@ -136,6 +152,7 @@ void getProps(void* ctx, modnn_device_props* out) {
 }
 
 modnn_status bufferAlloc(void* ctx, uint64_t va, uint64_t size, modnn_buffer** out) {
+  std::shared_lock<std::shared_mutex> members(group(ctx)->members);
   Group* g = group(ctx);
   auto* b = new (std::nothrow) GroupBuffer{va, size, std::vector<modnn_buffer*>(g->devs.size(), nullptr)};
   if (!b) return MODNN_ERR_OUT_OF_MEMORY;
@@ -154,6 +171,7 @@ modnn_status bufferAlloc(void* ctx, uint64_t va, uint64_t size, modnn_buffer** o
 }
 
 void bufferFree(void* ctx, modnn_buffer* buf) {
+  std::shared_lock<std::shared_mutex> members(group(ctx)->members);
   Group* g = group(ctx);
   GroupBuffer* b = gbuf(buf);
   {
@@ -165,49 +183,112 @@ void bufferFree(void* ctx, modnn_buffer* buf) {
 }
 
 modnn_status bufferWrite(void* ctx, modnn_buffer* dst, uint64_t off, const void* src, uint64_t n) {
+  std::shared_lock<std::shared_mutex> members(group(ctx)->members);
   return eachInTurn(group(ctx), [&](int i, const modnn_device& d) {
     return d.iface->buffer_write(d.ctx, gbuf(dst)->parts[size_t(i)], off, src, n);
   });
 }
 
 modnn_status bufferRead(void* ctx, modnn_buffer* src, uint64_t off, void* dst, uint64_t n) {
+  std::shared_lock<std::shared_mutex> members(group(ctx)->members);
   const modnn_device& d = group(ctx)->devs[0];
   return d.iface->buffer_read(d.ctx, gbuf(src)->parts[0], off, dst, n);
 }
 
 modnn_status bufferCopy(void* ctx, modnn_buffer* dst, uint64_t doff, modnn_buffer* src, uint64_t soff, uint64_t n) {
+  std::shared_lock<std::shared_mutex> members(group(ctx)->members);
   return eachInTurn(group(ctx), [&](int i, const modnn_device& d) {
     return d.iface->buffer_copy(d.ctx, gbuf(dst)->parts[size_t(i)], doff, gbuf(src)->parts[size_t(i)], soff, n);
   });
 }
 
 modnn_status bufferFill(void* ctx, modnn_buffer* dst, uint64_t off, uint64_t count, uint32_t value, uint32_t elem) {
+  std::shared_lock<std::shared_mutex> members(group(ctx)->members);
   return eachInTurn(group(ctx), [&](int i, const modnn_device& d) {
     return d.iface->buffer_fill(d.ctx, gbuf(dst)->parts[size_t(i)], off, count, value, elem);
   });
 }
 
 modnn_status synchronize(void* ctx) {
+  std::shared_lock<std::shared_mutex> members(group(ctx)->members);
   return eachInTurn(group(ctx), [](int, const modnn_device& d) { return d.iface->synchronize(d.ctx); });
 }
 
 uint64_t timestampNs(void* ctx) {
   synchronize(ctx);
+  std::shared_lock<std::shared_mutex> members(group(ctx)->members);
   const modnn_device& d = group(ctx)->devs[0];
   return d.iface->timestamp_ns(d.ctx);
 }
 
+void followLease(Group* g);
+
+bool devicesTimeEvents(const Group* g) {
+  for (auto& d : g->devs)
+    if (!MODNN_HAS_ENTRY(d.iface, event_record) || !MODNN_HAS_ENTRY(d.iface, event_query)) return false;
+  return true;
+}
+
+// An event is complete when every device has reached it; its time is the
+// last of them. Devices that cannot time events run their work before
+// returning (CPU), so the time of the synchronised group serves.
+void eventRecord(void* ctx, uint64_t event) {
+  Group* g = group(ctx);
+  std::shared_lock<std::shared_mutex> members(g->members);
+  if (!devicesTimeEvents(g)) return;
+  for (auto& d : g->devs) d.iface->event_record(d.ctx, event);
+}
+
+modnn_status eventQuery(void* ctx, uint64_t event, bool wait, uint64_t* out_ns) {
+  Group* g = group(ctx);
+  std::shared_lock<std::shared_mutex> members(g->members);
+  if (!devicesTimeEvents(g)) {
+    for (auto& d : g->devs)
+      if (modnn_status st = d.iface->synchronize(d.ctx); st != MODNN_OK) return st;
+    *out_ns = g->devs[0].iface->timestamp_ns(g->devs[0].ctx);
+    return MODNN_OK;
+  }
+  uint64_t last = 0;
+  for (auto& d : g->devs) {
+    uint64_t t = 0;
+    if (modnn_status st = d.iface->event_query(d.ctx, event, wait, &t); st != MODNN_OK) return st;
+    last = std::max(last, t);
+  }
+  *out_ns = last;
+  return MODNN_OK;
+}
+
 void flush(void* ctx) {
-  for (auto& d : group(ctx)->devs)
-    if (d.iface->flush) d.iface->flush(d.ctx);
+  Group* g = group(ctx);
+  {
+    std::shared_lock<std::shared_mutex> members(g->members);
+    for (auto& d : g->devs)
+      if (d.iface->flush) d.iface->flush(d.ctx);
+  }
+  followLease(g);
+}
+
+void keepImage(GroupModule* m, const modnn_module_image& image) {
+  auto* bytes = static_cast<const uint8_t*>(image.data);
+  m->fatbin.assign(bytes, bytes + image.size);
+  if (image.ptx) m->ptx.assign(image.ptx, image.ptx_size);
+  for (size_t i = 0; i < image.symbol_count; ++i) m->names.emplace_back(image.symbols[i].name);
+  for (size_t i = 0; i < image.symbol_count; ++i)
+    m->symbols.push_back({m->names[i].c_str(), image.symbols[i].va, image.symbols[i].size});
+  m->image = image;
+  m->image.data = m->fatbin.data();
+  m->image.ptx = image.ptx ? m->ptx.c_str() : nullptr;
+  m->image.symbols = m->symbols.data();
 }
 
 modnn_status moduleLoad(void* ctx, const modnn_module_image* image, modnn_module** out) {
+  std::shared_lock<std::shared_mutex> members(group(ctx)->members);
   Group* g = group(ctx);
   if (!g->devs[0].iface->module_load) return MODNN_ERR_NOT_SUPPORTED;
   auto* m = new GroupModule{std::vector<modnn_module*>(g->devs.size(), nullptr)};
+  keepImage(m, *image);
   for (size_t i = 0; i < g->devs.size(); ++i) {
-    modnn_status st = g->devs[i].iface->module_load(g->devs[i].ctx, image, &m->parts[i]);
+    modnn_status st = g->devs[i].iface->module_load(g->devs[i].ctx, &m->image, &m->parts[i]);
     if (st != MODNN_OK) {
       for (size_t j = 0; j < i; ++j)
         if (g->devs[j].iface->module_unload) g->devs[j].iface->module_unload(g->devs[j].ctx, m->parts[j]);
@@ -215,19 +296,23 @@ modnn_status moduleLoad(void* ctx, const modnn_module_image* image, modnn_module
       return st;
     }
   }
+  g->modules.insert(m);
   *out = reinterpret_cast<modnn_module*>(m);
   return MODNN_OK;
 }
 
 void moduleUnload(void* ctx, modnn_module* module) {
+  std::shared_lock<std::shared_mutex> members(group(ctx)->members);
   Group* g = group(ctx);
   auto* m = reinterpret_cast<GroupModule*>(module);
   for (size_t i = 0; i < g->devs.size(); ++i)
     if (g->devs[i].iface->module_unload) g->devs[i].iface->module_unload(g->devs[i].ctx, m->parts[i]);
+  g->modules.erase(m);
   delete m;
 }
 
 bool supportsKernel(void* ctx, modnn_module* module, const char* name) {
+  std::shared_lock<std::shared_mutex> members(group(ctx)->members);
   Group* g = group(ctx);
   auto* m = reinterpret_cast<GroupModule*>(module);
   for (size_t i = 0; i < g->devs.size(); ++i)
@@ -239,6 +324,7 @@ bool supportsKernel(void* ctx, modnn_module* module, const char* name) {
 // A kernel runs whole on every device: whatever it writes stays identical
 // everywhere, without knowing what that is.
 modnn_status launchKernel(void* ctx, const modnn_kernel_launch* l) {
+  std::shared_lock<std::shared_mutex> members(group(ctx)->members);
   auto* m = reinterpret_cast<GroupModule*>(l->module);
   return onAll(group(ctx), [&](int i, const modnn_device& d) {
     modnn_kernel_launch mine = *l;
@@ -248,6 +334,7 @@ modnn_status launchKernel(void* ctx, const modnn_kernel_launch* l) {
 }
 
 bool supportsOp(void* ctx, const modnn_op* op) {
+  std::shared_lock<std::shared_mutex> members(group(ctx)->members);
   for (auto& d : group(ctx)->devs)
     if (!d.iface->supports_op || !d.iface->supports_op(d.ctx, op)) return false;
   return true;
@@ -267,15 +354,10 @@ GroupBuffer* findBuffer(Group* g, uint64_t va, uint64_t size, uint64_t* off) {
   return b;
 }
 
-// Copies [va, va + size) from device `from` to device `to`.
-modnn_status copyAcross(Group* g, int from, int to, uint64_t va, uint64_t size) {
-  uint64_t off = 0;
-  GroupBuffer* b = findBuffer(g, va, size, &off);
-  if (!b) return MODNN_ERR_ILLEGAL_ADDRESS;
-  const modnn_device& src = g->devs[size_t(from)];
-  const modnn_device& dst = g->devs[size_t(to)];
-  modnn_buffer* s = b->parts[size_t(from)];
-  modnn_buffer* d = b->parts[size_t(to)];
+// Bytes from one device's buffer to another's: memcpy between host-memory
+// devices, a worker->worker copy between remote ones, else through here.
+modnn_status copyBuffer(const modnn_device& src, modnn_buffer* s, const modnn_device& dst, modnn_buffer* d,
+                        uint64_t off, uint64_t size) {
   void* sp = src.iface->buffer_host_pointer ? src.iface->buffer_host_pointer(src.ctx, s) : nullptr;
   void* dp = dst.iface->buffer_host_pointer ? dst.iface->buffer_host_pointer(dst.ctx, d) : nullptr;
   if (sp && dp) {
@@ -289,6 +371,15 @@ modnn_status copyAcross(Group* g, int from, int to, uint64_t va, uint64_t size) 
   std::vector<uint8_t> staging(size);
   modnn_status st = src.iface->buffer_read(src.ctx, s, off, staging.data(), size);
   return st != MODNN_OK ? st : dst.iface->buffer_write(dst.ctx, d, off, staging.data(), size);
+}
+
+// Copies [va, va + size) from device `from` to device `to`.
+modnn_status copyAcross(Group* g, int from, int to, uint64_t va, uint64_t size) {
+  uint64_t off = 0;
+  GroupBuffer* b = findBuffer(g, va, size, &off);
+  if (!b) return MODNN_ERR_ILLEGAL_ADDRESS;
+  return copyBuffer(g->devs[size_t(from)], b->parts[size_t(from)], g->devs[size_t(to)], b->parts[size_t(to)], off,
+                    size);
 }
 
 struct Slice {
@@ -354,6 +445,7 @@ modnn_status runSplitGemm(Group* g, const modnn_gemm& gemm, int ways) {
 }
 
 modnn_status runOp(void* ctx, const modnn_op* op) {
+  std::shared_lock<std::shared_mutex> members(group(ctx)->members);
   Group* g = group(ctx);
   if (op->kind == MODNN_OP_GEMM) {
     int ways = gemmSplitWays(op->u.gemm, g->props, int(g->devs.size()));
@@ -364,6 +456,7 @@ modnn_status runOp(void* ctx, const modnn_op* op) {
 
 modnn_status reserveAddressRange(void* ctx, uint64_t size, uint64_t hint, uint64_t* out_base, bool* out_host_held) {
   Group* g = group(ctx);
+  std::shared_lock<std::shared_mutex> members(g->members);
   *out_base = 0;
   *out_host_held = false;
   for (auto& d : g->devs) {
@@ -376,7 +469,110 @@ modnn_status reserveAddressRange(void* ctx, uint64_t size, uint64_t hint, uint64
     if (base) *out_base = base;
     *out_host_held = *out_host_held || held;
   }
+  g->range_base = *out_base;
+  g->range_size = size;
   return MODNN_OK;
+}
+
+// ---- resize ----------------------------------------------------------------
+
+// A device joining: the address range, every buffer with its bytes (from
+// `source`, a member), every module. Returns the parts in `buffers` and
+// `modules` order, or an error (the device is then left to the caller).
+modnn_status join(Group* g, const modnn_device& d, size_t source, std::vector<modnn_buffer*>* parts,
+                  std::vector<modnn_module*>* mods) {
+  if (g->range_base && MODNN_HAS_ENTRY(d.iface, reserve_address_range)) {
+    uint64_t base = 0;
+    bool held = false;
+    modnn_status st = d.iface->reserve_address_range(d.ctx, g->range_size, g->range_base, &base, &held);
+    if (st != MODNN_OK) return st;
+    if (base && base != g->range_base) return MODNN_ERR_OUT_OF_MEMORY;
+  }
+  const modnn_device& src = g->devs[source];
+  for (auto& [va, b] : g->buffers) {
+    modnn_buffer* mine = nullptr;
+    modnn_status st = d.iface->buffer_alloc(d.ctx, b->va, b->size, &mine);
+    if (st == MODNN_OK) parts->push_back(mine);
+    if (st == MODNN_OK) st = copyBuffer(src, b->parts[source], d, mine, 0, b->size);
+    if (st != MODNN_OK) return st;
+  }
+  for (GroupModule* m : g->modules) {
+    modnn_module* mine = nullptr;
+    if (!d.iface->module_load) return MODNN_ERR_NOT_SUPPORTED;
+    modnn_status st = d.iface->module_load(d.ctx, &m->image, &mine);
+    if (st != MODNN_OK) return st;
+    mods->push_back(mine);
+  }
+  return d.iface->synchronize(d.ctx);
+}
+
+void leave(Group* g, size_t i) {
+  const modnn_device& d = g->devs[i];
+  for (auto& [va, b] : g->buffers) d.iface->buffer_free(d.ctx, b->parts[i]);
+  for (GroupModule* m : g->modules)
+    if (d.iface->module_unload) d.iface->module_unload(d.ctx, m->parts[i]);
+}
+
+// A lease resized by the scheduler: new devices get a copy of everything
+// (the state is replicated, so a shrink moves nothing), then the scheduler
+// hears that the dropped devices are free.
+void followLease(Group* g) {
+  const modnn_device& first = g->devs[0];
+  if (!MODNN_HAS_ENTRY(first.iface, lease_devices) || !MODNN_HAS_ENTRY(first.iface, lease_confirm)) return;
+  std::unique_lock<std::shared_mutex> members(g->members);
+  std::vector<modnn_device> next(256);
+  int n = g->devs[0].iface->lease_devices(g->devs[0].ctx, next.data(), int(next.size()));
+  if (n <= 0) return;
+  next.resize(size_t(n));
+  std::vector<int> was(next.size(), -1);  // index in devs of each kept device
+  size_t source = SIZE_MAX;
+  for (size_t j = 0; j < next.size(); ++j)
+    for (size_t i = 0; i < g->devs.size(); ++i)
+      if (g->devs[i].ctx == next[j].ctx) {
+        was[j] = int(i);
+        if (source == SIZE_MAX) source = i;
+      }
+  for (auto& d : g->devs) d.iface->synchronize(d.ctx);
+  // 1. New devices join; one that cannot is left out (the program goes on).
+  std::vector<modnn_device> members_next;
+  std::vector<std::vector<modnn_buffer*>> buffer_parts(g->buffers.size());
+  std::vector<std::vector<modnn_module*>> module_parts(g->modules.size());
+  for (size_t j = 0; j < next.size(); ++j) {
+    std::vector<modnn_buffer*> parts;
+    std::vector<modnn_module*> mods;
+    if (was[j] < 0) {
+      modnn_status st = source == SIZE_MAX ? MODNN_ERR_DEVICE_UNAVAILABLE : join(g, next[j], source, &parts, &mods);
+      if (st != MODNN_OK) {
+        log().error("a device added by a resize cannot join: {}", modnn_status_string(st));
+        next[j].iface->destroy(next[j].ctx);
+        continue;
+      }
+    } else {
+      for (auto& [va, b] : g->buffers) parts.push_back(b->parts[size_t(was[j])]);
+      for (GroupModule* m : g->modules) mods.push_back(m->parts[size_t(was[j])]);
+    }
+    members_next.push_back(next[j]);
+    for (size_t k = 0; k < parts.size(); ++k) buffer_parts[k].push_back(parts[k]);
+    for (size_t k = 0; k < mods.size(); ++k) module_parts[k].push_back(mods[k]);
+  }
+  if (members_next.empty()) return;  // nothing usable: keep what we have, do not confirm
+  // 2. Devices no longer in the lease leave.
+  for (size_t i = 0; i < g->devs.size(); ++i) {
+    bool kept = false;
+    for (auto& d : members_next) kept = kept || d.ctx == g->devs[i].ctx;
+    if (!kept) {
+      leave(g, i);
+      g->devs[i].iface->destroy(g->devs[i].ctx);
+    }
+  }
+  size_t k = 0;
+  for (auto& [va, b] : g->buffers) b->parts = std::move(buffer_parts[k++]);
+  k = 0;
+  for (GroupModule* m : g->modules) m->parts = std::move(module_parts[k++]);
+  g->devs = std::move(members_next);
+  g->crew = std::make_unique<Crew>(int(g->devs.size()));
+  g->devs[0].iface->lease_confirm(g->devs[0].ctx);
+  log().info("the virtual device now has {} device(s)", g->devs.size());
 }
 
 void destroy(void* ctx) {
@@ -408,8 +604,10 @@ const modnn_device_i kGroup = {
     .destroy = destroy,
     .reserve_address_range = reserveAddressRange,
     .buffer_copy_to_peer = nullptr,
-    .event_record = nullptr,
-    .event_query = nullptr,
+    .event_record = eventRecord,
+    .event_query = eventQuery,
+    .lease_devices = nullptr,
+    .lease_confirm = nullptr,
 };
 
 }  // namespace

@@ -16,7 +16,8 @@
 
 namespace moai {
 
-// Takes ownership of `devices` (N >= 2, all of one backend).
+// Takes ownership of `devices` (N >= 1, all of one backend). Leased devices
+// that a scheduler may resize are followed at each flush (lease_devices).
 modnn_device makeDeviceGroup(std::vector<modnn_device> devices);
 
 // For a GEMM on `n` devices with these properties: how many ways to split

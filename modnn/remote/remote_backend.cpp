@@ -16,6 +16,7 @@
 #include "interpose/core/log.h"
 #include "modnn/backend.h"
 #include "modnn/remote/lease.h"
+#include "modnn/remote/scheduler_client.h"
 #include "modnn/remote/worker_connection.h"
 
 namespace moai::remote {
@@ -29,6 +30,10 @@ struct RemoteBuffer {
 struct RemoteModule {
   uint64_t handle;
 };
+
+struct RemoteDevice;
+modnn_status openLeaseDevices(const std::shared_ptr<Lease>& lease, const std::vector<LeasedDevice>& wanted,
+                              std::vector<modnn_device>* out);
 
 struct RemoteDevice {
   std::shared_ptr<WorkerConnection> conn;
@@ -278,7 +283,23 @@ modnn_status runOp(void* ctx, const modnn_op* op) {
   return MODNN_OK;
 }
 
-void destroy(void* ctx) { delete dev(ctx); }
+// The open devices of each lease, by (worker, index on it): a resize keeps
+// them and opens only what is new.
+std::mutex g_leases_mu;
+std::map<Lease*, std::map<std::pair<std::string, uint32_t>, RemoteDevice*>> g_lease_devices;
+
+void destroy(void* ctx) {
+  RemoteDevice* d = dev(ctx);
+  {
+    std::lock_guard<std::mutex> lock(g_leases_mu);
+    auto it = g_lease_devices.find(d->lease.get());
+    if (it != g_lease_devices.end()) {
+      std::erase_if(it->second, [&](const auto& kv) { return kv.second == d; });
+      if (it->second.empty()) g_lease_devices.erase(it);
+    }
+  }
+  delete d;
+}
 
 // A worker's GPU chooses (or takes the hint); a CPU worker answers 0.
 modnn_status reserveAddressRange(void* ctx, uint64_t size, uint64_t hint, uint64_t* out_base, bool* out_host_held) {
@@ -297,6 +318,9 @@ modnn_status reserveAddressRange(void* ctx, uint64_t size, uint64_t hint, uint64
   *out_host_held = false;  // the range is held in the worker's process, not here
   return MODNN_OK;
 }
+
+int leaseDevices(void* ctx, modnn_device* out, int capacity);
+void leaseConfirm(void* ctx) { confirmResize(*dev(ctx)->lease); }
 
 const modnn_device_i kRemoteDevice = {
     .struct_size = sizeof(modnn_device_i),
@@ -322,7 +346,71 @@ const modnn_device_i kRemoteDevice = {
     .buffer_copy_to_peer = bufferCopyToPeer,
     .event_record = eventRecord,
     .event_query = eventQuery,
+    .lease_devices = leaseDevices,
+    .lease_confirm = leaseConfirm,
 };
+
+// Devices for `wanted`, reusing the lease's open ones. One connection per
+// worker, shared by that worker's devices; a worker new to the job gets a
+// connection (and a session) of its own.
+modnn_status openLeaseDevices(const std::shared_ptr<Lease>& lease, const std::vector<LeasedDevice>& wanted,
+                              std::vector<modnn_device>* out) {
+  std::lock_guard<std::mutex> lock(g_leases_mu);
+  auto& open = g_lease_devices[lease.get()];
+  std::map<std::string, std::shared_ptr<WorkerConnection>> conns;
+  for (auto& [key, d] : open) conns[key.first] = d->conn;
+  std::map<std::string, bool> fresh;  // connections opened now: they know the whole grant
+  for (const auto& ld : wanted) {
+    if (auto it = open.find({ld.worker_id, ld.index}); it != open.end()) {
+      out->push_back(modnn_device{&kRemoteDevice, it->second});
+      continue;
+    }
+    auto& conn = conns[ld.worker_id];
+    if (conn && !fresh[ld.worker_id]) {
+      // The worker's session for this job opened its devices at hello.
+      log().warn("job {}: a new device on worker {}, which already serves the job, is not used yet", lease->job_id,
+                 ld.worker_id);
+      continue;
+    }
+    if (!conn) {
+      auto c = WorkerConnection::open(ld.endpoints, lease->job_id, lease->token, ld.curve_key);
+      if (!c) {
+        log().error("{}", c.error().message);
+        return c.error().code;
+      }
+      conn = std::move(c).value();
+      fresh[ld.worker_id] = true;
+    }
+    // The worker numbers the job's devices by their index on that worker.
+    uint32_t local = 0;
+    for (const auto& other : wanted)
+      if (other.worker_id == ld.worker_id && other.index < ld.index) ++local;
+    if (local >= conn->devices().size()) return MODNN_ERR_DEVICE_UNAVAILABLE;
+    auto* d = new RemoteDevice;
+    d->conn = conn;
+    d->lease = lease;
+    d->index = local;
+    d->endpoints = ld.endpoints;
+    d->curve_key = ld.curve_key;
+    d->props = conn->devices()[local];
+    open[{ld.worker_id, ld.index}] = d;
+    out->push_back(modnn_device{&kRemoteDevice, d});
+  }
+  return out->empty() ? MODNN_ERR_DEVICE_UNAVAILABLE : MODNN_OK;
+}
+
+int leaseDevices(void* ctx, modnn_device* out, int capacity) {
+  RemoteDevice* d = dev(ctx);
+  auto change = takeLeaseChange(*d->lease);
+  if (!change) return 0;
+  std::vector<modnn_device> devices;
+  if (openLeaseDevices(d->lease, *change, &devices) != MODNN_OK) return 0;
+  int n = 0;
+  for (auto& x : devices)
+    if (n < capacity) out[n++] = x;
+  return n;
+}
+
 
 }  // namespace
 }  // namespace moai::remote
@@ -338,33 +426,14 @@ extern "C" __attribute__((visibility("default"))) modnn_status modnn_backend_ope
     moai::log().error("{}", lease.error().message);
     return lease.error().code;
   }
-  // One connection per worker, shared by that worker's leased devices.
-  std::map<std::string, std::shared_ptr<WorkerConnection>> conns;
+  std::vector<modnn_device> devices;
+  if (modnn_status st = openLeaseDevices(*lease, (*lease)->devices, &devices); st != MODNN_OK) return st;
   int n = 0;
-  for (const auto& ld : (*lease)->devices) {
-    if (n >= capacity) break;
-    auto& conn = conns[ld.worker_id];
-    if (!conn) {
-      auto c = WorkerConnection::open(ld.endpoints, (*lease)->job_id, (*lease)->token, ld.curve_key);
-      if (!c) {
-        moai::log().error("{}", c.error().message);
-        return c.error().code;
-      }
-      conn = std::move(c).value();
-    }
-    // The worker numbers the job's devices by their index on that worker.
-    uint32_t local = 0;
-    for (const auto& other : (*lease)->devices)
-      if (other.worker_id == ld.worker_id && other.index < ld.index) ++local;
-    if (local >= conn->devices().size()) return MODNN_ERR_DEVICE_UNAVAILABLE;
-    auto* d = new RemoteDevice;
-    d->conn = conn;
-    d->lease = *lease;
-    d->index = local;
-    d->endpoints = ld.endpoints;
-    d->curve_key = ld.curve_key;
-    d->props = conn->devices()[local];
-    out[n++] = modnn_device{&kRemoteDevice, d};
+  for (auto& d : devices) {
+    if (n < capacity)
+      out[n++] = d;
+    else
+      destroy(d.ctx);
   }
   *out_count = n;
   return n ? MODNN_OK : MODNN_ERR_DEVICE_UNAVAILABLE;

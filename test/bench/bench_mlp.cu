@@ -10,14 +10,8 @@
 #include <cstdlib>
 #include <vector>
 
-#define CHECK(x)                                                                                   \
-  do {                                                                                             \
-    auto err_ = (x);                                                                               \
-    if (err_ != 0) {                                                                               \
-      std::fprintf(stderr, "%s:%d: %s failed (%d)\n", __FILE__, __LINE__, #x, int(err_));          \
-      return 1;                                                                                    \
-    }                                                                                              \
-  } while (0)
+#include "blas_check.h"
+#include "check.h"
 
 __global__ void relu(float* y, size_t n) {
   for (size_t i = blockIdx.x * size_t(blockDim.x) + threadIdx.x; i < n; i += size_t(gridDim.x) * blockDim.x)
@@ -52,14 +46,14 @@ int main(int argc, char** argv) {
   }
   CHECK(cudaMemcpy(act[0], x.data(), an * 4, cudaMemcpyHostToDevice));
   cublasHandle_t h;
-  CHECK(cublasCreate(&h));
+  CUBLAS_CHECK(cublasCreate(&h));
   const float one = 1, zero = 0, lr = -1e-4f;
   double total_ms = 0, checksum = 0;
   for (int s = 0; s <= steps; ++s) {  // step 0 warms up
     auto t0 = std::chrono::steady_clock::now();
     // Forward: act[l+1] = relu(W[l] act[l]), column-major width x batch.
     for (int l = 0; l < layers; ++l) {
-      CHECK(cublasSgemm(h, CUBLAS_OP_N, CUBLAS_OP_N, width, batch, width, &one, w[l], width, act[l], width, &zero,
+      CUBLAS_CHECK(cublasSgemm(h, CUBLAS_OP_N, CUBLAS_OP_N, width, batch, width, &one, w[l], width, act[l], width, &zero,
                         act[l + 1], width));
       relu<<<64, 256>>>(act[l + 1], an);
     }
@@ -67,11 +61,11 @@ int main(int argc, char** argv) {
     CHECK(cudaMemcpy(grad[layers], act[layers], an * 4, cudaMemcpyDeviceToDevice));
     for (int l = layers - 1; l >= 0; --l) {
       reluGrad<<<64, 256>>>(grad[l + 1], act[l + 1], an);
-      CHECK(cublasSgemm(h, CUBLAS_OP_N, CUBLAS_OP_T, width, width, batch, &one, grad[l + 1], width, act[l], width,
+      CUBLAS_CHECK(cublasSgemm(h, CUBLAS_OP_N, CUBLAS_OP_T, width, width, batch, &one, grad[l + 1], width, act[l], width,
                         &zero, dw[l], width));
-      CHECK(cublasSgemm(h, CUBLAS_OP_T, CUBLAS_OP_N, width, batch, width, &one, w[l], width, grad[l + 1], width,
+      CUBLAS_CHECK(cublasSgemm(h, CUBLAS_OP_T, CUBLAS_OP_N, width, batch, width, &one, w[l], width, grad[l + 1], width,
                         &zero, grad[l], width));
-      CHECK(cublasSaxpy(h, int(wn), &lr, dw[l], 1, w[l], 1));
+      CUBLAS_CHECK(cublasSaxpy(h, int(wn), &lr, dw[l], 1, w[l], 1));
     }
     float probe[4];
     CHECK(cudaMemcpy(probe, act[layers], sizeof probe, cudaMemcpyDeviceToHost));  // synchronises
