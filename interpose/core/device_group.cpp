@@ -434,14 +434,20 @@ modnn_status runSplitGemm(Group* g, const modnn_gemm& gemm, int ways) {
   });
   if (st != MODNN_OK) return st;
   // 2. all-gather: each device sends its columns to every other device.
-  return onAll(g, [&](int i, const modnn_device&) {
+  auto send = [&](int i, const modnn_device&) {
     if (i >= ways) return MODNN_OK;
     for (auto [va, size] : writtenBy(gemm, slices[size_t(i)]))
       for (int to = 0; to < int(g->devs.size()); ++to)
         if (to != i)
           if (modnn_status s = copyAcross(g, i, to, va, size); s != MODNN_OK) return s;
     return MODNN_OK;
-  });
+  };
+  bool host_memory = true;
+  for (auto& d : g->devs) host_memory = host_memory && d.iface->buffer_host_pointer;
+  if (host_memory) return onAll(g, send);
+  // Between workers one at a time: a worker sending to a peer waits for it,
+  // and two workers sending to each other at once would wait for each other.
+  return eachInTurn(g, send);
 }
 
 modnn_status runOp(void* ctx, const modnn_op* op) {
