@@ -57,8 +57,11 @@ class Cluster:
             raise
         return self
 
-    def __exit__(self, *exc):
+    def __exit__(self, exc_type, exc, tb):
         self.stop()
+        # Logs, keys and sockets stay behind only when the test failed.
+        if exc_type is None:
+            shutil.rmtree(self.dir, ignore_errors=True)
 
     def _wait_file(self, path, proc, what, timeout=20):
         deadline = time.time() + timeout
