@@ -14,6 +14,7 @@ packages=(
   nlohmann-json3-dev                              # planner: plans as JSON, the recorded-graph file
   libsodium-dev libcpp-httplib-dev                # CurveZMQ keys (libzmq's); moai-sched's /metrics
   clang libclang-rt-14-dev                        # libFuzzer for test/fuzz (a replay driver stands in without it)
+  libncurses-dev python3-pil fonts-dejavu-core    # moai-top; its screenshot (tools/top/screen_to_png.py)
 )
 
 missing=()

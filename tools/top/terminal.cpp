@@ -17,14 +17,14 @@ struct Look {
   attr_t mono_attrs;   // with -C
 };
 
-// Indexed by Style.
+// Indexed by Style. Black on a colour stays unbolded: bold black turns grey on most terminals.
 const Look kLooks[kStyles] = {
     {-1, -1, A_NORMAL, A_NORMAL},                        // Normal
-    {COLOR_BLACK, COLOR_CYAN, A_BOLD, A_REVERSE | A_BOLD},  // Title
+    {COLOR_BLACK, COLOR_CYAN, A_NORMAL, A_REVERSE | A_BOLD},  // Title
     {COLOR_CYAN, -1, A_BOLD, A_BOLD},                    // PanelTitle
-    {COLOR_BLACK, COLOR_GREEN, A_BOLD, A_REVERSE | A_BOLD},  // PanelFocused
+    {COLOR_BLACK, COLOR_GREEN, A_NORMAL, A_REVERSE | A_BOLD},  // PanelFocused
     {COLOR_BLACK, COLOR_GREEN, A_NORMAL, A_UNDERLINE},   // Header
-    {COLOR_BLACK, COLOR_CYAN, A_BOLD, A_UNDERLINE | A_BOLD},  // Sorted
+    {COLOR_BLACK, COLOR_CYAN, A_NORMAL, A_UNDERLINE | A_BOLD},  // Sorted
     {COLOR_BLUE, -1, A_BOLD, A_DIM},                     // Dim
     {COLOR_GREEN, -1, A_NORMAL, A_NORMAL},               // Good
     {COLOR_YELLOW, -1, A_BOLD, A_BOLD},                  // Warn
