@@ -1,14 +1,15 @@
 """moai-top against a live cluster: `--once --json` and `--once`, then the
 full-screen view inside a private tmux server (160x45, its socket in a
-temporary folder): the job's row, sort
-(by utilisation, inverted), filter by user, tree, help, resize and cancel
-(which this scheduler does not support and must say so), the banner when
+temporary folder): the job's row, sort (by utilisation, inverted), filter
+by user and kind, tree, help, resize, cancel and drain (which this
+scheduler does not support and must say so), the banner when
 the scheduler dies and its disappearance when one comes back on the same
-endpoint, quit, and the saved preferences.
+endpoint, quit, and the saved preferences. Last, a CurveZMQ scheduler: keys
+from MOAI_SCHEDULER_KEY / MOAI_KEY, and a clear error without them.
 
 argv: moai-top, a program that keeps its device busy (busy_device).
-MOAI_TOP_CAPTURE=PATH saves the coloured screen (capture-pane -e) there,
-for docs/moai-top.png (tools/top/screen_to_png.py)."""
+MOAI_TOP_CAPTURE=PATH saves the coloured screen (capture-pane -e) of the
+tree view there; tools/top/screen_to_png.py draws such a capture."""
 import json
 import re
 import os
@@ -209,6 +210,21 @@ try:
         finally:
             job.kill()
             job.communicate(timeout=10)
+
+    # A CurveZMQ scheduler: the client's keys from the environment, as for programs.
+    with Cluster(workers=1, curve=True) as c:
+        env = {**os.environ, "XDG_CONFIG_HOME": config, "MOAI_SCHEDULER_KEY": c.key("sched", secret=False),
+               "MOAI_KEY": c.key("client")}
+        r = subprocess.run([top, "--scheduler", c.endpoint, "--once", "--json"], capture_output=True, text=True,
+                           timeout=20, env=env)
+        if r.returncode != 0 or [w["id"] for w in json.loads(r.stdout)["workers"]] != ["w0"]:
+            fail(f"--once --json with Curve keys ({r.returncode}): {r.stdout} {r.stderr}")
+        env.pop("MOAI_SCHEDULER_KEY")
+        r = subprocess.run([top, "--scheduler", c.endpoint, "--once", "--timeout", "1"], capture_output=True, text=True,
+                           timeout=20, env=env)
+        if r.returncode != 1 or "MOAI_SCHEDULER_KEY" not in r.stderr:
+            fail(f"a plain moai-top against a Curve scheduler ({r.returncode}): {r.stderr}")
+        print("curve: keys from MOAI_SCHEDULER_KEY / MOAI_KEY; without them a clear error")
 finally:
     subprocess.run(["tmux", "-S", SOCKET, "kill-server"], capture_output=True, timeout=10)
     shutil.rmtree(config, ignore_errors=True)
