@@ -3,13 +3,17 @@
 // the --once JSON.
 #include <catch2/catch.hpp>
 
+#include <chrono>
 #include <cstdlib>
+#include <thread>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
 
 #include "scheduler/metrics.h"
+#include "tools/top/actions.h"
 #include "tools/top/cluster_source.h"
+#include "tools/top/feed.h"
 #include "tools/top/history.h"
 #include "tools/top/input.h"
 #include "tools/top/preferences.h"
@@ -424,4 +428,73 @@ TEST_CASE("--once --json: every field, null where unknown") {
   CHECK(text.find("alice") != std::string::npos);
   CHECK(text.find("F1 Help") == std::string::npos);  // no key hints
   CHECK(text.back() == '\n');
+}
+
+namespace {
+
+// A scheduler that answers, fails or hangs on command.
+class FakeSource : public ClusterSource {
+ public:
+  std::atomic<int> calls{0};
+  std::atomic<bool> down{false};
+  std::atomic<int> hang_ms{0};
+  Fetch fetch(const std::atomic<bool>& cancel) override {
+    int n = ++calls;
+    auto until = std::chrono::steady_clock::now() + std::chrono::milliseconds(hang_ms.load());
+    while (std::chrono::steady_clock::now() < until && !cancel) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    Fetch f;
+    if (down) {
+      f.error = "down";
+      return f;
+    }
+    f.snapshot.workers = {{"w", true, 1, 0, {}}};
+    f.snapshot.devices = {{"w", 0, "", "cpu", "", double(n % 100), {}, {}, {}}};
+    return f;
+  }
+};
+
+template <class F>
+bool eventually(F check) {
+  for (int i = 0; i < 400; ++i) {
+    if (check()) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  return false;
+}
+
+double secondsOf(const std::function<void()>& f) {
+  auto t0 = std::chrono::steady_clock::now();
+  f();
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+}
+
+}  // namespace
+
+TEST_CASE("the fetch thread: keeps the last snapshot, never blocks, stops promptly") {
+  auto owned = std::make_unique<FakeSource>();
+  FakeSource* source = owned.get();
+  auto feed = std::make_unique<Feed>(std::move(owned), makeSchedulerActions({}), 0.02);
+  REQUIRE(eventually([&] { return feed->state().history.utilization("w", 0).size() >= 3; }));
+  CHECK(feed->state().error.empty());
+
+  source->down = true;
+  REQUIRE(eventually([&] { return feed->state().error == "down"; }));
+  FeedState s = feed->state();
+  REQUIRE(s.snapshot);  // the last answer stays on screen
+  CHECK(s.snapshot->workers.size() == 1);
+
+  feed->submit([](ClusterActions& a) { return a.resize(7, 3); });
+  std::vector<ActionOutcome> outcomes;
+  REQUIRE(eventually([&] {
+    for (auto& o : feed->takeOutcomes()) outcomes.push_back(o);
+    return !outcomes.empty();
+  }));
+  CHECK_FALSE(outcomes[0].done);
+  CHECK(outcomes[0].message.find("not supported by this scheduler") != std::string::npos);
+
+  source->hang_ms = 60000;  // a scheduler that never answers
+  int calls = source->calls;
+  REQUIRE(eventually([&] { return source->calls > calls; }));
+  CHECK(secondsOf([&] { feed->state(); }) < 0.05);
+  CHECK(secondsOf([&] { feed.reset(); }) < 1.0);
 }

@@ -152,18 +152,18 @@ class SchedulerSource final : public ClusterSource {
   SchedulerSource(SourceOptions options, std::optional<CurveClient> curve)
       : options_(std::move(options)), curve_(std::move(curve)) {}
 
-  Fetch fetch() override {
+  Fetch fetch(const std::atomic<bool>& cancel) override {
     Fetch out;
     std::optional<wire::StatusMsg> status;
     if (!options_.scheduler.empty()) {
-      auto r = askStatus();
+      auto r = askStatus(cancel);
       if (r)
         status = std::move(*r);
       else
         out.error = r.error().message;
     }
     std::optional<Samples> metrics;
-    if (!options_.metrics_url.empty()) {
+    if (!options_.metrics_url.empty() && !cancel) {
       auto r = scrape();
       if (r)
         metrics = std::move(*r);
@@ -177,7 +177,7 @@ class SchedulerSource final : public ClusterSource {
  private:
   std::chrono::milliseconds timeout() const { return std::chrono::milliseconds(int64_t(options_.timeout_seconds * 1000)); }
 
-  Result<wire::StatusMsg> askStatus() {
+  Result<wire::StatusMsg> askStatus(const std::atomic<bool>& cancel) {
     try {
       if (!socket_) {
         socket_.emplace(context_, zmq::socket_type::dealer);
@@ -190,7 +190,7 @@ class SchedulerSource final : public ClusterSource {
       auto request = wire::encodeToScheduler(wire::StatusRequestMsg{});
       if (!socket_->send(zmq::buffer(request), zmq::send_flags::dontwait)) return lost("cannot send to");
       auto until = std::chrono::steady_clock::now() + timeout();
-      while (std::chrono::steady_clock::now() < until) {
+      while (std::chrono::steady_clock::now() < until && !cancel) {
         zmq::pollitem_t item{socket_->handle(), 0, ZMQ_POLLIN, 0};
         if (zmq::poll(&item, 1, std::chrono::milliseconds(50)) == 0) continue;
         zmq::message_t frame;

@@ -6,6 +6,7 @@
 // job states fills the matching Snapshot fields in buildSnapshot and in
 // SchedulerSource; the views already print them when present.
 #pragma once
+#include <atomic>
 #include <memory>
 #include <string>
 #include <vector>
@@ -35,8 +36,9 @@ struct Fetch {
 class ClusterSource {
  public:
   virtual ~ClusterSource() = default;
-  // Blocks at most about twice the timeout; never throws.
-  virtual Fetch fetch() = 0;
+  // Blocks at most about twice the timeout, less once `cancel` is set
+  // (the caller is quitting); never throws.
+  virtual Fetch fetch(const std::atomic<bool>& cancel) = 0;
 };
 
 // Fails only on unreadable key files.

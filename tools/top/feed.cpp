@@ -14,6 +14,7 @@ Feed::~Feed() {
     std::lock_guard<std::mutex> lock(mu_);
     stop_ = true;
   }
+  cancel_ = true;
   wake_.notify_all();
   thread_.join();
 }
@@ -64,7 +65,7 @@ void Feed::run() {
     if (!refresh_ && std::chrono::steady_clock::now() < next) continue;
     refresh_ = false;
     lock.unlock();
-    Fetch f = source_->fetch();  // the only slow part, outside the lock
+    Fetch f = source_->fetch(cancel_);  // the only slow part, outside the lock
     auto now = std::chrono::steady_clock::now();
     lock.lock();
     state_.error = f.error;

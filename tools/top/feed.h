@@ -47,6 +47,7 @@ class Feed {
   mutable std::mutex mu_;
   std::condition_variable wake_;
   bool stop_ = false, refresh_ = false;
+  std::atomic<bool> cancel_{false};  // set with stop_, read by the fetch in flight
   FeedState state_;
   std::chrono::steady_clock::time_point taken_at_{};
   std::vector<std::function<ActionOutcome(ClusterActions&)>> pending_;

@@ -87,7 +87,8 @@ int runOnce(const moai::top::UiState& ui, const moai::top::SourceOptions& option
     std::fprintf(stderr, "moai-top: %s\n", source.error().message.c_str());
     return 2;
   }
-  Fetch f = (*source)->fetch();
+  std::atomic<bool> never{false};
+  Fetch f = (*source)->fetch(never);
   std::cout << (json ? snapshotJson(f, options.scheduler, options.metrics_url)
                      : snapshotText(f, ui, options.scheduler, options.metrics_url, width));
   if (!f.error.empty()) std::fprintf(stderr, "moai-top: %s\n", f.error.c_str());
