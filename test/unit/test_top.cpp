@@ -118,6 +118,8 @@ TEST_CASE("a status reply joined with /metrics") {
   CHECK(s.jobs[0].devices == std::vector<JobDevice>{{"a", 0}, {"a", 1}});
   CHECK(s.jobs[0].lease_seconds == Approx(125));
   CHECK(s.jobs[0].busy_seconds == Approx(30.5));
+  CHECK(s.jobs[0].memory_used == 41984u);  // 40 GiB + 1 GiB on its two devices
+  CHECK(s.jobs[1].memory_used == 2048u);
   CHECK(s.jobs[1].user == "bob \"b\"");
   CHECK_FALSE(s.jobs_queued);
 }
@@ -131,6 +133,7 @@ TEST_CASE("status alone, and /metrics alone") {
   CHECK_FALSE(st.devices[0].memory_total);
   CHECK(st.devices[3].jobs == std::vector<uint64_t>{12});
   CHECK(st.jobs[1].user.empty());
+  CHECK_FALSE(st.jobs[1].memory_used);
 
   auto samples = parsePrometheusText(c.metrics);
   Snapshot mt = buildSnapshot(nullptr, &samples);
@@ -140,6 +143,21 @@ TEST_CASE("status alone, and /metrics alone") {
   REQUIRE(mt.jobs.size() == 2);
   CHECK(mt.jobs[0].devices.size() == 2);
   CHECK(mt.jobs[1].user == "bob \"b\"");
+}
+
+TEST_CASE("a job's memory only where it holds its devices alone") {
+  wire::StatusMsg st;
+  st.workers = {{"a", true, 1, 1}};
+  st.jobs = {{1, "", {{"a", {"tcp://x:1"}, 0, ""}}}, {2, "", {{"a", {"tcp://x:1"}, 0, ""}}}};  // colocated
+  moai::sched::MetricsSnapshot m;
+  m.workers = {{"a", true, 0.1}};
+  m.devices = {{"a", 0, props("cuda", 1024, 1), 300ull << 20, 5.0, 1}};
+  auto samples = parsePrometheusText(moai::sched::renderMetrics(m));
+  Snapshot s = buildSnapshot(&st, &samples);
+  CHECK(s.devices[0].jobs == std::vector<uint64_t>{1, 2});
+  CHECK(s.devices[0].memory_used == 300u);
+  CHECK_FALSE(s.jobs[0].memory_used);
+  CHECK_FALSE(s.jobs[1].memory_used);
 }
 
 TEST_CASE("sorting: columns, order, missing values last") {
@@ -288,6 +306,7 @@ TEST_CASE("the screen: exact size, panels, bars, sort arrow, selection") {
   CHECK(text.find("GPU-01000000-") != std::string::npos);
   CHECK(text.find("bob \"b\"") != std::string::npos);
   CHECK(text.find("2m05s") != std::string::npos);  // job 7's lease
+  CHECK(text.find("41.0G") != std::string::npos);  // job 7's memory
   CHECK(text.find("CONNECTION LOST") == std::string::npos);
   int selected = 0;
   for (auto& l : lines)
@@ -423,6 +442,7 @@ TEST_CASE("--once --json: every field, null where unknown") {
   CHECK(j["devices"][0]["jobs"] == nlohmann::json::array({7}));
   CHECK(j["jobs"][1]["user"] == "bob \"b\"");
   CHECK(j["jobs"][0]["devices"][1]["index"] == 1);
+  CHECK(j["jobs"][0]["memory_used_mib"] == 41984);
 
   std::string text = snapshotText(f, UiState{}, "tcp://s:1", "", 160);
   CHECK(text.find("alice") != std::string::npos);

@@ -139,6 +139,17 @@ Snapshot buildSnapshot(const wire::StatusMsg* status, const Samples* metrics) {
       if (s.name == "moai_job_queue_seconds") it->second.queue_seconds = s.value;
     }
   }
+  // A device's memory is its jobs' together: a job's own only where it is alone.
+  for (auto& [id, j] : jobs) {
+    uint64_t sum = 0;
+    bool known = !j.devices.empty();
+    for (auto& jd : j.devices) {
+      auto it = devices.find({jd.worker, jd.index});
+      known = known && it != devices.end() && it->second.memory_used && it->second.jobs.size() == 1;
+      if (known) sum += *it->second.memory_used;
+    }
+    if (known) j.memory_used = sum;
+  }
   for (auto& [_, w] : workers) snap.workers.push_back(std::move(w));
   for (auto& [_, d] : devices) snap.devices.push_back(std::move(d));
   for (auto& [_, j] : jobs) snap.jobs.push_back(std::move(j));

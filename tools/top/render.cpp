@@ -211,10 +211,11 @@ Table jobsTable(const Frame& f, const UiState& ui, size_t width) {
   for (auto& j : s.jobs) users.push_back(j.user);
   Column job{"JOB", 6, "job", true}, user{"USER", longest(6, 16, users), "user"}, state{"STATE", 8, "state"},
       devs{"DEVS", 5, "devices", true}, lease{"LEASE", 8, "lease", true}, queue{"QUEUED", 7, "", true},
-      busy{"BUSY", 9, "busy", true}, where{"DEVICES", 0, ""};
-  size_t fixed = job.width + user.width + state.width + devs.width + lease.width + queue.width + busy.width + 7;
+      busy{"BUSY", 9, "busy", true}, memory{"MEMORY", 7, "memory", true}, where{"DEVICES", 0, ""};
+  size_t fixed = job.width + user.width + state.width + devs.width + lease.width + queue.width + busy.width +
+                 memory.width + 8;
   where.width = width > fixed + 8 ? width - fixed - 1 : 8;
-  std::vector<Column> cols{job, user, state, devs, lease, queue, busy, where};
+  std::vector<Column> cols{job, user, state, devs, lease, queue, busy, memory, where};
   Table t{header(cols, ui, Panel::Jobs), {}};
   DeviceLayout dl = deviceLayout(s, width);
   auto rows = visibleJobs(s, ui);
@@ -230,6 +231,7 @@ Table jobsTable(const Frame& f, const UiState& ui, size_t width) {
     cell(line, optDuration(j.lease_seconds), lease);
     cell(line, optDuration(j.queue_seconds), queue);
     cell(line, optSeconds(j.busy_seconds), busy);
+    cell(line, j.memory_used ? formatMiB(*j.memory_used) : "-", memory);
     std::string list;
     for (auto& d : j.devices) list += (list.empty() ? "" : " ") + d.worker + "/" + std::to_string(d.index);
     cell(line, list, where);

@@ -37,7 +37,7 @@ std::string snapshotJson(const Fetch& f, const std::string& scheduler, const std
     for (auto& d : j.devices) where.push_back({{"worker", d.worker}, {"index", d.index}});
     jobs.push_back({{"id", j.id}, {"user", orNull(j.user)}, {"state", j.state}, {"devices", where},
                     {"lease_seconds", opt(j.lease_seconds)}, {"busy_seconds", opt(j.busy_seconds)},
-                    {"queue_seconds", opt(j.queue_seconds)}});
+                    {"queue_seconds", opt(j.queue_seconds)}, {"memory_used_mib", opt(j.memory_used)}});
   }
   nlohmann::json out{
       {"scheduler", orNull(scheduler)},

@@ -45,6 +45,7 @@ struct JobRow {
   std::optional<double> lease_seconds;
   std::optional<double> busy_seconds;
   std::optional<double> queue_seconds;
+  std::optional<uint64_t> memory_used;   // MiB on its devices; none while a device is shared or unreported
 };
 
 struct Snapshot {

@@ -76,6 +76,7 @@ int compareJobs(const JobRow& a, const JobRow& b, const std::string& column) {
   if (column == "state") return cmp(a.state, b.state);
   if (column == "lease") return cmpOpt(a.lease_seconds, b.lease_seconds);
   if (column == "busy") return cmpOpt(a.busy_seconds, b.busy_seconds);
+  if (column == "memory") return cmpOpt(a.memory_used, b.memory_used);
   return 0;  // "job"
 }
 
@@ -112,7 +113,7 @@ const std::string& sortName(const UiState& ui, Panel p) {
 
 const std::vector<std::string>& sortColumns(Panel panel) {
   static const std::vector<std::string> devices{"worker", "index", "kind", "util", "memory", "jobs"};
-  static const std::vector<std::string> jobs{"job", "user", "devices", "state", "lease", "busy"};
+  static const std::vector<std::string> jobs{"job", "user", "devices", "state", "lease", "busy", "memory"};
   static const std::vector<std::string> workers{"worker", "state", "devices", "leased", "heartbeat"};
   return panel == Panel::Devices ? devices : panel == Panel::Jobs ? jobs : workers;
 }
