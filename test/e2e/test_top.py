@@ -2,7 +2,7 @@
 full-screen view inside a private tmux server (160x45, its socket in a
 temporary folder): the job's row, sort (by utilisation, inverted), filter
 by user and kind, tree, help, resize, cancel and drain (which this
-scheduler does not support and must say so), the banner when
+scheduler does not support and must say so), a narrower window, the banner when
 the scheduler dies and its disappearance when one comes back on the same
 endpoint, quit, and the saved preferences. Last, a CurveZMQ scheduler: keys
 from MOAI_SCHEDULER_KEY / MOAI_KEY, and a clear error without them.
@@ -181,6 +181,14 @@ try:
             wait_screen("help", lambda t: "invert the sort order" in t)
             keys("Space")
             wait_screen("help closed", lambda t: "invert the sort order" not in t and "> Workers" in t)
+
+            # A narrower terminal: the layout follows (no UUID column under 110 columns).
+            tmux("resize-window", "-t", "top", "-x", "100", "-y", "30")
+            text = wait_screen("the narrow layout", lambda t: "GPU-" not in t and "UTIL" in t)
+            if max(len(l) for l in text.splitlines()) > 100:
+                fail(f"lines wider than the terminal:\n{text}")
+            tmux("resize-window", "-t", "top", "-x", "160", "-y", "45")
+            wait_screen("the wide layout again", lambda t: "GPU-" in t)
 
             # The scheduler dies: a banner, and the screen still answers keys.
             endpoint = c.endpoint
