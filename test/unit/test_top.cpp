@@ -327,6 +327,13 @@ TEST_CASE("the screen: exact size, panels, bars, sort arrow, selection") {
   REQUIRE(narrow.size() == 20);
   for (auto& l : narrow) CHECK(displayWidth(l.text()) == 80);
   CHECK(screen(narrow).find("GPU-") == std::string::npos);
+
+  // Tiny terminals: still exactly the size asked, nothing else.
+  for (auto [w, h] : {std::pair{1, 1}, {10, 3}, {30, 8}, {400, 100}}) {
+    auto tiny = render(f, ui, w, h);
+    REQUIRE(tiny.size() == size_t(h));
+    for (auto& l : tiny) CHECK(displayWidth(l.text()) == size_t(w));
+  }
 }
 
 TEST_CASE("the screen: tree, help, banner, prompts, ASCII") {

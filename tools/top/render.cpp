@@ -327,7 +327,7 @@ Line summaryLoad(const Snapshot& s, size_t width) {
       ++util_n;
     }
   }
-  size_t w = std::max<size_t>(12, std::min<size_t>(40, (width - 30) / 2));
+  size_t w = std::clamp<size_t>(width > 30 ? (width - 30) / 2 : 0, 12, 40);
   Line l;
   l.spans.push_back({" Memory  ", Style::PanelTitle});
   for (auto& span : memoryBar(memory_known ? std::optional<uint64_t>(used) : std::nullopt,
