@@ -241,6 +241,24 @@ TEST_CASE("keys: move, panels, sort, filter, tree, help, quit") {
   CHECK(handleKey(ui, 'q', &s).kind == Command::Quit);
 }
 
+TEST_CASE("the selection follows its row when the order changes") {
+  Snapshot s = snapshot();
+  UiState ui;
+  handleKey(ui, 'j', &s);  // a/1
+  CHECK(ui.selected_key[0] == "a/1");
+  ui.sort[0] = {3, true};  // by utilisation: a/0, c/0, a/1, b/0
+  CHECK(selectedRow(s, ui, Panel::Devices) == 2);
+  CHECK(selectedWorker(s, ui) == "a");
+  s.devices[1].utilization = 99;  // a refresh moves it to the top
+  CHECK(selectedRow(s, ui, Panel::Devices) == 0);
+  handleKey(ui, 'j', &s);
+  CHECK(ui.selected_key[0] == "a/0");
+  // Its row gone (filtered out or ended): the position stays, on another row.
+  ui.filter = "hip";
+  CHECK(selectedRow(s, ui, Panel::Devices) == 0);
+  CHECK(selectedWorker(s, ui) == "c");
+}
+
 TEST_CASE("keys: resize, cancel and drain prompt, confirm, and name their target") {
   Snapshot s = snapshot();
   UiState ui;

@@ -52,9 +52,7 @@ Command promptKey(UiState& ui, int key) {
 }
 
 void move(UiState& ui, const Snapshot* s, int delta) {
-  int& sel = ui.selected[int(ui.panel)];
-  int n = s ? int(visibleCount(*s, ui, ui.panel)) : 0;
-  sel = std::clamp(sel + delta, 0, std::max(0, n - 1));
+  if (s) selectRow(*s, ui, ui.panel, std::max(0, selectedRow(*s, ui, ui.panel)) + delta);
 }
 
 void stepSort(UiState& ui, int delta) {
@@ -79,7 +77,7 @@ Command handleKey(UiState& ui, int key, const Snapshot* s, int page) {
     case kKeyDown: case 'j': move(ui, s, 1); break;
     case kKeyPageUp: move(ui, s, -page); break;
     case kKeyPageDown: move(ui, s, page); break;
-    case kKeyHome: case 'g': ui.selected[int(ui.panel)] = 0; break;
+    case kKeyHome: case 'g': move(ui, s, -(1 << 20)); break;
     case kKeyEnd: case 'G': move(ui, s, 1 << 20); break;
     case kKeyTab: ui.panel = Panel((int(ui.panel) + 1) % kPanels); break;
     case kKeyBackTab: ui.panel = Panel((int(ui.panel) + kPanels - 1) % kPanels); break;
@@ -117,10 +115,7 @@ Command handleKey(UiState& ui, int key, const Snapshot* s, int page) {
     default: break;
   }
   // The rows may have changed (filter, panel): keep the selection on one.
-  if (s) {
-    int n = int(visibleCount(*s, ui, ui.panel));
-    ui.selected[int(ui.panel)] = std::clamp(ui.selected[int(ui.panel)], 0, std::max(0, n - 1));
-  }
+  if (s) selectRow(*s, ui, ui.panel, selectedRow(*s, ui, ui.panel));
   return {};
 }
 

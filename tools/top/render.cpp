@@ -219,7 +219,7 @@ Table jobsTable(const Frame& f, const UiState& ui, size_t width) {
   Table t{header(cols, ui, Panel::Jobs), {}};
   DeviceLayout dl = deviceLayout(s, width);
   auto rows = visibleJobs(s, ui);
-  int selected = ui.selected[int(Panel::Jobs)];
+  int selected = selectedRow(s, ui, Panel::Jobs);
   for (size_t i = 0; i < rows.size(); ++i) {
     const JobRow& j = *rows[i];
     if (int(i) == selected) t.selected_row = int(t.rows.size());
@@ -481,8 +481,7 @@ std::vector<Line> render(const Frame& f, const UiState& ui, int width_in, int he
     for (int p = 0; p < kPanels; ++p) {
       Table& t = tables[size_t(p)];
       bool focused = int(ui.panel) == p;
-      int sel = t.selected_row >= 0 ? t.selected_row : ui.selected[size_t(p)];
-      if (!t.rows.empty()) sel = std::clamp(sel, 0, int(t.rows.size()) - 1);
+      int sel = p == int(Panel::Jobs) ? t.selected_row : selectedRow(*f.snapshot, ui, Panel(p));
       size_t first = 0, shown = rows[size_t(p)];
       if (sel >= 0 && size_t(sel) >= shown && shown > 0) first = size_t(sel) + 1 - shown;
       std::string count = " (" + std::to_string(p == 1 ? visibleJobs(*f.snapshot, ui).size() : t.rows.size()) + ")";

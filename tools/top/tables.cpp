@@ -165,29 +165,57 @@ size_t visibleCount(const Snapshot& s, const UiState& ui, Panel panel) {
   return 0;
 }
 
+namespace {
+
+std::vector<std::string> rowKeys(const Snapshot& s, const UiState& ui, Panel panel) {
+  std::vector<std::string> keys;
+  switch (panel) {
+    case Panel::Devices:
+      for (auto* d : visibleDevices(s, ui)) keys.push_back(d->worker + "/" + std::to_string(d->index));
+      break;
+    case Panel::Jobs:
+      for (auto* j : visibleJobs(s, ui)) keys.push_back(std::to_string(j->id));
+      break;
+    case Panel::Workers:
+      for (auto* w : visibleWorkers(s, ui)) keys.push_back(w->id);
+      break;
+  }
+  return keys;
+}
+
+}  // namespace
+
+int selectedRow(const Snapshot& s, const UiState& ui, Panel panel) {
+  auto keys = rowKeys(s, ui, panel);
+  if (keys.empty()) return -1;
+  const std::string& key = ui.selected_key[int(panel)];
+  if (auto it = std::find(keys.begin(), keys.end(), key); !key.empty() && it != keys.end()) return int(it - keys.begin());
+  return std::clamp(ui.selected[int(panel)], 0, int(keys.size()) - 1);
+}
+
+void selectRow(const Snapshot& s, UiState& ui, Panel panel, int row) {
+  auto keys = rowKeys(s, ui, panel);
+  row = std::clamp(row, 0, std::max(0, int(keys.size()) - 1));
+  ui.selected[int(panel)] = row;
+  ui.selected_key[int(panel)] = keys.empty() ? "" : keys[size_t(row)];
+}
+
 std::optional<uint64_t> selectedJob(const Snapshot& s, const UiState& ui) {
-  if (ui.panel == Panel::Jobs) {
-    auto rows = visibleJobs(s, ui);
-    int i = ui.selected[int(Panel::Jobs)];
-    if (i >= 0 && size_t(i) < rows.size()) return rows[size_t(i)]->id;
-  } else if (ui.panel == Panel::Devices) {
-    auto rows = visibleDevices(s, ui);
-    int i = ui.selected[int(Panel::Devices)];
-    if (i >= 0 && size_t(i) < rows.size() && !rows[size_t(i)]->jobs.empty()) return rows[size_t(i)]->jobs.front();
+  int i = selectedRow(s, ui, ui.panel);
+  if (i < 0) return std::nullopt;
+  if (ui.panel == Panel::Jobs) return visibleJobs(s, ui)[size_t(i)]->id;
+  if (ui.panel == Panel::Devices) {
+    auto* d = visibleDevices(s, ui)[size_t(i)];
+    if (!d->jobs.empty()) return d->jobs.front();
   }
   return std::nullopt;
 }
 
 std::optional<std::string> selectedWorker(const Snapshot& s, const UiState& ui) {
-  if (ui.panel == Panel::Workers) {
-    auto rows = visibleWorkers(s, ui);
-    int i = ui.selected[int(Panel::Workers)];
-    if (i >= 0 && size_t(i) < rows.size()) return rows[size_t(i)]->id;
-  } else if (ui.panel == Panel::Devices) {
-    auto rows = visibleDevices(s, ui);
-    int i = ui.selected[int(Panel::Devices)];
-    if (i >= 0 && size_t(i) < rows.size()) return rows[size_t(i)]->worker;
-  }
+  int i = selectedRow(s, ui, ui.panel);
+  if (i < 0) return std::nullopt;
+  if (ui.panel == Panel::Workers) return visibleWorkers(s, ui)[size_t(i)]->id;
+  if (ui.panel == Panel::Devices) return visibleDevices(s, ui)[size_t(i)]->worker;
   return std::nullopt;
 }
 

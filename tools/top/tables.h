@@ -20,6 +20,12 @@ std::vector<const JobRow*> visibleJobs(const Snapshot& s, const UiState& ui);
 std::vector<const WorkerRow*> visibleWorkers(const Snapshot& s, const UiState& ui);
 size_t visibleCount(const Snapshot& s, const UiState& ui, Panel panel);
 
+// The row shown selected in `panel`: the one whose key is selected_key while
+// it is shown, else ui.selected clamped; -1 when the panel is empty.
+int selectedRow(const Snapshot& s, const UiState& ui, Panel panel);
+// Selects `row` (clamped) and remembers its key.
+void selectRow(const Snapshot& s, UiState& ui, Panel panel, int row);
+
 // The selected row's job or worker, for the actions.
 std::optional<uint64_t> selectedJob(const Snapshot& s, const UiState& ui);
 std::optional<std::string> selectedWorker(const Snapshot& s, const UiState& ui);

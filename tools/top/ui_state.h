@@ -22,6 +22,9 @@ struct UiState {
   Panel panel = Panel::Devices;
   std::array<SortSpec, kPanels> sort{};
   std::array<int, kPanels> selected{};   // row in the panel's filtered, sorted rows
+  // The selected row's identity (worker/index, job id, worker id): the
+  // selection follows it when a refresh or a sort moves it, as in htop.
+  std::array<std::string, kPanels> selected_key{};
   std::string filter;                    // case-insensitive substring of job, user, kind, worker
   bool tree = false;                     // jobs panel: each job followed by its devices
   bool help = false;
