@@ -30,7 +30,6 @@ struct Fetch {
   Snapshot snapshot;
   std::string error;          // the scheduler did not answer (snapshot then holds what /metrics gave)
   std::string metrics_error;  // /metrics did not answer or parse
-  bool ok() const { return error.empty() && (metrics_error.empty()); }
 };
 
 class ClusterSource {

@@ -39,14 +39,6 @@ std::vector<ActionOutcome> Feed::takeOutcomes() {
   return std::exchange(outcomes_, {});
 }
 
-void Feed::refreshNow() {
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    refresh_ = true;
-  }
-  wake_.notify_all();
-}
-
 void Feed::run() {
   auto next = std::chrono::steady_clock::now();
   std::unique_lock<std::mutex> lock(mu_);
@@ -70,7 +62,6 @@ void Feed::run() {
     lock.lock();
     state_.error = f.error;
     state_.metrics_error = f.metrics_error;
-    ++state_.fetches;
     // A snapshot with neither source answering would blank the screen; keep the last one.
     bool answered = f.error.empty() || (f.snapshot.has_metrics && f.metrics_error.empty());
     if (answered) {

@@ -24,7 +24,6 @@ struct FeedState {
   std::string error;                 // the latest fetch's, "" when it worked
   std::string metrics_error;
   double data_age = 0;               // seconds since `snapshot` was taken
-  uint64_t fetches = 0;              // completed fetches, answered or not
 };
 
 class Feed {
@@ -36,7 +35,6 @@ class Feed {
   // Runs on the fetch thread; its outcome comes back through takeOutcomes().
   void submit(std::function<ActionOutcome(ClusterActions&)> action);
   std::vector<ActionOutcome> takeOutcomes();
-  void refreshNow();
 
  private:
   void run();

@@ -156,15 +156,6 @@ std::vector<const WorkerRow*> visibleWorkers(const Snapshot& s, const UiState& u
       [](const WorkerRow& a, const WorkerRow& b) { return cmp(a.id, b.id); }, ui.sort[int(Panel::Workers)].descending);
 }
 
-size_t visibleCount(const Snapshot& s, const UiState& ui, Panel panel) {
-  switch (panel) {
-    case Panel::Devices: return visibleDevices(s, ui).size();
-    case Panel::Jobs: return visibleJobs(s, ui).size();
-    case Panel::Workers: return visibleWorkers(s, ui).size();
-  }
-  return 0;
-}
-
 namespace {
 
 std::vector<std::string> rowKeys(const Snapshot& s, const UiState& ui, Panel panel) {

@@ -18,7 +18,6 @@ std::optional<Panel> panelFromName(const std::string& name);
 std::vector<const DeviceRow*> visibleDevices(const Snapshot& s, const UiState& ui);
 std::vector<const JobRow*> visibleJobs(const Snapshot& s, const UiState& ui);
 std::vector<const WorkerRow*> visibleWorkers(const Snapshot& s, const UiState& ui);
-size_t visibleCount(const Snapshot& s, const UiState& ui, Panel panel);
 
 // The row shown selected in `panel`: the one whose key is selected_key while
 // it is shown, else ui.selected clamped; -1 when the panel is empty.
