@@ -121,10 +121,14 @@ try:
             print(f"--once --json: job {job_id} of {USER} on {host}")
 
             # --- the full screen under tmux ---
+            # The shell records moai-top's exit status: tmux 3.3 does not always reap
+            # a pane's process in time to report it (#{pane_dead_status}).
+            stderr_path, status_path = os.path.join(config, "moai-top.stderr"), os.path.join(config, "moai-top.status")
             cmd = " ".join(shlex.quote(a) for a in ["env", "LANG=C.UTF-8", "LC_ALL=C.UTF-8",
                                                     f"XDG_CONFIG_HOME={config}", *top_args(c), "-d", "0.3"])
+            cmd += f" 2>{shlex.quote(stderr_path)}; echo $? >{shlex.quote(status_path)}.tmp; " \
+                   f"mv {shlex.quote(status_path)}.tmp {shlex.quote(status_path)}"
             tmux("-u", "-f", "/dev/null", "new-session", "-d", "-s", "top", "-x", "160", "-y", "45", cmd)
-            tmux("set-option", "-t", "top", "remain-on-exit", "on")
             text = wait_screen("both workers and the job", lambda t: USER in t and "Workers 2 up" in t and
                                len(panel(t, "Devices")) == 2)
             rows = panel(text, "Devices")
@@ -200,16 +204,20 @@ try:
             keys("Space")
             # One comes back on the same endpoint: the banner goes, the workers re-register.
             c.sched = c._spawn([os.environ["MOAI_SCHED_BIN"], "--listen", endpoint, "--heartbeat-timeout", "2",
-                                "--client-timeout", "3"], "sched2")
-            wait_screen("reconnected", lambda t: "CONNECTION LOST" not in t and "Workers 2 up" in t, timeout=20)
+                                "--client-timeout", "3", "--metrics-listen", c.metrics_url.split("//")[1]], "sched2")
+            wait_screen("reconnected", lambda t: "CONNECTION LOST" not in t and "/metrics unavailable" not in t and
+                        "Workers 2 up" in t, timeout=20)
 
             keys("q")
             deadline = time.time() + 5
-            while tmux("display-message", "-p", "-t", "top", "#{pane_dead} #{pane_dead_status}").split() != ["1", "0"]:
+            while not os.path.exists(status_path):
                 if time.time() > deadline:
-                    fail("moai-top did not exit 0 on q: " + tmux("display-message", "-p", "-t", "top",
-                                                                "#{pane_dead} #{pane_dead_status}"))
+                    fail("moai-top did not exit on q; its stderr: " + open(stderr_path).read() + "; the screen:\n" +
+                         screen())
                 time.sleep(0.1)
+            status = open(status_path).read().strip()
+            if status != "0":
+                fail(f"moai-top exited {status} on q; its stderr: " + open(stderr_path).read())
             prefs = open(os.path.join(config, "moai", "top.toml")).read()
             for want in ("panel = 'workers'", "tree = true", "[sort.devices]\ncolumn = 'util'"):
                 if want not in prefs:
