@@ -15,6 +15,7 @@ packages=(
   libsodium-dev libcpp-httplib-dev                # CurveZMQ keys (libzmq's); moai-sched's /metrics
   libsqlite3-dev                                  # moai-sched state file
   clang libclang-rt-14-dev                        # libFuzzer for test/fuzz (a replay driver stands in without it)
+  libncurses-dev python3-pil fonts-dejavu-core    # moai-top; its screenshot (tools/top/screen_to_png.py)
 )
 
 missing=()

@@ -9,17 +9,23 @@ namespace moai::cli {
 
 std::optional<wire::FromSchedulerMsg> call(const std::string& endpoint, const wire::ToSchedulerMsg& request,
                                            std::chrono::milliseconds timeout) {
-  zmq::context_t ctx;
-  zmq::socket_t s(ctx, zmq::socket_type::dealer);
-  s.set(zmq::sockopt::linger, 0);
-  // CurveZMQ as the shim does it: MOAI_SCHEDULER_KEY, MOAI_KEY.
+  CurveSettings curve;
   auto server = remote::schedulerCurveKey();
   if (!server) return wire::ErrorMsg{uint32_t(server.error().code), server.error().message};
   if (!server->empty()) {
     auto own = remote::clientCurveKeyPair();
     if (!own) return wire::ErrorMsg{uint32_t(own.error().code), own.error().message};
-    makeCurveClient(s, *own, *server);
+    curve = CurveSettings{*own, *server};
   }
+  return call(endpoint, request, timeout, curve);
+}
+
+std::optional<wire::FromSchedulerMsg> call(const std::string& endpoint, const wire::ToSchedulerMsg& request,
+                                           std::chrono::milliseconds timeout, const CurveSettings& curve) {
+  zmq::context_t ctx;
+  zmq::socket_t s(ctx, zmq::socket_type::dealer);
+  s.set(zmq::sockopt::linger, 0);
+  if (!curve.server_public.empty()) makeCurveClient(s, curve.own, curve.server_public);
   try {
     s.connect(endpoint);
   } catch (const zmq::error_t& e) {
