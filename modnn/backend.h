@@ -201,6 +201,8 @@ typedef struct modnn_backend_config {
   const char* scheduler;    /* remote: moai-sched endpoint to lease devices from */
   const char* worker;       /* remote: a worker to use directly (no scheduler), with... */
   const char* worker_token; /* ...the token it was started to accept */
+  const char* device_namespace; /* CPU: mixed into the devices' UUIDs, so two workers on
+                                 * one host (different namespaces) never share one; NULL = none */
 } modnn_backend_config;
 
 /* Exported by every backend module as `modnn_backend_open`. Fills up to

@@ -35,6 +35,7 @@ struct CpuDevice {
   uint64_t total_memory = 0;
   int threads = 1;
   std::string cpu_model;
+  std::string uuid_namespace;  // the worker's id: devices of two workers on one host differ
   std::mutex mu;
   uint64_t used = 0;
   // Every buffer by the virtual address the program sees, for kernels.
@@ -71,6 +72,7 @@ void getProps(void* ctx, modnn_device_props* out) {
   mid >> id;
   uint64_t h = 1469598103934665603ull;
   for (char c : id) h = (h ^ uint8_t(c)) * 1099511628211ull;
+  for (char c : d->uuid_namespace) h = (h ^ uint8_t(c)) * 1099511628211ull;
   h ^= uint64_t(d->index) * 0x9E3779B97F4A7C15ull;
   for (int i = 0; i < 16; ++i) out->uuid[i] = uint8_t(h >> ((i % 8) * 8)) ^ uint8_t(i * 37);
   out->total_memory = d->total_memory;
@@ -235,6 +237,7 @@ extern "C" __attribute__((visibility("default"))) modnn_status modnn_backend_ope
     d->total_memory = config->memory_per_device ? config->memory_per_device : defaultMemory() / uint64_t(n);
     d->threads = config->threads_per_device > 0 ? config->threads_per_device : int(std::max(1L, cores));
     d->cpu_model = model;
+    if (config->device_namespace) d->uuid_namespace = config->device_namespace;
     d->kernels.reset(new (std::nothrow) modnn::cpu::KernelEngine(d->table, d->threads));
     if (!d->kernels) return MODNN_ERR_OUT_OF_MEMORY;
     out[i] = modnn_device{&kCpuDevice, d};

@@ -237,6 +237,7 @@ Result<int> runWorker(const WorkerConfig& config, const std::atomic<bool>& stop)
   backend.device_count = config.cpu_devices;
   backend.memory_per_device = config.cpu_memory;
   backend.threads_per_device = config.cpu_threads;
+  backend.device_namespace = worker_id.c_str();
   // auto: the GPUs where a driver and a GPU are, else the CPU.
   std::string backend_name = config.backend == "auto" ? "cuda" : config.backend;
   auto inventory = openBackend(backend_name, backend);

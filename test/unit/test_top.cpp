@@ -121,7 +121,7 @@ TEST_CASE("a status reply joined with /metrics") {
   CHECK(s.jobs[0].memory_used == 41984u);  // 40 GiB + 1 GiB on its two devices
   CHECK(s.jobs[1].memory_used == 2048u);
   CHECK(s.jobs[1].user == "bob \"b\"");
-  CHECK_FALSE(s.jobs_queued);
+  CHECK(s.jobs_queued == 0u);  // the status's queue is empty
 }
 
 TEST_CASE("status alone, and /metrics alone") {
@@ -452,6 +452,31 @@ TEST_CASE("preferences round trip, and a bad file is an error") {
   std::filesystem::remove_all(dir);
 }
 
+TEST_CASE("the scheduler's queue: waiting jobs with their position, users without /metrics") {
+  Cluster c = cluster();
+  wire::JobStatusEntry waiting;
+  waiting.job_id = 30;
+  waiting.user = "carol";
+  waiting.position = 1;
+  waiting.submit_time = 1;  // long ago
+  wire::JobStatusEntry running;
+  running.job_id = 7;
+  running.user = "alice";
+  running.running = true;
+  running.submit_time = 100;
+  running.start_time = 104;
+  c.status.queue = {waiting, running};
+  Snapshot s = buildSnapshot(&c.status, nullptr);
+  CHECK(s.jobs_queued == 1u);
+  REQUIRE(s.jobs.size() == 3);
+  CHECK(s.jobs[0].user == "alice");
+  CHECK(s.jobs[0].state == "running");
+  CHECK(s.jobs[0].queue_seconds == Approx(4));
+  CHECK(s.jobs[2].id == 30u);
+  CHECK(s.jobs[2].state == "queued #1");
+  CHECK(*s.jobs[2].queue_seconds > 1e6);
+}
+
 TEST_CASE("--once --json: every field, null where unknown") {
   Fetch f{snapshot(), "", "", };
   auto j = nlohmann::json::parse(snapshotJson(f, "tcp://s:1", "http://s:2"));
@@ -459,7 +484,7 @@ TEST_CASE("--once --json: every field, null where unknown") {
   CHECK(j["summary"]["workers_up"] == 2);
   CHECK(j["summary"]["workers_down"] == 1);
   CHECK(j["summary"]["devices_allocated"] == 3);
-  CHECK(j["summary"]["jobs_queued"].is_null());
+  CHECK(j["summary"]["jobs_queued"] == 0);
   REQUIRE(j["devices"].size() == 4);
   CHECK(j["devices"][0]["kind"] == "cuda");
   CHECK(j["devices"][0]["utilization_percent"] == 90.0);

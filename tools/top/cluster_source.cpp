@@ -119,6 +119,23 @@ Snapshot buildSnapshot(const wire::StatusMsg* status, const Samples* metrics) {
         addJob(row, lease.job_id);
       }
     }
+    // The queue: waiting jobs with their reason, and every job's user and
+    // queue time (the scheduler knows them without /metrics).
+    double now = std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+    uint32_t queued = 0;
+    for (auto& q : status->queue) {
+      JobRow& j = jobs[q.job_id];
+      j.id = q.job_id;
+      j.user = q.user;
+      if (!q.running) {
+        ++queued;
+        j.state = "queued #" + std::to_string(q.position);
+        j.queue_seconds = std::max(0.0, now - q.submit_time);
+      } else if (q.start_time > 0) {
+        j.queue_seconds = std::max(0.0, q.start_time - q.submit_time);
+      }
+    }
+    snap.jobs_queued = queued;
   } else if (metrics) {
     for (auto& s : *metrics)
       if (s.name == "moai_job_lease_devices")
@@ -133,7 +150,7 @@ Snapshot buildSnapshot(const wire::StatusMsg* status, const Samples* metrics) {
       if (!id || !s.name.starts_with("moai_job_")) continue;
       auto it = jobs.find(*id);
       if (it == jobs.end()) continue;  // ended between the two requests
-      it->second.user = label(s, "user");
+      if (it->second.user.empty()) it->second.user = label(s, "user");
       if (s.name == "moai_job_lease_seconds") it->second.lease_seconds = s.value;
       if (s.name == "moai_job_busy_seconds") it->second.busy_seconds = s.value;
       if (s.name == "moai_job_queue_seconds") it->second.queue_seconds = s.value;

@@ -301,7 +301,8 @@ Line summaryCounts(const Snapshot& s) {
   add("   Devices ", std::to_string(s.devices.size()) + (by_kind.empty() ? "" : " (" + by_kind + ")"));
   add("   Allocated ", std::to_string(leased));
   add("  Free ", std::to_string(s.devices.size() - leased), Style::Good);
-  add("   Jobs ", std::to_string(s.jobs.size()) + " running, " +
+  size_t running = std::count_if(s.jobs.begin(), s.jobs.end(), [](const JobRow& j) { return j.state == "running"; });
+  add("   Jobs ", std::to_string(running) + " running, " +
                       (s.jobs_queued ? std::to_string(*s.jobs_queued) : std::string("-")) + " queued");
   if (s.cost_per_hour) {
     char cost[32];

@@ -1,5 +1,7 @@
 #include "tools/top/report.h"
 
+#include <algorithm>
+
 #include <nlohmann/json.hpp>
 
 #include "tools/top/render.h"
@@ -47,7 +49,7 @@ std::string snapshotJson(const Fetch& f, const std::string& scheduler, const std
       {"summary",
        {{"workers_up", up}, {"workers_down", s.workers.size() - up}, {"devices", s.devices.size()},
         {"devices_allocated", allocated}, {"devices_free", s.devices.size() - allocated},
-        {"jobs_running", s.jobs.size()}, {"jobs_queued", opt(s.jobs_queued)}, {"cost_per_hour", opt(s.cost_per_hour)}}},
+        {"jobs_running", std::count_if(s.jobs.begin(), s.jobs.end(), [](const JobRow& j) { return j.state == "running"; })}, {"jobs_queued", opt(s.jobs_queued)}, {"cost_per_hour", opt(s.cost_per_hour)}}},
       {"workers", workers},
       {"devices", devices},
       {"jobs", jobs},

@@ -40,7 +40,7 @@ struct JobDevice {
 struct JobRow {
   uint64_t id = 0;
   std::string user;                      // "" when unknown (no /metrics)
-  std::string state = "running";         // a status lists leased jobs only
+  std::string state = "running";         // or "queued #N" (its position)
   std::vector<JobDevice> devices;
   std::optional<double> lease_seconds;
   std::optional<double> busy_seconds;
@@ -52,7 +52,7 @@ struct Snapshot {
   std::vector<WorkerRow> workers;
   std::vector<DeviceRow> devices;
   std::vector<JobRow> jobs;
-  std::optional<uint32_t> jobs_queued;   // none until the scheduler has a queue
+  std::optional<uint32_t> jobs_queued;   // none when the scheduler does not report its queue
   std::optional<double> cost_per_hour;   // none until devices carry prices
   bool has_metrics = false;              // /metrics answered for this snapshot
 };
