@@ -105,15 +105,34 @@ void WorkerConnection::bye() {
   lost_ = true;  // nothing may follow a bye
 }
 
+// A DEALER whose peer is gone (and not yet noticed) blocks a send forever:
+// wait for room, and give up once the monitor reports the loss (a dead
+// worker's connection drops, at the latest by the ZeroMQ heartbeat).
+bool WorkerConnection::writableLocked() {
+  auto until = std::chrono::steady_clock::now() + std::chrono::duration<double>(requestTimeoutSeconds());
+  while (!lost_) {
+    zmq::pollitem_t items[] = {{sock_.handle(), 0, ZMQ_POLLOUT, 0}, {monitor_.handle(), 0, ZMQ_POLLIN, 0}};
+    zmq::poll(items, 2, std::chrono::milliseconds(100));
+    if (items[1].revents & ZMQ_POLLIN) {
+      log().error("lost the connection to worker {}", endpoint_);
+      lost_ = true;
+    } else if (items[0].revents & ZMQ_POLLOUT) {
+      return true;
+    } else if (std::chrono::steady_clock::now() > until) {
+      lost_ = true;
+    }
+  }
+  return false;
+}
+
 modnn_status WorkerConnection::sendLocked(const std::vector<uint8_t>& frame) {
-  if (lost_) return MODNN_ERR_DEVICE_UNAVAILABLE;
   try {
-    sock_.send(zmq::buffer(frame), zmq::send_flags::none);
+    while (writableLocked())
+      if (sock_.send(zmq::buffer(frame), zmq::send_flags::dontwait)) return MODNN_OK;
   } catch (const zmq::error_t&) {
     lost_ = true;
-    return MODNN_ERR_DEVICE_UNAVAILABLE;
   }
-  return MODNN_OK;
+  return MODNN_ERR_DEVICE_UNAVAILABLE;
 }
 
 modnn_status WorkerConnection::flushLocked() {
@@ -206,8 +225,10 @@ modnn_status WorkerConnection::write(uint32_t device, uint64_t va, const void* s
       one.push_back(std::move(c));
       auto frame = wire::encodeCommands(one);
       try {
-        sock_.send(zmq::buffer(frame), zmq::send_flags::sndmore);
-        sock_.send(zmq::buffer(p, chunk), zmq::send_flags::none);
+        // Once the first part is taken, the rest of the message is too.
+        bool sent = false;
+        while (!sent && writableLocked()) sent = bool(sock_.send(zmq::buffer(frame), zmq::send_flags::sndmore | zmq::send_flags::dontwait));
+        if (sent) sock_.send(zmq::buffer(p, chunk), zmq::send_flags::none);
       } catch (const zmq::error_t&) {
         lost_ = true;
       }

@@ -45,6 +45,7 @@ class WorkerConnection {
   WorkerConnection() = default;
   modnn_status flushLocked();
   modnn_status sendLocked(const std::vector<uint8_t>& frame);
+  bool writableLocked();
   Result<wire::WorkerMsg> awaitLocked(uint64_t id);
   modnn_status writeShmLocked(uint32_t device, uint64_t va, const uint8_t* src, uint64_t n);
 
