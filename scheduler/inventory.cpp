@@ -76,6 +76,23 @@ void Inventory::reportUsage(const wire::HeartbeatMsg& heartbeat) {
   w.busy_at = heartbeat.uptime_seconds;
 }
 
+// Metering: each worker counts, per job, the device-seconds the job's work
+// ran there; a job's busy time is the sum over the workers it has used.
+void Inventory::reportJobBusy(const wire::HeartbeatMsg& heartbeat) {
+  for (auto& [job_id, seconds] : heartbeat.job_busy) {
+    auto job = jobs_.find(job_id);
+    auto usage = usage_.find(job_id);
+    if (job == jobs_.end() || usage == usage_.end()) continue;
+    double& mine = job->second.busy_by_worker[heartbeat.worker_id];
+    if (seconds <= mine) continue;  // counters only grow (a late heartbeat)
+    mine = seconds;
+    double total = 0;
+    for (auto& [worker, s] : job->second.busy_by_worker) total += s;
+    usage->second.entry.busy_seconds = total;
+    dirty_usage_.insert(job_id);
+  }
+}
+
 std::vector<uint32_t> Inventory::kindIds(const std::string& kind) const {
   std::vector<uint32_t> out;
   for (auto& k : wire::kindAlternatives(kind)) {

@@ -113,6 +113,8 @@ class Inventory {
   // A heartbeat's per-device memory in use and busy time, for the metrics
   // (each list is ignored when its length is not the worker's device count).
   void reportUsage(const wire::HeartbeatMsg& heartbeat);
+  // A heartbeat's per-job busy device-seconds, into the jobs' usage records.
+  void reportJobBusy(const wire::HeartbeatMsg& heartbeat);
 
   // Starts the job now (grants, then `lease` to the client) or queues it
   // (`queued` to the client). Fails for a request no set of registered
@@ -190,6 +192,7 @@ class Inventory {
     std::string client_route;
     Clock::time_point last_heard, started;
     double submit_wall = 0, start_wall = 0;
+    std::map<std::string, double> busy_by_worker;  // metered device-seconds, per worker's counter
     std::vector<DeviceRef> devices;        // the lease, in its order
     std::vector<DeviceRef> dropping;       // shrunk away, awaiting `resized`
     bool change_unconfirmed = false;       // a leaseChanged awaits `resized`

@@ -123,12 +123,12 @@ std::string renderMetrics(const MetricsSnapshot& s) {
   out.family("moai_job_lease_workers", "gauge", "Workers the job's lease spans.");
   for (auto& j : s.jobs) out.sample("moai_job_lease_workers", jobLabels(j), j.workers);
   out.family("moai_job_queue_seconds", "gauge",
-             "Seconds the job waited in the scheduler's queue before its lease (0 while the scheduler has no queue).");
+             "Seconds the job waited in the scheduler's queue before its lease.");
   for (auto& j : s.jobs) out.sample("moai_job_queue_seconds", jobLabels(j), j.queue_seconds);
   out.family("moai_job_lease_seconds", "gauge", "Seconds since the job's lease was granted.");
   for (auto& j : s.jobs) out.sample("moai_job_lease_seconds", jobLabels(j), j.lease_seconds);
   out.family("moai_job_busy_seconds", "counter",
-             "Device-seconds the job's devices spent computing. Always 0 until metering lands (issue 7).");
+             "Device-seconds the job's work ran on its devices, as the workers meter it.");
   for (auto& j : s.jobs) out.sample("moai_job_busy_seconds", jobLabels(j), j.busy_seconds);
 
   out.family("moai_refused_peers_total", "counter", "Connections refused because their Curve key is not allowed.");

@@ -37,7 +37,7 @@ struct JobSample {
   uint32_t workers = 0;
   double queue_seconds = 0;              // waited before its lease
   double lease_seconds = 0;              // since its lease was granted
-  double busy_seconds = 0;               // device-seconds computing; 0 until metering exists
+  double busy_seconds = 0;               // device-seconds its work ran (workers meter it)
 };
 
 struct MetricsSnapshot {

@@ -121,6 +121,10 @@ void Server::on(const std::string& route, wire::RegisterMsg& m) {
 void Server::on(const std::string& route, wire::HeartbeatMsg& m) {
   if (inventory_.heartbeat(m.worker_id, route)) {
     if (!m.memory_used.empty() || !m.busy_seconds.empty()) inventory_.reportUsage(m);
+    if (!m.job_busy.empty()) {
+      inventory_.reportJobBusy(m);
+      persist();
+    }
     return;
   }
   spdlog::info("heartbeat from unregistered worker {}", m.worker_id);

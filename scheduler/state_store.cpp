@@ -44,7 +44,7 @@ CREATE TABLE IF NOT EXISTS usage (
   end_time REAL NOT NULL,            -- 0 while running
   leased_device_seconds REAL NOT NULL,
   counted_until REAL NOT NULL,       -- leased_device_seconds counts up to here
-  busy_seconds REAL,                 -- NULL until device metering lands
+  busy_seconds REAL,                 -- metered device-seconds; NULL when no worker reported any
   end_reason TEXT NOT NULL);
 )";
 
@@ -240,12 +240,12 @@ Result<size_t> StateStore::apply(const Changes& c) {
     run(del_leases.bind(1, int64_t(id)));
   }
 
-  Statement put_usage(db_, "INSERT OR REPLACE INTO usage VALUES (?, ?, ?, ?, ?, ?, ?, ?, NULL, ?)");
+  Statement put_usage(db_, "INSERT OR REPLACE INTO usage VALUES (?, ?, ?, ?, ?, ?, ?, ?, NULLIF(?, -1.0), ?)");
   for (auto& u : c.usage) {
     auto& e = u.entry;
     put_usage.bind(1, int64_t(e.job_id)).bind(2, e.user).bind(3, int64_t(e.devices)).bind(4, e.submit_time);
     put_usage.bind(5, e.start_time).bind(6, e.end_time).bind(7, e.leased_device_seconds).bind(8, u.counted_until);
-    put_usage.bind(9, e.end_reason);
+    put_usage.bind(9, e.busy_seconds < 0 ? -1.0 : e.busy_seconds).bind(10, e.end_reason);
     run(put_usage);
   }
   Statement next(db_, "INSERT OR REPLACE INTO meta VALUES ('next_job_id', ?)");

@@ -37,6 +37,12 @@ struct Heartbeat {               # no reply; error NOT_REGISTERED means register
   busySeconds @2 :List(Float64);  # per device: seconds spent running jobs' work since the worker
                                   # started (a counter); empty = not reported
   uptimeSeconds @3 :Float64;      # since the worker started, on the clock busySeconds uses
+  jobBusy @4 :List(JobBusy);      # per job open on this worker: device-seconds its work ran here
+}
+
+struct JobBusy {
+  jobId @0 :UInt64;
+  seconds @1 :Float64;            # a counter since the job's session opened on this worker
 }
 
 struct LeaseRequest {

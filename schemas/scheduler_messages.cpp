@@ -165,6 +165,12 @@ ToSchedulerMsg toSchedulerFromWire(schema::ToScheduler::Reader m) {
         require(busy >= 0 && busy < 1e12, "busy seconds out of range");  // also refuses NaN
         out.busy_seconds.push_back(busy);
       }
+      require(h.getJobBusy().size() <= kMaxJobsPerHeartbeat, "too many jobs in a heartbeat");
+      for (auto j : h.getJobBusy()) {
+        require(j.getJobId() != 0, "job id 0");
+        require(j.getSeconds() >= 0 && j.getSeconds() < 1e12, "job busy seconds out of range");
+        out.job_busy.emplace_back(j.getJobId(), j.getSeconds());
+      }
       return out;
     }
     case schema::ToScheduler::REQUEST_LEASE: return leaseRequestFromWire(m.getRequestLease());
@@ -330,6 +336,11 @@ std::vector<uint8_t> encodeToScheduler(const ToSchedulerMsg& m) {
                    auto busy = h.initBusySeconds(unsigned(v.busy_seconds.size()));
                    for (unsigned i = 0; i < v.busy_seconds.size(); ++i) busy.set(i, v.busy_seconds[i]);
                    h.setUptimeSeconds(v.uptime_seconds);
+                   auto jobs = h.initJobBusy(unsigned(v.job_busy.size()));
+                   for (unsigned i = 0; i < v.job_busy.size(); ++i) {
+                     jobs[i].setJobId(v.job_busy[i].first);
+                     jobs[i].setSeconds(v.job_busy[i].second);
+                   }
                  },
                  [&](const LeaseRequestMsg& v) { leaseRequestToWire(v, root.initRequestLease()); },
                  [&](const KeepaliveMsg& v) { root.setKeepalive(v.job_id); },

@@ -30,6 +30,7 @@ constexpr size_t kCurveKeyChars = 40;      // Z85 of a 32-byte CurveZMQ public k
 constexpr size_t kMaxKindAlternatives = 16;  // "h100|a100|..."
 constexpr size_t kMaxReasonBytes = 1024;   // why a job waits, what an admin command did
 constexpr size_t kMaxUsageRecords = 65536;
+constexpr size_t kMaxJobsPerHeartbeat = 4096;
 
 // --- to the scheduler ---
 
@@ -44,6 +45,7 @@ struct HeartbeatMsg {
   std::vector<uint64_t> memory_used;        // per device, bytes; empty = not reported
   std::vector<double> busy_seconds;         // per device, a counter; empty = not reported
   double uptime_seconds = 0;                // the worker's clock for busy_seconds
+  std::vector<std::pair<uint64_t, double>> job_busy;  // (job id, device-seconds on this worker), counters
 };
 struct LeaseRequestMsg {
   uint32_t devices = 0;                     // 1..kMaxLeaseDevices

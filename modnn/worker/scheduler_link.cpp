@@ -118,6 +118,7 @@ std::vector<uint64_t> SchedulerLink::poll(bool readable) {
       heartbeat.memory_used = std::move(usage.memory_used);
       heartbeat.busy_seconds = std::move(usage.busy_seconds);
       heartbeat.uptime_seconds = usage.uptime_seconds;
+      heartbeat.job_busy = std::move(usage.job_busy);
     }
     auto bytes = wire::encodeToScheduler(heartbeat);
     sock_.send(zmq::buffer(bytes), zmq::send_flags::dontwait);

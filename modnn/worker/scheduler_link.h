@@ -23,6 +23,7 @@ struct DeviceUsage {
   std::vector<uint64_t> memory_used;  // bytes jobs hold allocated
   std::vector<double> busy_seconds;   // running jobs' commands, since the worker started
   double uptime_seconds = 0;          // since the worker started, on the same clock
+  std::vector<std::pair<uint64_t, double>> job_busy;  // per open job: device-seconds its work ran here
 };
 
 class SchedulerLink {

@@ -59,6 +59,8 @@ class JobThread {
     cv_.notify_one();
   }
   uint64_t jobId() const { return session_->jobId(); }
+  // Device-seconds this job's work has run here: what metering bills.
+  double busySeconds() const { return double(job_busy_ns_.load()) * 1e-9; }
   const JobSession& session() const { return *session_; }
   const std::vector<uint32_t>& indices() const { return indices_; }
   uint64_t allocatedBytes(size_t d) const { return session_->allocatedBytes(d); }
@@ -83,8 +85,9 @@ class JobThread {
         } else if (auto* req = std::get_if<wire::RequestMsg>(&msg.body)) {
           auto t0 = std::chrono::steady_clock::now();
           JobSession::Reply reply = session_->answer(*req);
-          if (req->device < indices_.size())
-            busy_ns_[indices_[req->device]] += nanos(std::chrono::steady_clock::now() - t0);
+          uint64_t took = nanos(std::chrono::steady_clock::now() - t0);
+          if (req->device < indices_.size()) busy_ns_[indices_[req->device]] += took;
+          job_busy_ns_ += took;
           out.send(zmq::buffer(from), zmq::send_flags::sndmore);
           if (reply.attachment.empty()) {
             out.send(zmq::buffer(reply.message), zmq::send_flags::none);
@@ -116,11 +119,13 @@ class JobThread {
     uint64_t share = nanos(took) / cmds.size();
     for (const auto& c : cmds)
       if (c.device < indices_.size()) busy_ns_[indices_[c.device]] += share;
+    job_busy_ns_ += nanos(took);
   }
 
   std::unique_ptr<JobSession> session_;
   std::vector<uint32_t> indices_;
   std::atomic<uint64_t>* busy_ns_;
+  std::atomic<uint64_t> job_busy_ns_{0};
   std::mutex mu_;
   std::condition_variable cv_;
   std::deque<Posted> inbox_;
@@ -332,6 +337,7 @@ Result<int> runWorker(const WorkerConfig& config, const std::atomic<bool>& stop)
       for (auto& [job_id, job] : jobs)
         for (size_t d = 0; d < job->indices().size(); ++d) usage.memory_used[job->indices()[d]] += job->allocatedBytes(d);
       for (size_t d = 0; d < props.size(); ++d) usage.busy_seconds.push_back(double(busy_ns[d].load()) * 1e-9);
+      for (auto& [job_id, job] : jobs) usage.job_busy.emplace_back(job_id, job->busySeconds());
       return usage;
     });
 

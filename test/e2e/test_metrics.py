@@ -81,8 +81,9 @@ with Cluster(workers=2, heartbeat=0.3, memory="1G", metrics=True) as c:
         jobs = [(l, v) for n, l, v in s if n == "moai_job_lease_devices"]
         if len(jobs) != 1 or jobs[0][1] != 1 or values(s, "moai_device_job", Hostname=host) != [float(jobs[0][0]["job"])]:
             fail(f"job gauges: {jobs}")
-        if values(s, "moai_job_busy_seconds", job=jobs[0][0]["job"]) != [0]:
-            fail("busy seconds before metering")
+        busy_s = values(s, "moai_job_busy_seconds", job=jobs[0][0]["job"])
+        if len(busy_s) != 1 or not busy_s[0] > 0:
+            fail(f"the busy job's metered busy seconds: {busy_s}")
         print(f"busy: job {jobs[0][0]['job']} on {host}, 1 MiB used, {util:.0f} % utilization")
     finally:
         out, _ = job.communicate(timeout=30)

@@ -308,6 +308,23 @@ TEST_CASE("Curve keys and heartbeat memory: carried when valid, refused otherwis
   CHECK(hb.uptime_seconds == 7200.5);
   CHECK(hb.memory_used == std::vector<uint64_t>{1, 0, 5ull << 40});
   CHECK(hb.busy_seconds == std::vector<double>{0.5, 0, 3600});
+  HeartbeatMsg metered{"w", {}, {}, 1.0, {{7, 1.25}, {9, 0}}};
+  CHECK(toScheduler<HeartbeatMsg>(metered).job_busy == metered.job_busy);
+  for (double bad : {-1.0, std::nan(""), 1e300}) {
+    INFO(bad);
+    rejected(rawToScheduler([&](schema::ToScheduler::Builder root) {
+      auto h = root.initHeartbeat();
+      h.setWorkerId("w");
+      auto j = h.initJobBusy(1)[0];
+      j.setJobId(7);
+      j.setSeconds(bad);
+    }));
+  }
+  rejected(rawToScheduler([&](schema::ToScheduler::Builder root) {  // job 0 does not exist
+    auto h = root.initHeartbeat();
+    h.setWorkerId("w");
+    h.initJobBusy(1)[0].setSeconds(1);
+  }));
   for (double bad : {-1.0, std::nan(""), 1e300}) {
     INFO(bad);
     rejected(rawToScheduler([&](schema::ToScheduler::Builder root) {

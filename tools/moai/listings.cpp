@@ -152,6 +152,8 @@ json usageListing(const wire::UsageMsg& u, double now) {
   struct Total {
     int jobs = 0;
     double leased = 0;
+    double busy = 0;
+    bool metered = false;  // some job of the user has a busy time
   };
   std::map<std::string, Total> users;
   for (auto& r : u.records) {
@@ -166,10 +168,15 @@ json usageListing(const wire::UsageMsg& u, double now) {
                     {"end_reason", r.end_time > 0 ? json(r.end_reason) : json(nullptr)}});
     ++users[r.user].jobs;
     users[r.user].leased += r.leased_device_seconds;
+    if (r.busy_seconds >= 0) {
+      users[r.user].busy += r.busy_seconds;
+      users[r.user].metered = true;
+    }
   }
   json per_user = json::array();
   for (auto& [user, t] : users)
-    per_user.push_back({{"user", user}, {"jobs", t.jobs}, {"leased_device_seconds", t.leased}, {"busy_seconds", nullptr}});
+    per_user.push_back({{"user", user}, {"jobs", t.jobs}, {"leased_device_seconds", t.leased},
+                        {"busy_seconds", t.metered ? json(t.busy) : json(nullptr)}});
   return {{"jobs", jobs}, {"users", per_user}};
 }
 
@@ -235,7 +242,8 @@ std::string usageText(const json& l) {
                     j["end_reason"].is_null() ? "running" : str(j["end_reason"])});
   std::vector<std::vector<std::string>> users{{"USER", "JOBS", "LEASED DEVICE-H", "BUSY DEVICE-H"}};
   for (auto& u : l["users"])
-    users.push_back({user(u["user"]), str(u["jobs"]), hours(u["leased_device_seconds"]), "-"});
+    users.push_back({user(u["user"]), str(u["jobs"]), hours(u["leased_device_seconds"]),
+                     u["busy_seconds"].is_null() ? "-" : hours(u["busy_seconds"])});
   return table(rows) + "\n" + table(users);
 }
 
