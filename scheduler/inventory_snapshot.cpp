@@ -27,8 +27,7 @@ MetricsSnapshot Inventory::snapshot() const {
   for (auto& [id, job] : jobs_) {
     std::set<std::string> workers;
     for (auto& d : job.devices) workers.insert(d.worker_id);
-    double wall = std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
-    double queued = (job.running ? job.start_wall : wall) - job.submit_wall;
+    double queued = (job.running ? job.start_wall : wall_()) - job.submit_wall;
     double busy = 0;
     for (auto& [worker, s] : job.busy_by_worker) busy += s;
     out.jobs.push_back({id, job.request.user, uint32_t(job.devices.size()), uint32_t(workers.size()),

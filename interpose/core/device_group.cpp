@@ -523,13 +523,19 @@ void leave(Group* g, size_t i) {
 // (the state is replicated, so a shrink moves nothing), then the scheduler
 // hears that the dropped devices are free.
 void followLease(Group* g) {
-  const modnn_device& first = g->devs[0];
-  if (!MODNN_HAS_ENTRY(first.iface, lease_devices) || !MODNN_HAS_ENTRY(first.iface, lease_confirm)) return;
+  // Asked at every flush: a shared lock, so other streams' work goes on;
+  // the exclusive one only for an actual change.
+  std::vector<modnn_device> next;
+  {
+    std::shared_lock<std::shared_mutex> members(g->members);
+    const modnn_device& first = g->devs[0];
+    if (!MODNN_HAS_ENTRY(first.iface, lease_devices) || !MODNN_HAS_ENTRY(first.iface, lease_confirm)) return;
+    modnn_device set[256];
+    int n = first.iface->lease_devices(first.ctx, set, 256);
+    if (n <= 0) return;
+    next.assign(set, set + n);
+  }
   std::unique_lock<std::shared_mutex> members(g->members);
-  std::vector<modnn_device> next(256);
-  int n = g->devs[0].iface->lease_devices(g->devs[0].ctx, next.data(), int(next.size()));
-  if (n <= 0) return;
-  next.resize(size_t(n));
   std::vector<int> was(next.size(), -1);  // index in devs of each kept device
   size_t source = SIZE_MAX;
   for (size_t j = 0; j < next.size(); ++j)

@@ -127,8 +127,11 @@ bool WorkerConnection::writableLocked() {
 
 modnn_status WorkerConnection::sendLocked(const std::vector<uint8_t>& frame) {
   try {
-    while (writableLocked())
+    // Usually taken at once; only a refused send waits (and polls).
+    while (!lost_) {
       if (sock_.send(zmq::buffer(frame), zmq::send_flags::dontwait)) return MODNN_OK;
+      if (!writableLocked()) break;
+    }
   } catch (const zmq::error_t&) {
     lost_ = true;
   }
@@ -227,7 +230,10 @@ modnn_status WorkerConnection::write(uint32_t device, uint64_t va, const void* s
       try {
         // Once the first part is taken, the rest of the message is too.
         bool sent = false;
-        while (!sent && writableLocked()) sent = bool(sock_.send(zmq::buffer(frame), zmq::send_flags::sndmore | zmq::send_flags::dontwait));
+        while (!sent && !lost_) {
+          sent = bool(sock_.send(zmq::buffer(frame), zmq::send_flags::sndmore | zmq::send_flags::dontwait));
+          if (!sent && !writableLocked()) break;
+        }
         if (sent) sock_.send(zmq::buffer(p, chunk), zmq::send_flags::none);
       } catch (const zmq::error_t&) {
         lost_ = true;
