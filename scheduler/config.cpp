@@ -33,6 +33,9 @@ std::unique_ptr<CLI::App> makeApp(SchedulerConfig& c, std::string& config_file) 
           std::map<std::string, schema::Placement>{{"pack", schema::Placement::PACK},
                                                    {"spread", schema::Placement::SPREAD}}))
       ->option_text("pack|spread=pack");
+  app->add_option("--share-headroom", c.share_headroom,
+                  "a job sharing a device may allocate its predicted peak plus this fraction of it")
+      ->check(CLI::Range(0.0, 10.0))->capture_default_str();
   app->add_option("--log-level", c.log_level, "trace, debug, info, warn, error, critical or off")
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "critical", "off"}))
       ->envname("MOAI_LOG")->capture_default_str();

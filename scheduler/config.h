@@ -14,6 +14,7 @@ struct SchedulerConfig {
   double heartbeat_timeout_s = 3;
   double client_timeout_s = 10;
   schema::Placement placement = schema::Placement::PACK;
+  double share_headroom = 0.10;              // a shared job's quota: predicted peak plus this fraction
   std::string log_level = "info";            // or $MOAI_LOG
   // Security and metrics (see README.md "Security", "Metrics").
   std::string key;                           // Curve secret key file; "" = plain tcp

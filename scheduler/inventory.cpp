@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "colocation.h"
 #include "placement.h"
 #include "token.h"
 
@@ -43,6 +44,30 @@ void Inventory::Worker::hold(uint32_t index, uint64_t job) {
   holder[index] = job;
 }
 
+void Inventory::Worker::share(uint32_t index, uint64_t job, uint64_t quota) {
+  if (holder[index] == 0) hold(index, kShared);
+  ++*generation;
+  sharers[index][job] = quota;
+}
+
+bool Inventory::Worker::let(uint32_t index, uint64_t job) {
+  if (index >= holder.size()) return false;
+  if (holder[index] == job) {
+    hold(index, 0);
+    return true;
+  }
+  if (holder[index] != kShared || sharers[index].erase(job) == 0) return false;
+  ++*generation;
+  if (sharers[index].empty()) hold(index, 0);
+  return true;
+}
+
+uint64_t Inventory::Worker::reserved(uint32_t index) const {
+  uint64_t sum = 0;
+  for (auto& [job, quota] : sharers[index]) sum += quota;
+  return sum;
+}
+
 void Inventory::Worker::take(wire::RegisterMsg r, std::map<std::string, uint32_t>& kind_ids) {
   ++*generation;
   registration = std::move(r);
@@ -50,6 +75,7 @@ void Inventory::Worker::take(wire::RegisterMsg r, std::map<std::string, uint32_t
   busy_seconds.clear();
   utilization.clear();
   holder.assign(registration.devices.size(), 0);
+  sharers.assign(registration.devices.size(), {});
   free = uint32_t(holder.size());
   kinds.clear();
   for (auto& d : registration.devices) kinds.push_back(kind_ids.emplace(d.kind, uint32_t(kind_ids.size())).first->second);
@@ -210,6 +236,56 @@ std::optional<std::vector<Inventory::DeviceRef>> Inventory::pick(const Job& job,
   return out;
 }
 
+uint64_t Inventory::quotaFor(const Job& job) const {
+  if (!job.request.shareable || job.request.predicted_memory == 0) return 0;
+  return coloc::memoryReservation(job.request.predicted_memory, config_.share_headroom);
+}
+
+std::optional<std::vector<Inventory::DeviceRef>> Inventory::pickShared(const Job& job, uint32_t count, uint64_t quota,
+                                                                       const std::vector<DeviceRef>& exclude) const {
+  std::vector<DeviceRef> refs;
+  std::vector<coloc::MemoryDevice> devices;
+  for (auto& [id, w] : workers_) {
+    if (!takesLeases(w)) continue;
+    for (uint32_t i = 0; i < w.holder.size(); ++i) {
+      if ((w.holder[i] != 0 && w.holder[i] != kShared) || !matches(job, w, i)) continue;
+      DeviceRef ref{id, i};
+      if (std::find(exclude.begin(), exclude.end(), ref) != exclude.end()) continue;
+      refs.push_back(ref);
+      devices.push_back({w.registration.devices[i].total_memory, w.reserved(i), true});
+    }
+  }
+  // FGD's workload: the quotas of the jobs sharing devices now, and this one.
+  std::map<uint64_t, double> sizes{{quota, 1.0}};
+  for (auto& [id, j] : jobs_)
+    if (j.running && j.quota) sizes[j.quota] += 1.0;
+  std::vector<coloc::MemoryClass> workload;
+  for (auto& [bytes, n] : sizes) workload.push_back({bytes, n});
+  std::vector<DeviceRef> out;
+  while (out.size() < count) {
+    auto chosen = coloc::chooseMemoryDevice(devices, quota, workload);
+    if (!chosen) return std::nullopt;
+    out.push_back(refs[*chosen]);
+    devices[*chosen].shareable = false;  // one job uses a device once
+  }
+  return out;
+}
+
+uint64_t Inventory::freedBy(const Worker& w, uint32_t index) const {
+  if (w.holder[index] != kShared) return w.holder[index];
+  // Sharers without a time limit outlast the others; among them, the latest started.
+  uint64_t last = 0;
+  std::optional<Clock::time_point> last_end;
+  for (auto& [job_id, quota] : w.sharers[index]) {
+    auto end = endOf(jobs_.at(job_id));
+    if (last == 0 || (last_end && (!end || *end > *last_end))) {
+      last = job_id;
+      last_end = end;
+    }
+  }
+  return last;
+}
+
 std::optional<Clock::time_point> Inventory::endOf(const Job& job) const {
   if (job.request.time_limit_s == 0) return std::nullopt;
   return job.started + std::chrono::seconds(job.request.time_limit_s);
@@ -231,7 +307,7 @@ const Inventory::Reservation& Inventory::reserve(const Job& head) const {
       if (w.holder[i] == 0)
         ++r.usable;
       else
-        ++held[w.holder[i]];
+        ++held[freedBy(w, i)];
     }
   }
   // Running jobs in the order they end; those without a time limit last,
@@ -289,7 +365,7 @@ const Inventory::Job* Inventory::queueHead() const {
 bool Inventory::usableBy(const Reservation& r, const DeviceRef& d) const {
   const Worker& w = workers_.at(d.worker_id);
   if (!w.alive || w.draining || !matches(*r.head, w, d.index)) return false;
-  return w.holder[d.index] == 0 || r.freeing.count(w.holder[d.index]) > 0;
+  return w.holder[d.index] == 0 || r.freeing.count(freedBy(w, d.index)) > 0;
 }
 
 std::string Inventory::describe(const Job& job) const {
@@ -321,11 +397,16 @@ Effects Inventory::schedule() {
       continue;
     }
     uint32_t free = freeFor(*job, &free_cache);
-    // A placement exists exactly when enough matching devices are free.
-    auto devices = free >= job->request.devices ? pick(*job, job->request.devices) : std::nullopt;
+    // Shared devices when the job may share and they have room, else whole
+    // ones: a placement exists exactly when enough matching devices are free.
+    uint64_t quota = quotaFor(*job);
+    auto devices = quota ? pickShared(*job, job->request.devices, quota) : std::nullopt;
+    if (!devices) quota = 0;
+    if (!devices && free >= job->request.devices) devices = pick(*job, job->request.devices);
     auto end = job->request.time_limit_s ? std::optional(now + std::chrono::seconds(job->request.time_limit_s))
                                          : std::nullopt;
     if (devices && (!head || !delays(*head, *devices, end))) {
+      job->quota = quota;
       out.add(start(*job, std::move(*devices)));
       free_cache.clear();
       if (head) head = &reserve(jobs_.at(head->job_id));
@@ -354,7 +435,10 @@ Effects Inventory::start(Job& job, std::vector<DeviceRef> devices) {
   job.start_wall = wall_();
   job.position = 0;
   job.reason.clear();
-  for (auto& d : job.devices) workers_.at(d.worker_id).hold(d.index, job.id);
+  for (auto& d : job.devices) {
+    Worker& w = workers_.at(d.worker_id);
+    job.quota ? w.share(d.index, job.id, job.quota) : w.hold(d.index, job.id);
+  }
   UsageRecord& u = usage_[job.id];
   u.entry = {job.id, job.request.user, uint32_t(job.devices.size()), job.submit_wall, job.start_wall, 0, 0, -1, ""};
   u.counted_until = job.start_wall;
@@ -369,7 +453,8 @@ Effects Inventory::start(Job& job, std::vector<DeviceRef> devices) {
   out.messages.push_back({job.client_route, wire::LeaseMsg{std::move(lease)}});
   out.events.push_back("job " + std::to_string(job.id) + ": " + std::to_string(job.devices.size()) + " devices on " +
                        std::to_string(routes.size()) + " workers for user '" + job.request.user + "' after " +
-                       seconds(job.start_wall - job.submit_wall) + " in the queue");
+                       seconds(job.start_wall - job.submit_wall) + " in the queue" +
+                       (job.quota ? ", sharing them with a quota of " + std::to_string(job.quota >> 20) + " MiB" : ""));
   return out;
 }
 
@@ -431,6 +516,36 @@ Result<Effects> Inventory::cancel(uint64_t job_id) {
   return out;
 }
 
+std::optional<Effects> Inventory::memoryReport(const wire::MemoryReportMsg& report) {
+  auto it = jobs_.find(report.job_id);
+  if (it == jobs_.end()) return std::nullopt;
+  Job& job = it->second;
+  job.peak_allocated = report.peak_allocated;
+  Effects out;
+  if (job.request.predicted_memory == report.predicted_peak) return out;
+  job.request.predicted_memory = report.predicted_peak;  // a restart places it by what it learnt
+  dirty_jobs_.insert(job.id);
+  uint64_t want = quotaFor(job);
+  if (!job.running || job.quota == 0 || want <= job.quota) return out;
+  std::string name = "job " + std::to_string(job.id);
+  for (auto& d : job.devices) {
+    const Worker& w = workers_.at(d.worker_id);
+    if (w.reserved(d.index) - job.quota + want > w.registration.devices[d.index].total_memory) {
+      out.events.push_back(name + " now predicts " + std::to_string(report.predicted_peak >> 20) + " MiB; " +
+                           d.worker_id + " device " + std::to_string(d.index) + " has no room beyond its quota of " +
+                           std::to_string(job.quota >> 20) + " MiB");
+      return out;
+    }
+  }
+  for (auto& d : job.devices) workers_.at(d.worker_id).share(d.index, job.id, want);
+  out.events.push_back(name + "'s quota grew from " + std::to_string(job.quota >> 20) + " to " +
+                       std::to_string(want >> 20) + " MiB per device");
+  job.quota = want;
+  for (auto& route : routesOf(job.devices)) out.messages.push_back({route, wire::QuotaMsg{job.id, want}});
+  out.messages.push_back({job.client_route, wire::QuotaMsg{job.id, want}});
+  return out;
+}
+
 Effects Inventory::endJob(uint64_t job_id, std::string reason, bool tell_client) {
   Job& job = jobs_.at(job_id);
   Effects out;
@@ -445,7 +560,7 @@ Effects Inventory::endJob(uint64_t job_id, std::string reason, bool tell_client)
     for (auto& route : routesOf(held)) out.messages.push_back({route, wire::RevokeMsg{job_id}});
     for (auto& d : held) {
       auto w = workers_.find(d.worker_id);
-      if (w != workers_.end() && w->second.holder[d.index] == job_id) w->second.hold(d.index, 0);
+      if (w != workers_.end()) w->second.let(d.index, job_id);
     }
   }
   if (tell_client) out.messages.push_back({job.client_route, wire::RevokeMsg{job_id}});
@@ -491,7 +606,10 @@ Result<Effects> Inventory::resize(uint64_t job_id, uint32_t devices) {
     return out;
   }
   if (devices > now_held) {
-    auto extra = pick(job, uint32_t(devices - now_held));
+    std::vector<DeviceRef> mine = job.devices;
+    mine.insert(mine.end(), job.dropping.begin(), job.dropping.end());
+    auto extra = job.quota ? pickShared(job, uint32_t(devices - now_held), job.quota, mine)
+                           : pick(job, uint32_t(devices - now_held));
     if (!extra)
       return makeError(MODNN_ERR_OUT_OF_MEMORY, "cannot grow " + name + ": " + std::to_string(devices - now_held) +
                                                     " more free devices of its kind are not available");
@@ -500,7 +618,10 @@ Result<Effects> Inventory::resize(uint64_t job_id, uint32_t devices) {
       return makeError(MODNN_ERR_OUT_OF_MEMORY, "cannot grow " + name + " now: it would delay queued job " +
                                                     std::to_string(head->id));
     countUsage(job);
-    for (auto& d : *extra) workers_.at(d.worker_id).hold(d.index, job_id);
+    for (auto& d : *extra) {
+      Worker& w = workers_.at(d.worker_id);
+      job.quota ? w.share(d.index, job_id, job.quota) : w.hold(d.index, job_id);
+    }
     job.devices.insert(job.devices.end(), extra->begin(), extra->end());
     countUsage(job);  // records the new size
     wire::LeaseEntry lease = leaseOf(job);
@@ -547,7 +668,7 @@ Result<Effects> Inventory::resized(uint64_t job_id) {
   for (auto& d : job.dropping) {
     by_worker[d.worker_id].push_back(d.index);
     auto w = workers_.find(d.worker_id);
-    if (w != workers_.end() && w->second.holder[d.index] == job_id) w->second.hold(d.index, 0);
+    if (w != workers_.end()) w->second.let(d.index, job_id);
   }
   job.dropping.clear();
   countUsage(job);
@@ -610,6 +731,11 @@ wire::StatusMsg Inventory::status() const {
     for (uint32_t i = 0; i < w.holder.size(); ++i) {
       auto& p = w.registration.devices[i];
       wire::DeviceStatusEntry d{i, {}, p.kind, p.name, p.total_memory, w.holder[i]};
+      if (w.holder[i] == kShared) {
+        for (auto& [job, quota] : w.sharers[i]) d.sharers.push_back(job);
+        d.job_id = d.sharers.front();
+        d.reserved_memory = w.reserved(i);
+      }
       std::copy(std::begin(p.uuid), std::end(p.uuid), d.uuid.begin());
       entry.device_list.push_back(std::move(d));
     }
@@ -627,7 +753,8 @@ wire::StatusMsg Inventory::status() const {
       out.jobs.back().token.clear();
     }
     out.queue.push_back({job->id, job->request.user, job->running, job->request, job->submit_wall, job->start_wall,
-                         job->position, job->reason, uint32_t(job->devices.size()), job->change_unconfirmed});
+                         job->position, job->reason, uint32_t(job->devices.size()), job->change_unconfirmed,
+                         job->quota, job->peak_allocated});
   }
   return out;
 }
@@ -647,7 +774,7 @@ wire::UsageMsg Inventory::usage() const {
 }
 
 wire::LeaseEntry Inventory::leaseOf(const Job& job) const {
-  wire::LeaseEntry lease{job.id, job.token, {}};
+  wire::LeaseEntry lease{job.id, job.token, {}, job.quota, job.request.share_weight};
   for (auto& d : job.devices) {
     const wire::RegisterMsg& r = workers_.at(d.worker_id).registration;
     lease.devices.push_back({d.worker_id, r.endpoints, d.index, r.curve_key});
@@ -667,8 +794,10 @@ std::vector<std::string> Inventory::routesOf(const std::vector<DeviceRef>& devic
 
 std::vector<uint64_t> Inventory::jobsOn(const Worker& worker) const {
   std::set<uint64_t> jobs;
-  for (uint64_t job : worker.holder)
-    if (job != 0) jobs.insert(job);
+  for (size_t i = 0; i < worker.holder.size(); ++i) {
+    if (worker.holder[i] != 0 && worker.holder[i] != kShared) jobs.insert(worker.holder[i]);
+    for (auto& [job, quota] : worker.sharers[i]) jobs.insert(job);
+  }
   return {jobs.begin(), jobs.end()};
 }
 
@@ -697,12 +826,19 @@ void Inventory::restore(Snapshot snapshot) {
     job.submit_wall = record.submit_time;
     job.start_wall = record.start_time;
     job.change_unconfirmed = record.change_unconfirmed;  // sent again at the first keepalive
+    job.quota = record.memory_quota;
     job.started = now - std::chrono::duration_cast<Clock::duration>(
                             std::chrono::duration<double>(std::max(0.0, wall - record.start_time)));
     for (auto& d : record.devices) {
       auto w = workers_.find(d.worker_id);
-      if (w == workers_.end() || d.index >= w->second.holder.size() || w->second.holder[d.index] != 0) continue;
-      w->second.hold(d.index, job.id);
+      if (w == workers_.end() || d.index >= w->second.holder.size()) continue;
+      uint64_t holder = w->second.holder[d.index];
+      if (job.quota && (holder == 0 || holder == kShared))
+        w->second.share(d.index, job.id, job.quota);
+      else if (!job.quota && holder == 0)
+        w->second.hold(d.index, job.id);
+      else
+        continue;
       (d.dropping ? job.dropping : job.devices).push_back({d.worker_id, d.index});
     }
     next_job_id_ = std::max(next_job_id_, job.id + 1);
@@ -738,7 +874,7 @@ Changes Inventory::takeChanges() {
       continue;
     }
     const Job& j = it->second;
-    JobRecord r{id, j.request, j.running, j.token, j.submit_wall, j.start_wall, {}, j.change_unconfirmed};
+    JobRecord r{id, j.request, j.running, j.token, j.submit_wall, j.start_wall, {}, j.change_unconfirmed, j.quota};
     for (auto& d : j.devices) r.devices.push_back({d.worker_id, d.index, false});
     for (auto& d : j.dropping) r.devices.push_back({d.worker_id, d.index, true});
     out.jobs.push_back(std::move(r));

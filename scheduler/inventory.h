@@ -5,7 +5,11 @@
 // send, and to whom. A peer is named by an opaque `route` (its ZeroMQ
 // routing id; "" = not known yet, after a restart). Time comes from
 // injectable clocks, so tests run timeouts and time limits without waiting.
-// A device belongs to at most one lease (colocation comes later).
+// A device is held whole by one lease, or shared by shareable jobs whose
+// memory quotas (predicted peak plus headroom) fit it together: a shareable
+// job with a prediction goes where cluster fragmentation grows least (FGD,
+// scheduler/colocation.h), on devices already shared first, and falls back
+// to whole devices when none has room.
 //
 // Queue: jobs that do not fit wait, ordered by priority, then job id (=
 // submit order). The first waiting job holds a reservation: the earliest
@@ -39,6 +43,7 @@ struct InventoryConfig {
   schema::Placement placement = schema::Placement::PACK;        // for requests that leave it UNSET
   size_t max_workers = wire::kMaxStatusWorkers;
   size_t max_jobs = wire::kMaxStatusJobs;                       // queued and running together
+  double share_headroom = 0.10;  // a shared job's quota: its predicted peak plus this fraction
 };
 
 // One message to send; the daemon skips an empty route.
@@ -73,6 +78,7 @@ struct JobRecord {
   double submit_time = 0, start_time = 0;    // Unix seconds
   std::vector<LeasedDeviceRecord> devices;   // lease order
   bool change_unconfirmed = false;           // a leaseChanged awaits the client's `resized`
+  uint64_t memory_quota = 0;                 // per device while sharing; 0 = whole devices
 };
 struct UsageRecord {
   wire::UsageEntry entry;       // leased_device_seconds counted up to `counted_until`
@@ -124,6 +130,11 @@ class Inventory {
   // from a new route gets the job's unconfirmed lease change again (the
   // first may have gone to a socket the client no longer reads).
   std::optional<Effects> keepalive(uint64_t job_id, const std::string& client_route);
+  // A running job's new memory prediction. A shared job whose quota no
+  // longer covers it gets a larger one when its devices have room (`quota`
+  // to its workers and client); otherwise it keeps the quota it has.
+  // nullopt: no such job.
+  std::optional<Effects> memoryReport(const wire::MemoryReportMsg& report);
   // Ends a queued or running job at its client's request (`released` to it).
   std::optional<Effects> release(uint64_t job_id, const std::string& client_route);
   // Ends a queued or running job from outside; the client gets `revoke`.
@@ -164,12 +175,16 @@ class Inventory {
     std::string worker_id;
     uint32_t index = 0;
     bool operator<(const DeviceRef& o) const { return std::tie(worker_id, index) < std::tie(o.worker_id, o.index); }
+    bool operator==(const DeviceRef& o) const = default;
   };
+  // holder[] of a device that shareable jobs share.
+  static constexpr uint64_t kShared = UINT64_MAX;
   struct Worker {
     std::string route;
     wire::RegisterMsg registration;
     std::vector<uint32_t> kinds;           // per device: its kind's id in kind_ids_
-    std::vector<uint64_t> holder;          // per device: the job leasing it, 0 = free; set through hold()
+    std::vector<uint64_t> holder;          // per device: the job leasing it, 0 = free, kShared; set through hold()
+    std::vector<std::map<uint64_t, uint64_t>> sharers;  // per device: job -> its quota, while kShared
     uint32_t free = 0;                     // devices with holder 0
     Clock::time_point last_heard;
     bool alive = true;
@@ -180,6 +195,11 @@ class Inventory {
     std::vector<double> utilization;       // per device, percent busy between the last two reports
     uint64_t* generation = nullptr;        // the inventory's, bumped by every change below
     void hold(uint32_t index, uint64_t job);
+    // Adds a job to a free or shared device, or sets its quota there.
+    void share(uint32_t index, uint64_t job, uint64_t quota);
+    // Takes `job` off device `index`, whole or shared; false if it was not there.
+    bool let(uint32_t index, uint64_t job);
+    uint64_t reserved(uint32_t index) const;  // the sharers' quotas together
     // A (new) registration: every device free; kinds get ids in `kind_ids`.
     void take(wire::RegisterMsg r, std::map<std::string, uint32_t>& kind_ids);
   };
@@ -197,6 +217,8 @@ class Inventory {
     std::vector<DeviceRef> dropping;       // shrunk away, awaiting `resized`
     bool change_unconfirmed = false;       // a leaseChanged awaits `resized`
     std::string change_sent_to;            // the route it went to
+    uint64_t quota = 0;                    // per device while sharing devices; 0 = whole devices
+    uint64_t peak_allocated = 0;           // per device, from the client's memory reports
     uint32_t position = 0;
     std::string reason;
   };
@@ -219,6 +241,14 @@ class Inventory {
   uint32_t freeFor(const Job& job, std::map<std::pair<std::string, uint64_t>, uint32_t>* free_cache = nullptr) const;
   uint64_t capacityFor(const Job& job) const;
   std::optional<std::vector<DeviceRef>> pick(const Job& job, uint32_t count) const;
+  // Devices to share for a shareable job with a prediction, each with room
+  // for `quota`, none of `exclude`; nullopt when not enough have room.
+  std::optional<std::vector<DeviceRef>> pickShared(const Job& job, uint32_t count, uint64_t quota,
+                                                   const std::vector<DeviceRef>& exclude = {}) const;
+  uint64_t quotaFor(const Job& job) const;  // 0: the job takes whole devices
+  // The job whose end frees device `index` of `w`: its holder, or for a
+  // shared device the sharer that ends last. 0 = free.
+  uint64_t freedBy(const Worker& w, uint32_t index) const;
   std::optional<Clock::time_point> endOf(const Job& job) const;
   const Reservation& reserve(const Job& head) const;
   bool usableBy(const Reservation& r, const DeviceRef& d) const;

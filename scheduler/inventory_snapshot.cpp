@@ -18,7 +18,7 @@ MetricsSnapshot Inventory::snapshot() const {
       d.worker_id = id;
       d.index = i;
       d.props = devices[i];
-      d.job_id = w.holder[i];
+      d.job_id = w.holder[i] == kShared ? w.sharers[i].begin()->first : w.holder[i];
       if (w.memory_used.size() == devices.size()) d.memory_used = w.memory_used[i];
       if (w.utilization.size() == devices.size()) d.utilization = w.utilization[i];
       out.devices.push_back(d);

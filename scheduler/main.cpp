@@ -83,6 +83,7 @@ int main(int argc, char** argv) {
   inventory.heartbeat_timeout = seconds(config.heartbeat_timeout_s);
   inventory.client_timeout = seconds(config.client_timeout_s);
   inventory.placement = config.placement;
+  inventory.share_headroom = config.share_headroom;
   std::unique_ptr<moai::sched::StateStore> store;
   if (!config.state.empty()) {
     auto opened = moai::sched::StateStore::open(config.state);

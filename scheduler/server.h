@@ -60,6 +60,7 @@ class Server {
   void on(const std::string& route, wire::ResizeMsg& m);
   void on(const std::string& route, wire::ResizedMsg& m);
   void on(const std::string& route, wire::UsageRequestMsg& m);
+  void on(const std::string& route, wire::MemoryReportMsg& m);
   // Logs, then sends: an admin command's reply (`ok` with `done`, or the
   // error) goes to `route` after the effects' own messages.
   void apply(Effects effects);

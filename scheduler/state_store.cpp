@@ -10,7 +10,7 @@
 namespace moai::sched {
 namespace {
 
-constexpr int kSchemaVersion = 1;
+constexpr int kSchemaVersion = 2;  // 2: jobs.memory_quota
 
 // Registrations and requests are stored as the protocol's own messages, so
 // loading them goes through the same validating decoder as the wire.
@@ -31,7 +31,8 @@ CREATE TABLE IF NOT EXISTS jobs (
   token TEXT NOT NULL,
   submit_time REAL NOT NULL,
   start_time REAL NOT NULL,
-  resize_unconfirmed INTEGER NOT NULL);  -- a leaseChanged awaits the client's `resized`
+  resize_unconfirmed INTEGER NOT NULL,   -- a leaseChanged awaits the client's `resized`
+  memory_quota INTEGER NOT NULL);        -- bytes per device while sharing devices; 0 = whole devices
 CREATE TABLE IF NOT EXISTS leases (
   job_id INTEGER NOT NULL, position INTEGER NOT NULL, worker_id TEXT NOT NULL, idx INTEGER NOT NULL,
   dropping INTEGER NOT NULL, PRIMARY KEY (job_id, position));
@@ -154,14 +155,15 @@ Result<Snapshot> StateStore::load() {
     if (auto r = decodeStored<wire::RegisterMsg>(workers.blob(0), "worker registration"))
       out.workers.push_back({std::move(*r), workers.integer(1) != 0});
 
-  Statement jobs(db_, "SELECT id, request, state, token, submit_time, start_time, resize_unconfirmed FROM jobs ORDER BY id");
+  Statement jobs(db_, "SELECT id, request, state, token, submit_time, start_time, resize_unconfirmed, memory_quota FROM jobs "
+                      "ORDER BY id");
   Statement leases(db_, "SELECT worker_id, idx, dropping FROM leases WHERE job_id = ? ORDER BY position");
   if (!jobs.ok() || !leases.ok()) return sqlError(db_, "cannot read jobs");
   while (jobs.next()) {
     auto request = decodeStored<wire::LeaseRequestMsg>(jobs.blob(1), "job request");
     if (!request || jobs.integer(0) <= 0) continue;
     JobRecord j{uint64_t(jobs.integer(0)), std::move(*request), jobs.text(2) == "running", jobs.text(3),
-                jobs.real(4), jobs.real(5), {}, jobs.integer(6) != 0};
+                jobs.real(4), jobs.real(5), {}, jobs.integer(6) != 0, uint64_t(jobs.integer(7))};
     leases.bind(1, int64_t(j.job_id));
     while (leases.next())
       j.devices.push_back({leases.text(0), uint32_t(leases.integer(1)), leases.integer(2) != 0});
@@ -217,7 +219,7 @@ Result<size_t> StateStore::apply(const Changes& c) {
     run(del_devices.bind(1, id));
   }
 
-  Statement put_job(db_, "INSERT OR REPLACE INTO jobs VALUES (?, ?, ?, ?, ?, ?, ?, ?)");
+  Statement put_job(db_, "INSERT OR REPLACE INTO jobs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)");
   Statement del_job(db_, "DELETE FROM jobs WHERE id = ?");
   Statement del_leases(db_, "DELETE FROM leases WHERE job_id = ?");
   Statement put_lease(db_, "INSERT INTO leases VALUES (?, ?, ?, ?, ?)");
@@ -225,7 +227,7 @@ Result<size_t> StateStore::apply(const Changes& c) {
     auto bytes = wire::encodeToScheduler(j.request);
     put_job.bind(1, int64_t(j.job_id)).bind(2, j.request.user).bindBlob(3, bytes.data(), bytes.size());
     put_job.bind(4, std::string(j.running ? "running" : "queued")).bind(5, j.token).bind(6, j.submit_time);
-    put_job.bind(7, j.start_time).bind(8, int64_t(j.change_unconfirmed));
+    put_job.bind(7, j.start_time).bind(8, int64_t(j.change_unconfirmed)).bind(9, int64_t(j.memory_quota));
     run(put_job);
     run(del_leases.bind(1, int64_t(j.job_id)));
     for (size_t p = 0; p < j.devices.size(); ++p) {

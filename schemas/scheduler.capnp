@@ -21,7 +21,14 @@ struct ToScheduler {
     resize @9 :Resize;            # anyone: grow or shrink a running lease (reply: ok)
     resized @10 :UInt64;          # client: job id; its data is off the devices leaseChanged dropped
     usage @11 :Void;              # anyone: reply with the usage records
+    memoryReport @12 :MemoryReport;  # client: its job's predicted peak memory (no reply)
   }
+}
+
+struct MemoryReport {
+  jobId @0 :UInt64;
+  predictedPeak @1 :UInt64;       # bytes per device: live allocations + the largest workspace seen
+  peakAllocated @2 :UInt64;       # bytes per device: the most the job has held allocated so far
 }
 
 struct Register {
@@ -51,9 +58,12 @@ struct LeaseRequest {
   user @2 :Text;
   placement @3 :Placement;
   minMemoryPerDevice @4 :UInt64;  # bytes; 0 = any
-  shareable @5 :Bool;             # the job would share its devices (recorded; devices stay exclusive)
+  shareable @5 :Bool;             # the job may share devices with other shareable jobs
   priority @6 :Int32;             # higher first; ties go to the earlier job
   timeLimitSeconds @7 :UInt32;    # 0 = none; the lease ends when it runs out
+  predictedMemory @8 :UInt64;     # bytes per device at the job's peak; 0 = unknown (a shareable
+                                  # job then gets whole devices)
+  shareWeight @9 :UInt32;         # its share of a device's time against other jobs there; 0 = 1
 }
 
 struct Resize {
@@ -82,7 +92,13 @@ struct FromScheduler {
     dropDevices @9 :DropDevices;  # to a worker that keeps other devices of the job
     ok @10 :Text;                 # to a cancel, drain, undrain or resize: done, and what was done
     usage @11 :Usage;
+    quota @12 :Quota;             # to a shared job's workers and client: its memory quota grew
   }
+}
+
+struct Quota {
+  jobId @0 :UInt64;
+  bytes @1 :UInt64;               # per device
 }
 
 struct Queued {
@@ -100,6 +116,8 @@ struct Lease {
   jobId @0 :UInt64;
   token @1 :Text;
   devices @2 :List(LeasedDevice);
+  memoryQuota @3 :UInt64;         # bytes per device the job may allocate; 0 = whole devices
+  shareWeight @4 :UInt32;         # LeaseRequest.shareWeight, at least 1
 }
 
 struct LeasedDevice {
@@ -131,6 +149,8 @@ struct JobStatus {
   reason @7 :Text;                # why it waits
   devices @8 :UInt32;             # leased now (running)
   resizePending @9 :Bool;         # dropped devices wait for the client's `resized`
+  memoryQuota @10 :UInt64;        # bytes per device while sharing; 0 = whole devices
+  peakAllocated @11 :UInt64;      # bytes per device, from the client's reports
 }
 
 struct DeviceStatus {
@@ -139,7 +159,9 @@ struct DeviceStatus {
   kind @2 :Text;
   name @3 :Text;
   totalMemory @4 :UInt64;
-  jobId @5 :UInt64;               # 0 = free
+  jobId @5 :UInt64;               # 0 = free; a shared device: its first job
+  sharers @6 :List(UInt64);       # the jobs sharing it; empty when free or held whole
+  reservedMemory @7 :UInt64;      # the sharers' quotas together
 }
 
 struct Usage {

@@ -99,6 +99,8 @@ LeaseEntry leaseFromWire(schema::Lease::Reader l, bool tokenMayBeEmpty) {
     out.devices.push_back(
         {id(d.getWorkerId(), "invalid worker id"), endpoints(d.getEndpoints()), d.getIndex(), curveKey(d.getCurveKey())});
   }
+  out.memory_quota = l.getMemoryQuota();
+  out.share_weight = std::max<uint32_t>(1, l.getShareWeight());
   return out;
 }
 
@@ -120,6 +122,8 @@ LeaseRequestMsg leaseRequestFromWire(schema::LeaseRequest::Reader r) {
   out.shareable = r.getShareable();
   out.priority = r.getPriority();
   out.time_limit_s = r.getTimeLimitSeconds();
+  out.predicted_memory = r.getPredictedMemory();
+  out.share_weight = std::max<uint32_t>(1, r.getShareWeight());
   return out;
 }
 
@@ -132,6 +136,8 @@ void leaseRequestToWire(const LeaseRequestMsg& v, schema::LeaseRequest::Builder 
   r.setShareable(v.shareable);
   r.setPriority(v.priority);
   r.setTimeLimitSeconds(v.time_limit_s);
+  r.setPredictedMemory(v.predicted_memory);
+  r.setShareWeight(v.share_weight);
 }
 
 // Unix seconds: finite and not negative.
@@ -187,6 +193,10 @@ ToSchedulerMsg toSchedulerFromWire(schema::ToScheduler::Reader m) {
     }
     case schema::ToScheduler::RESIZED: return ResizedMsg{jobId(m.getResized())};
     case schema::ToScheduler::USAGE: return UsageRequestMsg{};
+    case schema::ToScheduler::MEMORY_REPORT: {
+      auto r = m.getMemoryReport();
+      return MemoryReportMsg{jobId(r.getJobId()), r.getPredictedPeak(), r.getPeakAllocated()};
+    }
   }
   throw Invalid{"unknown message to the scheduler"};
 }
@@ -218,6 +228,9 @@ FromSchedulerMsg fromSchedulerFromWire(schema::FromScheduler::Reader m) {
                                 freeText(d.getName(), sizeof(modnn_device_props::name) - 1, false, "invalid device name"),
                                 d.getTotalMemory(), d.getJobId()};
           std::copy(d.getUuid().begin(), d.getUuid().end(), dev.uuid.begin());
+          require(d.getSharers().size() <= kMaxJobsPerDevice, "too many jobs on a device");
+          for (uint64_t j : d.getSharers()) dev.sharers.push_back(jobId(j));
+          dev.reserved_memory = d.getReservedMemory();
           entry.device_list.push_back(std::move(dev));
         }
         out.workers.push_back(std::move(entry));
@@ -230,6 +243,8 @@ FromSchedulerMsg fromSchedulerFromWire(schema::FromScheduler::Reader m) {
                          when(j.getSubmitTime()), when(j.getStartTime()), j.getPosition(),
                          freeText(j.getReason(), kMaxReasonBytes, false, "invalid reason"), j.getDevices(),
                          j.getResizePending()};
+        e.memory_quota = j.getMemoryQuota();
+        e.peak_allocated = j.getPeakAllocated();
         out.queue.push_back(std::move(e));
       }
       return out;
@@ -249,6 +264,11 @@ FromSchedulerMsg fromSchedulerFromWire(schema::FromScheduler::Reader m) {
         out.indices.push_back(i);
       }
       return out;
+    }
+    case schema::FromScheduler::QUOTA: {
+      auto q = m.getQuota();
+      require(q.getBytes() != 0, "a quota of 0 bytes");
+      return QuotaMsg{jobId(q.getJobId()), q.getBytes()};
     }
     case schema::FromScheduler::OK: return OkMsg{freeText(m.getOk(), kMaxReasonBytes, true, "invalid reply text")};
     case schema::FromScheduler::USAGE: {
@@ -283,6 +303,8 @@ void leaseToWire(const LeaseEntry& l, schema::Lease::Builder out) {
     devices[i].setIndex(l.devices[i].index);
     devices[i].setCurveKey(l.devices[i].curve_key);
   }
+  out.setMemoryQuota(l.memory_quota);
+  out.setShareWeight(l.share_weight);
 }
 
 template <class... F>
@@ -355,6 +377,12 @@ std::vector<uint8_t> encodeToScheduler(const ToSchedulerMsg& m) {
                  },
                  [&](const ResizedMsg& v) { root.setResized(v.job_id); },
                  [&](const UsageRequestMsg&) { root.setUsage(); },
+                 [&](const MemoryReportMsg& v) {
+                   auto r = root.initMemoryReport();
+                   r.setJobId(v.job_id);
+                   r.setPredictedPeak(v.predicted_peak);
+                   r.setPeakAllocated(v.peak_allocated);
+                 },
              },
              m);
   return writeMessage(b);
@@ -391,6 +419,9 @@ std::vector<uint8_t> encodeFromScheduler(const FromSchedulerMsg& m) {
                        devices[d].setName(list[d].name);
                        devices[d].setTotalMemory(list[d].total_memory);
                        devices[d].setJobId(list[d].job_id);
+                       auto sharers = devices[d].initSharers(unsigned(list[d].sharers.size()));
+                       for (unsigned k = 0; k < list[d].sharers.size(); ++k) sharers.set(k, list[d].sharers[k]);
+                       devices[d].setReservedMemory(list[d].reserved_memory);
                      }
                    }
                    auto jobs = s.initJobs(unsigned(v.jobs.size()));
@@ -408,6 +439,8 @@ std::vector<uint8_t> encodeFromScheduler(const FromSchedulerMsg& m) {
                      queue[i].setReason(j.reason);
                      queue[i].setDevices(j.devices);
                      queue[i].setResizePending(j.resize_pending);
+                     queue[i].setMemoryQuota(j.memory_quota);
+                     queue[i].setPeakAllocated(j.peak_allocated);
                    }
                  },
                  [&](const ReleasedMsg& v) { root.setReleased(v.job_id); },
@@ -425,6 +458,11 @@ std::vector<uint8_t> encodeFromScheduler(const FromSchedulerMsg& m) {
                    for (unsigned i = 0; i < v.indices.size(); ++i) indices.set(i, v.indices[i]);
                  },
                  [&](const OkMsg& v) { root.setOk(v.message); },
+                 [&](const QuotaMsg& v) {
+                   auto q = root.initQuota();
+                   q.setJobId(v.job_id);
+                   q.setBytes(v.bytes);
+                 },
                  [&](const UsageMsg& v) {
                    auto records = root.initUsage().initRecords(unsigned(v.records.size()));
                    for (unsigned i = 0; i < v.records.size(); ++i) {

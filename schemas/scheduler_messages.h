@@ -31,6 +31,7 @@ constexpr size_t kMaxKindAlternatives = 16;  // "h100|a100|..."
 constexpr size_t kMaxReasonBytes = 1024;   // why a job waits, what an admin command did
 constexpr size_t kMaxUsageRecords = 65536;
 constexpr size_t kMaxJobsPerHeartbeat = 4096;
+constexpr size_t kMaxJobsPerDevice = 256;     // sharing one device
 
 // --- to the scheduler ---
 
@@ -53,9 +54,11 @@ struct LeaseRequestMsg {
   std::string user;
   schema::Placement placement = schema::Placement::UNSET;
   uint64_t min_memory_per_device = 0;       // bytes; 0 = any
-  bool shareable = false;                   // recorded only: devices stay exclusive
+  bool shareable = false;                   // may share devices with other shareable jobs
   int32_t priority = 0;                     // higher first
   uint32_t time_limit_s = 0;                // 0 = none
+  uint64_t predicted_memory = 0;            // bytes per device at the peak; 0 = unknown
+  uint32_t share_weight = 1;                // >= 1 (0 on the wire reads as 1)
 };
 struct KeepaliveMsg { uint64_t job_id = 0; };
 struct ReleaseMsg { uint64_t job_id = 0; };
@@ -65,9 +68,11 @@ struct DrainMsg { std::string worker_id; bool drain = true; };  // false: undrai
 struct ResizeMsg { uint64_t job_id = 0; uint32_t devices = 0; };  // devices: 1..kMaxLeaseDevices
 struct ResizedMsg { uint64_t job_id = 0; };
 struct UsageRequestMsg {};
+struct MemoryReportMsg { uint64_t job_id = 0; uint64_t predicted_peak = 0; uint64_t peak_allocated = 0; };
 
 using ToSchedulerMsg = std::variant<RegisterMsg, HeartbeatMsg, LeaseRequestMsg, KeepaliveMsg, ReleaseMsg,
-                                    StatusRequestMsg, CancelMsg, DrainMsg, ResizeMsg, ResizedMsg, UsageRequestMsg>;
+                                    StatusRequestMsg, CancelMsg, DrainMsg, ResizeMsg, ResizedMsg, UsageRequestMsg,
+                                    MemoryReportMsg>;
 
 // "h100|a100" -> {"h100", "a100"}; "" -> {} (any kind).
 std::vector<std::string> kindAlternatives(const std::string& kind);
@@ -85,6 +90,8 @@ struct LeaseEntry {
   uint64_t job_id = 0;                      // never 0
   std::string token;                        // kTokenHexDigits lower-case hex; "" in a status
   std::vector<LeasedDeviceEntry> devices;   // 1..kMaxLeaseDevices
+  uint64_t memory_quota = 0;                // bytes per device; 0 = whole devices
+  uint32_t share_weight = 1;                // >= 1
 };
 struct DeviceStatusEntry {
   uint32_t index = 0;
@@ -92,7 +99,9 @@ struct DeviceStatusEntry {
   std::string kind;
   std::string name;
   uint64_t total_memory = 0;
-  uint64_t job_id = 0;                      // 0 = free
+  uint64_t job_id = 0;                      // 0 = free; shared: its first job
+  std::vector<uint64_t> sharers;            // shared: every job on it
+  uint64_t reserved_memory = 0;             // shared: their quotas together
 };
 struct WorkerStatusEntry {
   std::string worker_id;
@@ -113,6 +122,8 @@ struct JobStatusEntry {
   std::string reason;
   uint32_t devices = 0;                     // leased now
   bool resize_pending = false;
+  uint64_t memory_quota = 0;                // per device while sharing; 0 = whole devices
+  uint64_t peak_allocated = 0;              // per device, as the client reports it
 };
 struct UsageEntry {
   uint64_t job_id = 0;
@@ -140,9 +151,10 @@ struct LeaseChangedMsg { LeaseEntry lease; };  // to the client after a resize
 struct DropDevicesMsg { uint64_t job_id = 0; std::vector<uint32_t> indices; };  // 1..kMaxDevicesPerWorker
 struct OkMsg { std::string message; };
 struct UsageMsg { std::vector<UsageEntry> records; };
+struct QuotaMsg { uint64_t job_id = 0; uint64_t bytes = 0; };
 
 using FromSchedulerMsg = std::variant<RegisteredMsg, LeaseMsg, GrantMsg, RevokeMsg, ErrorMsg, StatusMsg, ReleasedMsg,
-                                      QueuedMsg, LeaseChangedMsg, DropDevicesMsg, OkMsg, UsageMsg>;
+                                      QueuedMsg, LeaseChangedMsg, DropDevicesMsg, OkMsg, UsageMsg, QuotaMsg>;
 
 Result<ToSchedulerMsg> decodeToScheduler(const void* data, size_t size);
 Result<FromSchedulerMsg> decodeFromScheduler(const void* data, size_t size);

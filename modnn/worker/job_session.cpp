@@ -157,6 +157,12 @@ modnn_status JobSession::run(const wire::Command& cmd, std::string* why) {
       auto prev = std::prev(next);
       if (prev->first + std::max<uint64_t>(prev->second.size, 1) > c->va) return MODNN_ERR_INVALID_VALUE;
     }
+    if (uint64_t quota = quota_.load(std::memory_order_relaxed);
+        quota && (c->size > quota || allocated_[d] > quota - c->size)) {
+      *why = "the job's memory quota on this shared device is " + std::to_string(quota >> 20) + " MiB; it holds " +
+             std::to_string(allocated_[d] >> 20) + " MiB and asked for " + std::to_string(c->size >> 20) + " MiB more";
+      return MODNN_ERR_OUT_OF_MEMORY;
+    }
     Buffer b{c->size, nullptr};
     if (modnn_status st = dev.buffer_alloc(ctx, c->va, c->size, &b.buffer); st != MODNN_OK) return st;
     state.buffers.emplace(c->va, b);

@@ -51,6 +51,11 @@ class JobSession {
 
   // Bytes the job holds allocated on its device `d`; any thread may ask.
   uint64_t allocatedBytes(size_t d) const { return allocated_[d].load(std::memory_order_relaxed); }
+  // A job sharing its devices may hold at most this many bytes on each (0 =
+  // no quota: the device is the job's alone). An allocation beyond it fails
+  // with MODNN_ERR_OUT_OF_MEMORY, so the jobs beside it keep their memory.
+  // Any thread may set it; it only grows.
+  void setMemoryQuota(uint64_t bytes) { quota_.store(bytes, std::memory_order_relaxed); }
 
   void execute(const wire::Command& cmd);
   Reply answer(const wire::RequestMsg& req);
@@ -85,6 +90,7 @@ class JobSession {
   std::vector<modnn_device> devices_;
   std::vector<DeviceState> state_;
   std::unique_ptr<std::atomic<uint64_t>[]> allocated_;  // per device, for heartbeats
+  std::atomic<uint64_t> quota_{0};
   ModuleStore& store_;
   std::unique_ptr<ShmSegment> shm_;
   uint64_t ring_consumed_ = 0;

@@ -71,9 +71,9 @@ void SchedulerLink::watchHandshakes() {
   }
 }
 
-std::vector<uint64_t> SchedulerLink::poll(bool readable) {
+SchedulerNews SchedulerLink::poll(bool readable) {
   watchHandshakes();
-  std::vector<uint64_t> revoked;
+  SchedulerNews news;
   zmq::message_t frame;
   while (readable && sock_.recv(frame, zmq::recv_flags::dontwait)) {
     auto msg = wire::decodeFromScheduler(frame.data(), frame.size());
@@ -82,20 +82,24 @@ std::vector<uint64_t> SchedulerLink::poll(bool readable) {
       continue;
     }
     if (auto* g = std::get_if<wire::GrantMsg>(&*msg)) {
-      Grant grant{g->lease.job_id, {}};
+      Grant grant{g->lease.job_id, {{}, g->lease.memory_quota, g->lease.share_weight}};
       for (const auto& d : g->lease.devices)
-        if (d.worker_id == worker_id_ && d.index < devices_.size()) grant.indices.push_back(d.index);
-      std::sort(grant.indices.begin(), grant.indices.end());
+        if (d.worker_id == worker_id_ && d.index < devices_.size()) grant.terms.indices.push_back(d.index);
+      std::sort(grant.terms.indices.begin(), grant.terms.indices.end());
       grants_[g->lease.token] = std::move(grant);
+    } else if (auto* q = std::get_if<wire::QuotaMsg>(&*msg)) {
+      for (auto& [token, grant] : grants_)
+        if (grant.job_id == q->job_id && grant.terms.memory_quota) grant.terms.memory_quota = q->bytes;
+      news.quotas.emplace_back(q->job_id, q->bytes);
     } else if (auto* d = std::get_if<wire::DropDevicesMsg>(&*msg)) {
       // A shrunk lease that keeps other devices here: a new hello may no
       // longer open the dropped ones.
       for (auto& [token, grant] : grants_)
         if (grant.job_id == d->job_id)
-          std::erase_if(grant.indices, [&](uint32_t i) { return std::count(d->indices.begin(), d->indices.end(), i) > 0; });
+          std::erase_if(grant.terms.indices, [&](uint32_t i) { return std::count(d->indices.begin(), d->indices.end(), i) > 0; });
     } else if (auto* r = std::get_if<wire::RevokeMsg>(&*msg)) {
       std::erase_if(grants_, [&](const auto& kv) { return kv.second.job_id == r->job_id; });
-      revoked.push_back(r->job_id);
+      news.revoked.push_back(r->job_id);
     } else if (std::holds_alternative<wire::RegisteredMsg>(*msg)) {
       log().info("registered with the scheduler as {}", worker_id_);
     } else if (auto* e = std::get_if<wire::ErrorMsg>(&*msg)) {
@@ -124,14 +128,13 @@ std::vector<uint64_t> SchedulerLink::poll(bool readable) {
     sock_.send(zmq::buffer(bytes), zmq::send_flags::dontwait);
     next_heartbeat_ = now + std::chrono::duration_cast<std::chrono::steady_clock::duration>(heartbeat_);
   }
-  return revoked;
+  return news;
 }
 
-bool SchedulerLink::grant(const std::string& token, uint64_t job_id, std::vector<uint32_t>* indices) const {
+std::optional<JobTerms> SchedulerLink::grant(const std::string& token, uint64_t job_id) const {
   auto it = grants_.find(token);
-  if (it == grants_.end() || it->second.job_id != job_id || it->second.indices.empty()) return false;
-  *indices = it->second.indices;
-  return true;
+  if (it == grants_.end() || it->second.job_id != job_id || it->second.terms.indices.empty()) return std::nullopt;
+  return it->second.terms;
 }
 
 }  // namespace moai::worker

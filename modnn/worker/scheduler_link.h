@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 #include <zmq.hpp>
@@ -26,6 +27,19 @@ struct DeviceUsage {
   std::vector<std::pair<uint64_t, double>> job_busy;  // per open job: device-seconds its work ran here
 };
 
+// What a job's lease grants on this worker.
+struct JobTerms {
+  std::vector<uint32_t> indices;  // this worker's devices
+  uint64_t memory_quota = 0;      // bytes per device; 0 = whole devices
+  uint32_t share_weight = 1;
+};
+
+// What the scheduler said since the last poll, for the worker to act on.
+struct SchedulerNews {
+  std::vector<uint64_t> revoked;                          // jobs to end
+  std::vector<std::pair<uint64_t, uint64_t>> quotas;      // (job, bytes per device): a quota grew
+};
+
 class SchedulerLink {
  public:
   // `curve`: reach the scheduler over CurveZMQ (null: plain); `data_key`:
@@ -39,11 +53,10 @@ class SchedulerLink {
   void setUsageReport(std::function<DeviceUsage()> report) { usage_report_ = std::move(report); }
 
   zmq::socket_t& socket() { return sock_; }
-  // Handles what arrived (when `readable`) and sends due heartbeats; returns
-  // the jobs the scheduler revoked.
-  std::vector<uint64_t> poll(bool readable);
-  // True if `token` was granted for `job_id`; fills the device indices on this worker.
-  bool grant(const std::string& token, uint64_t job_id, std::vector<uint32_t>* indices) const;
+  // Handles what arrived (when `readable`) and sends due heartbeats.
+  SchedulerNews poll(bool readable);
+  // What `token` was granted for `job_id`; nullopt if nothing here.
+  std::optional<JobTerms> grant(const std::string& token, uint64_t job_id) const;
 
  private:
   void sendRegister();
@@ -63,7 +76,7 @@ class SchedulerLink {
   std::chrono::steady_clock::time_point next_heartbeat_;
   struct Grant {
     uint64_t job_id;
-    std::vector<uint32_t> indices;
+    JobTerms terms;
   };
   std::map<std::string, Grant> grants_;  // by token
 };

@@ -18,6 +18,7 @@
 
 #include "interpose/core/backend_loader.h"
 #include "interpose/core/log.h"
+#include "modnn/worker/device_arbiter.h"
 #include "modnn/worker/job_session.h"
 #include "modnn/worker/scheduler_link.h"
 #include "transport/curve_keys.h"
@@ -35,12 +36,16 @@ constexpr const char* kRepliesEndpoint = "inproc://moai-worker-replies";
 class JobThread {
  public:
   // `indices`: this worker's index of each of the session's devices;
-  // `busy_ns`: the worker's per-device busy time, which this job adds to.
+  // `busy_ns`: the worker's per-device busy time, which this job adds to;
+  // `arbiters`: the worker's per-device time-slicing, shared by the jobs on a
+  // device, where this job has `weight`.
   JobThread(zmq::context_t& ctx, std::unique_ptr<JobSession> session, std::vector<uint32_t> indices,
-            std::atomic<uint64_t>* busy_ns)
+            std::atomic<uint64_t>* busy_ns, DeviceArbiter* arbiters, uint32_t weight)
       : session_(std::move(session)),
         indices_(std::move(indices)),
         busy_ns_(busy_ns),
+        arbiters_(arbiters),
+        weight_(weight),
         thread_([this, &ctx] { run(ctx); }) {}
   ~JobThread() {
     {
@@ -49,6 +54,7 @@ class JobThread {
     }
     cv_.notify_one();
     thread_.join();
+    for (uint32_t i : indices_) arbiters_[i].forget(session_->jobId());
   }
   // `from`: the routing id replies go to.
   void post(std::string from, wire::ClientMsg msg) {
@@ -64,6 +70,7 @@ class JobThread {
   const JobSession& session() const { return *session_; }
   const std::vector<uint32_t>& indices() const { return indices_; }
   uint64_t allocatedBytes(size_t d) const { return session_->allocatedBytes(d); }
+  void setMemoryQuota(uint64_t bytes) { session_->setMemoryQuota(bytes); }
 
  private:
   void run(zmq::context_t& ctx) {
@@ -79,9 +86,7 @@ class JobThread {
       }
       for (auto& [from, msg] : batch) {
         if (auto* cmds = std::get_if<std::vector<wire::Command>>(&msg.body)) {
-          auto t0 = std::chrono::steady_clock::now();
-          for (const auto& c : *cmds) session_->execute(c);
-          addBusy(*cmds, std::chrono::steady_clock::now() - t0);
+          for (size_t i = 0; i < cmds->size(); ++i) execute((*cmds)[i], i + 1 < cmds->size() ? &(*cmds)[i + 1] : nullptr);
         } else if (auto* req = std::get_if<wire::RequestMsg>(&msg.body)) {
           auto t0 = std::chrono::steady_clock::now();
           JobSession::Reply reply = session_->answer(*req);
@@ -111,20 +116,35 @@ class JobThread {
   static uint64_t nanos(std::chrono::steady_clock::duration d) {
     return uint64_t(std::chrono::duration_cast<std::chrono::nanoseconds>(d).count());
   }
-  // The backend runs commands to completion (CPU), so the time a batch
-  // took is busy time: one clock pair per batch, shared among the devices
-  // its commands name.
-  void addBusy(const std::vector<wire::Command>& cmds, std::chrono::steady_clock::duration took) {
-    if (cmds.empty()) return;
-    uint64_t share = nanos(took) / cmds.size();
-    for (const auto& c : cmds)
-      if (c.device < indices_.size()) busy_ns_[indices_[c.device]] += share;
-    job_busy_ns_ += nanos(took);
+  // One command, in the job's turn on its device. The backend runs commands
+  // to completion (CPU), so the time one takes is busy time: what metering
+  // bills and what the device's time-slicing charges the job. `next`: the
+  // command after it in the batch, if any.
+  static bool arbitrated(const wire::Command& c) { return !std::holds_alternative<wire::CopyToPeerCmd>(c.body); }
+  void execute(const wire::Command& c, const wire::Command* next) {
+    if (c.device >= indices_.size()) {
+      session_->execute(c);  // refused by the session
+      return;
+    }
+    // A copy to a peer waits for the other worker, which may wait for this
+    // device in turn: it runs outside the turn, so two jobs copying between
+    // two shared devices cannot hold each other up.
+    DeviceArbiter* arbiter = arbitrated(c) ? &arbiters_[indices_[c.device]] : nullptr;
+    if (arbiter) arbiter->enter(session_->jobId(), weight_);
+    auto t0 = std::chrono::steady_clock::now();
+    session_->execute(c);
+    uint64_t took = nanos(std::chrono::steady_clock::now() - t0);
+    bool again = next && next->device == c.device && arbitrated(*next);
+    if (arbiter) arbiter->leave(session_->jobId(), took, again);
+    busy_ns_[indices_[c.device]] += took;
+    job_busy_ns_ += took;
   }
 
   std::unique_ptr<JobSession> session_;
   std::vector<uint32_t> indices_;
   std::atomic<uint64_t>* busy_ns_;
+  DeviceArbiter* arbiters_;
+  uint32_t weight_;
   std::atomic<uint64_t> job_busy_ns_{0};
   std::mutex mu_;
   std::condition_variable cv_;
@@ -262,6 +282,7 @@ Result<int> runWorker(const WorkerConfig& config, const std::atomic<bool>& stop)
   }
 
   ModuleStore modules;
+  std::unique_ptr<DeviceArbiter[]> arbiters(new DeviceArbiter[props.size()]);  // outlives the jobs
   std::map<uint64_t, std::unique_ptr<JobThread>> jobs;  // by job id
   std::map<std::string, uint64_t> routes;               // peer routing id -> job id
   std::map<uint64_t, std::string> clients;              // job id -> its client's routing id (the one that opened it)
@@ -286,12 +307,15 @@ Result<int> runWorker(const WorkerConfig& config, const std::atomic<bool>& stop)
       log().info("job {}: a peer worker connected", hello.job_id);
       return wire::encodeWorkerMessage(0, opened[hello.job_id]);
     }
-    std::vector<uint32_t> indices;
+    JobTerms terms;
     if (!config.standalone_token.empty() && hello.token == config.standalone_token) {
-      for (uint32_t i = 0; i < props.size(); ++i) indices.push_back(i);
-    } else if (!scheduler || !scheduler->grant(hello.token, hello.job_id, &indices)) {
+      for (uint32_t i = 0; i < props.size(); ++i) terms.indices.push_back(i);
+    } else if (auto granted = scheduler ? scheduler->grant(hello.token, hello.job_id) : std::nullopt) {
+      terms = std::move(*granted);
+    } else {
       return errorReply(MODNN_ERR_NOT_PERMITTED, "unknown job token");
     }
+    const std::vector<uint32_t>& indices = terms.indices;
     auto devices = openBackend(backend_name, backend);
     if (!devices) return errorReply(devices.error().code, devices.error().message);
     std::vector<modnn_device> mine;
@@ -317,11 +341,14 @@ Result<int> runWorker(const WorkerConfig& config, const std::atomic<bool>& stop)
     }
     JobSession::Identity who{hello.job_id, hello.token, endpoints};
     auto session = std::make_unique<JobSession>(std::move(who), std::move(mine), modules, std::move(shm));
-    jobs[hello.job_id] = std::make_unique<JobThread>(ctx, std::move(session), indices, busy_ns.get());
+    session->setMemoryQuota(terms.memory_quota);
+    jobs[hello.job_id] = std::make_unique<JobThread>(ctx, std::move(session), indices, busy_ns.get(), arbiters.get(),
+                                                     terms.share_weight);
     routes[identity] = hello.job_id;
     clients[hello.job_id] = identity;
     opened[hello.job_id] = ok;
-    log().info("job {} opened ({} device(s))", hello.job_id, ok.devices.size());
+    log().info("job {} opened ({} device(s){})", hello.job_id, ok.devices.size(),
+               terms.memory_quota ? ", sharing with a quota of " + std::to_string(terms.memory_quota >> 20) + " MiB each" : "");
     return wire::encodeWorkerMessage(0, ok);
   };
 
@@ -434,7 +461,14 @@ Result<int> runWorker(const WorkerConfig& config, const std::atomic<bool>& stop)
       }
     }
     if (scheduler) {
-      for (uint64_t job_id : scheduler->poll(items.back().revents & ZMQ_POLLIN)) {
+      SchedulerNews news = scheduler->poll(items.back().revents & ZMQ_POLLIN);
+      for (auto [job_id, bytes] : news.quotas) {
+        if (auto job = jobs.find(job_id); job != jobs.end()) {
+          log().info("job {}: memory quota now {} MiB per device", job_id, bytes >> 20);
+          job->second->setMemoryQuota(bytes);
+        }
+      }
+      for (uint64_t job_id : news.revoked) {
         if (jobs.count(job_id)) {
           log().info("job {} revoked by the scheduler", job_id);
           endJob(job_id);

@@ -123,7 +123,7 @@ TEST_CASE("stored records that do not decode are skipped, not trusted") {
   sqlite3* db = nullptr;
   REQUIRE(sqlite3_open(file.c_str(), &db) == SQLITE_OK);
   REQUIRE(sqlite3_exec(db, "INSERT INTO workers VALUES ('bad', x'00ff00ff', 0)", nullptr, nullptr, nullptr) == SQLITE_OK);
-  REQUIRE(sqlite3_exec(db, "INSERT INTO jobs VALUES (5, 'u', x'0102', 'queued', '', 0, 0, 0)", nullptr, nullptr, nullptr) == SQLITE_OK);
+  REQUIRE(sqlite3_exec(db, "INSERT INTO jobs VALUES (5, 'u', x'0102', 'queued', '', 0, 0, 0, 0)", nullptr, nullptr, nullptr) == SQLITE_OK);
   sqlite3_close(db);
   auto store = StateStore::open(file);
   REQUIRE(store.ok());
