@@ -179,6 +179,13 @@ typedef struct modnn_device_i {
    * listed, destroys them, then calls lease_confirm on a device it kept. */
   int (*lease_devices)(void* ctx, struct modnn_device* out, int capacity);
   void (*lease_confirm)(void* ctx);
+
+  /* OPTIONAL: the client's forecast of the job's peak memory on this device
+   * (live allocations plus the largest workspace of the ops seen) and the
+   * most it has held allocated so far, in bytes. A leased device tells the
+   * scheduler, which sizes the job's share of a shared device by it. Cheap:
+   * called on allocations. Default: ignored. */
+  void (*memory_forecast)(void* ctx, uint64_t predicted_peak, uint64_t peak_allocated);
 } modnn_device_i;
 
 /* Does `iface` provide the OPTIONAL entry `fn`? (A table from an older
@@ -203,6 +210,8 @@ typedef struct modnn_backend_config {
   const char* worker_token; /* ...the token it was started to accept */
   const char* device_namespace; /* CPU: mixed into the devices' UUIDs, so two workers on
                                  * one host (different namespaces) never share one; NULL = none */
+  uint64_t predicted_memory; /* remote: bytes per device the job is predicted to need at its
+                              * peak, asked for by a shareable lease; 0 = unknown */
 } modnn_backend_config;
 
 /* Exported by every backend module as `modnn_backend_open`. Fills up to

@@ -1,14 +1,17 @@
 // Client lifecycle, device and error state, and the stream executors.
 #include "interpose/core/client.h"
 
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <fstream>
 #include <random>
 #include <thread>
 
 #include "interpose/core/backend_loader.h"
 #include "interpose/core/device_group.h"
 #include "interpose/core/log.h"
+#include "interpose/core/memory_history.h"
 
 namespace moai {
 namespace {
@@ -67,6 +70,41 @@ std::unique_ptr<VirtualAddressSpace> reserveAddressSpace(const modnn_device& dev
 
 bool inHostCallback() { return t_in_host_callback; }
 
+void Client::forecastChangedLocked() {
+  uint64_t predicted = forecast_.predictedPeak();
+  if (predicted == forecast_told_ || !MODNN_HAS_ENTRY(device_.iface, memory_forecast)) return;
+  forecast_told_ = predicted;
+  device_.iface->memory_forecast(device_.ctx, predicted, forecast_.peakAllocated());
+}
+
+void Client::atExit() {
+  std::lock_guard<std::mutex> lock(mu_);
+  const char* scheduler = std::getenv("MOAI_SCHEDULER");
+  if (scheduler && *scheduler && forecast_.predictedPeak()) rememberPeak(programKey(), forecast_.predictedPeak());
+  const char* report = std::getenv("MOAI_MEMORY_REPORT");
+  if (!report || !*report) return;
+  // One JSON line per run: the predictions the scheduler saw, and the peak.
+  std::string program;
+  {
+    std::ifstream in("/proc/self/cmdline", std::ios::binary);
+    for (std::string arg; std::getline(in, arg, '\0');) program += (program.empty() ? "" : " ") + arg;
+  }
+  for (char& c : program)
+    if (c == '"' || c == '\\' || uint8_t(c) < 0x20) c = '_';
+  FILE* f = std::fopen(report, "a");
+  if (!f) {
+    log().warn("cannot append to MOAI_MEMORY_REPORT={}", report);
+    return;
+  }
+  auto first = forecast_.atFirstSync();
+  std::fprintf(f,
+               "{\"program\": \"%s\", \"asked\": %llu, \"asked_from\": \"%s\", \"at_first_sync\": %lld, "
+               "\"predicted_peak\": %llu, \"peak_allocated\": %llu}\n",
+               program.c_str(), (unsigned long long)asked_memory_, asked_from_.c_str(), first ? (long long)*first : -1LL,
+               (unsigned long long)forecast_.predictedPeak(), (unsigned long long)forecast_.peakAllocated());
+  std::fclose(f);
+}
+
 Client& Client::get() {
   // Never destroyed: programs call into us from atexit handlers and static
   // destructors, after our own statics would be gone.
@@ -89,6 +127,20 @@ Client::Client() {
   config.worker_token = std::getenv("MOAI_WORKER_TOKEN");
   if (const char* n = std::getenv("MOAI_DEVICES")) config.device_count = std::max(1, std::atoi(n));
   bool remote = (config.scheduler && *config.scheduler) || (config.worker && *config.worker);
+  // The memory a shareable lease asks for: the user's word, else what this
+  // command line peaked at last time.
+  asked_memory_ = parseBytes(std::getenv("MOAI_MEMORY"));
+  if (asked_memory_) {
+    asked_from_ = "MOAI_MEMORY";
+  } else if (config.scheduler && *config.scheduler) {
+    if (auto last = recallPeak(programKey())) {
+      asked_memory_ = *last;
+      asked_from_ = "history";
+    }
+  }
+  config.predicted_memory = asked_memory_;
+  if ((config.scheduler && *config.scheduler) || std::getenv("MOAI_MEMORY_REPORT"))
+    std::atexit([] { Client::get().atExit(); });
   // $MOAI_BACKEND picks the embedded backend; by default the GPU where a
   // driver and a GPU are, else the CPU.
   const char* chosen = std::getenv("MOAI_BACKEND");
@@ -151,6 +203,7 @@ modnn_status Client::finishSync() {
   if (init_error_ == MODNN_OK)
     if (modnn_status st = device_.iface->synchronize(device_.ctx); st != MODNN_OK) raise(st);
   std::lock_guard<std::mutex> lock(mu_);
+  forecast_.synced();
   if (modnn_status h = health(); h != MODNN_OK) return h;
   modnn_status st = pending_;
   pending_ = MODNN_OK;

@@ -18,6 +18,7 @@
 // Every public method is thread-safe and returns a modnn_status; the
 // exported layers convert it to the vendor's code.
 #pragma once
+#include "interpose/core/memory_forecast.h"
 #include <atomic>
 #include <condition_variable>
 #include <cstddef>
@@ -224,6 +225,8 @@ class Client {
   modnn_status ensureModuleLoadedLocked(ModuleRecord* m);
   Stream* perThreadStreamLocked();
   void raise(modnn_status st);  // record an error raised by a running op
+  void forecastChangedLocked();  // tells the device the new memory forecast
+  void atExit();                 // memory history and MOAI_MEMORY_REPORT
   modnn_status health() const;  // init error, else sticky error (mu_ held)
 
   mutable std::mutex mu_;  // everything below
@@ -242,6 +245,10 @@ class Client {
   std::atomic<uint64_t> next_device_event_{0};
   modnn_status sticky_ = MODNN_OK;
   modnn_status pending_ = MODNN_OK;
+  MemoryForecast forecast_;
+  uint64_t forecast_told_ = 0;     // the prediction the device last heard
+  uint64_t asked_memory_ = 0;      // the prediction the lease was asked with
+  std::string asked_from_;         // where it came from: MOAI_MEMORY, history, or ""
 
   std::atomic<uint64_t> inflight_{0};
   std::mutex idle_mu_;

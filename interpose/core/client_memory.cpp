@@ -43,6 +43,8 @@ modnn_status Client::malloc(uint64_t size, void** out) {
   }
   a->device = &device_;
   allocs_.insert(std::move(a));
+  forecast_.allocated(allocs_.bytesInUse());
+  forecastChangedLocked();
   *out = reinterpret_cast<void*>(*va);
   return MODNN_OK;
 }

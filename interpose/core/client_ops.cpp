@@ -26,6 +26,10 @@ modnn_status Client::recordOpLocked(const modnn_op& op, const std::vector<Device
     const HostRegion* h = allocs_.findHost(r.va);
     if (!h || r.bytes > h->size || r.va - h->base > h->size - r.bytes) return MODNN_ERR_INVALID_VALUE;
   }
+  if (op.kind == MODNN_OP_GEMM) {
+    forecast_.op(gemmWorkspaceBytes(op.u.gemm, props_));
+    forecastChangedLocked();
+  }
   *out = submitLocked(s, std::move(rec));
   return MODNN_OK;
 }

@@ -594,6 +594,12 @@ void destroy(void* ctx) {
   delete g;
 }
 
+// Every device holds every allocation: each has the whole forecast.
+void memoryForecast(void* ctx, uint64_t predicted_peak, uint64_t peak_allocated) {
+  for (auto& d : group(ctx)->devs)
+    if (MODNN_HAS_ENTRY(d.iface, memory_forecast)) d.iface->memory_forecast(d.ctx, predicted_peak, peak_allocated);
+}
+
 const modnn_device_i kGroup = {
     .struct_size = sizeof(modnn_device_i),
     .get_props = getProps,
@@ -620,6 +626,7 @@ const modnn_device_i kGroup = {
     .event_query = eventQuery,
     .lease_devices = nullptr,
     .lease_confirm = nullptr,
+    .memory_forecast = memoryForecast,
 };
 
 }  // namespace

@@ -25,7 +25,7 @@ Result<std::shared_ptr<Lease>> acquireLease(const modnn_backend_config& config) 
   }
   if (!config.scheduler || !*config.scheduler)
     return makeError(MODNN_ERR_INVALID_VALUE, "neither MOAI_SCHEDULER nor MOAI_WORKER is set");
-  return requestLease(config.scheduler, uint32_t(wanted));
+  return requestLease(config.scheduler, uint32_t(wanted), config.predicted_memory);
 }
 
 }  // namespace moai::remote

@@ -41,6 +41,11 @@ struct Lease {
   std::mutex change_mu;
   std::optional<std::vector<LeasedDevice>> changed;  // the whole new device list
   std::atomic<bool> confirm{false};                  // the keepalive thread sends `resized`
+
+  // Memory: the client's forecast, which the keepalive thread reports when
+  // it changes, and the quota the scheduler set for a shared lease.
+  std::atomic<uint64_t> predicted_peak{0}, peak_allocated{0};
+  std::atomic<uint64_t> memory_quota{0};  // bytes per device; 0 = whole devices
 };
 
 Result<std::shared_ptr<Lease>> acquireLease(const modnn_backend_config& config);

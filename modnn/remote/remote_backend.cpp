@@ -321,6 +321,12 @@ modnn_status reserveAddressRange(void* ctx, uint64_t size, uint64_t hint, uint64
 
 int leaseDevices(void* ctx, modnn_device* out, int capacity);
 void leaseConfirm(void* ctx) { confirmResize(*dev(ctx)->lease); }
+// The keepalive thread sends it on when it changed.
+void memoryForecast(void* ctx, uint64_t predicted_peak, uint64_t peak_allocated) {
+  Lease& lease = *dev(ctx)->lease;
+  lease.predicted_peak.store(predicted_peak, std::memory_order_relaxed);
+  lease.peak_allocated.store(peak_allocated, std::memory_order_relaxed);
+}
 
 const modnn_device_i kRemoteDevice = {
     .struct_size = sizeof(modnn_device_i),
@@ -348,6 +354,7 @@ const modnn_device_i kRemoteDevice = {
     .event_query = eventQuery,
     .lease_devices = leaseDevices,
     .lease_confirm = leaseConfirm,
+    .memory_forecast = memoryForecast,
 };
 
 // Devices for `wanted`, reusing the lease's open ones. One connection per

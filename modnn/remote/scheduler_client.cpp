@@ -109,17 +109,20 @@ Result<int64_t> envInteger(const char* name, int64_t fallback, int64_t min, int6
   return int64_t(v);
 }
 
-Result<wire::LeaseRequestMsg> leaseRequest(uint32_t devices) {
+Result<wire::LeaseRequestMsg> leaseRequest(uint32_t devices, uint64_t predicted_memory) {
   wire::LeaseRequestMsg req;
   req.devices = devices;
+  req.predicted_memory = predicted_memory;
   if (const char* user = std::getenv("USER")) req.user = user;
   if (const char* kind = std::getenv("MOAI_DEVICE_KIND")) req.kind = kind;
   auto priority = envInteger("MOAI_PRIORITY", 0, INT32_MIN, INT32_MAX);
   auto limit = envInteger("MOAI_TIME_LIMIT", 0, 0, UINT32_MAX);
   auto memory = envInteger("MOAI_MIN_MEMORY", 0, 0, INT64_MAX);
   auto shareable = envInteger("MOAI_SHAREABLE", 0, 0, 1);
-  for (auto* r : {&priority, &limit, &memory, &shareable})
+  auto weight = envInteger("MOAI_SHARE_WEIGHT", 1, 1, 1000);
+  for (auto* r : {&priority, &limit, &memory, &shareable, &weight})
     if (!*r) return r->error();
+  req.share_weight = uint32_t(*weight);
   req.priority = int32_t(*priority);
   req.time_limit_s = uint32_t(*limit);
   req.min_memory_per_device = uint64_t(*memory);
@@ -143,7 +146,15 @@ void keepAlive(Lease* lease, std::string scheduler) {
   k.set(zmq::sockopt::linger, 0);
   auto ping = wire::encodeToScheduler(wire::KeepaliveMsg{lease->job_id});
   auto resized = wire::encodeToScheduler(wire::ResizedMsg{lease->job_id});
+  wire::MemoryReportMsg reported{lease->job_id, 0, 0};
   while (!lease->stop.load()) {
+    // The forecast, when it moved by a MiB or more since the last report.
+    wire::MemoryReportMsg now{lease->job_id, lease->predicted_peak.load(), lease->peak_allocated.load()};
+    auto moved = [](uint64_t a, uint64_t b) { return (a > b ? a - b : b - a) >= (1u << 20); };
+    if (moved(now.predicted_peak, reported.predicted_peak) || moved(now.peak_allocated, reported.peak_allocated)) {
+      auto report = wire::encodeToScheduler(now);
+      if (k.send(zmq::buffer(report), zmq::send_flags::dontwait)) reported = now;
+    }
     k.send(zmq::buffer(ping), zmq::send_flags::dontwait);
     // Read what the scheduler says back, so its queue to us never fills.
     for (zmq::message_t reply; k.recv(reply, zmq::recv_flags::dontwait);) {
@@ -155,6 +166,9 @@ void keepAlive(Lease* lease, std::string scheduler) {
         log().info("job {}'s lease now has {} device(s)", lease->job_id, c->lease.devices.size());
         std::lock_guard<std::mutex> lock(lease->change_mu);
         lease->changed = devicesOf(c->lease);
+      } else if (auto* q = std::get_if<wire::QuotaMsg>(&*msg); q && q->job_id == lease->job_id) {
+        log().info("job {}'s memory quota grew to {} MiB per device", lease->job_id, q->bytes >> 20);
+        lease->memory_quota = q->bytes;
       }
     }
     for (int i = 0; i < 10 && !lease->stop.load(); ++i) {
@@ -170,8 +184,8 @@ void keepAlive(Lease* lease, std::string scheduler) {
 
 }  // namespace
 
-Result<std::shared_ptr<Lease>> requestLease(const std::string& scheduler, uint32_t devices) {
-  auto req = leaseRequest(devices);
+Result<std::shared_ptr<Lease>> requestLease(const std::string& scheduler, uint32_t devices, uint64_t predicted_memory) {
+  auto req = leaseRequest(devices, predicted_memory);
   if (!req) return req.error();
   auto connected = connect(context(), scheduler);
   if (!connected) return makeError(MODNN_ERR_NOT_PERMITTED, connected.error().message);
@@ -227,9 +241,14 @@ Result<std::shared_ptr<Lease>> requestLease(const std::string& scheduler, uint32
     lease->token = l->lease.token;
     lease->scheduler = scheduler;
     lease->devices = devicesOf(l->lease);
+    lease->memory_quota = l->lease.memory_quota;
     lease->keepalive = std::thread(keepAlive, lease.get(), scheduler);
     track(lease);
-    log().info("leased {} device(s) as job {}", lease->devices.size(), lease->job_id);
+    if (l->lease.memory_quota)
+      log().info("leased {} shared device(s) as job {}, with a quota of {} MiB each", lease->devices.size(),
+                 lease->job_id, l->lease.memory_quota >> 20);
+    else
+      log().info("leased {} device(s) as job {}", lease->devices.size(), lease->job_id);
     return lease;
   }
   if (queued_job) releaseLease(scheduler, queued_job);  // stop waiting: leave the queue

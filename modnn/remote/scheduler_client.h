@@ -5,7 +5,8 @@
 // Environment: MOAI_LEASE_TIMEOUT (s, default 30: the longest wait for a
 // lease, queue included), MOAI_DEVICE_KIND ("h100|a100": any of),
 // MOAI_MIN_MEMORY (bytes per device), MOAI_PRIORITY (integer, higher first),
-// MOAI_TIME_LIMIT (s, 0 = none), MOAI_SHAREABLE (1 = may share devices).
+// MOAI_TIME_LIMIT (s, 0 = none), MOAI_SHAREABLE (1 = may share devices),
+// MOAI_SHARE_WEIGHT (its share of a shared device's time, default 1).
 #pragma once
 #include <cstdint>
 #include <memory>
@@ -18,8 +19,11 @@
 
 namespace moai::remote {
 
-// Asks `scheduler` for `devices` devices; starts the lease's keepalive thread.
-Result<std::shared_ptr<Lease>> requestLease(const std::string& scheduler, uint32_t devices);
+// Asks `scheduler` for `devices` devices, each predicted to need
+// `predicted_memory` bytes at the job's peak (0 = unknown); starts the
+// lease's keepalive thread, which also reports the client's memory forecast.
+Result<std::shared_ptr<Lease>> requestLease(const std::string& scheduler, uint32_t devices,
+                                            uint64_t predicted_memory = 0);
 void releaseLease(const std::string& scheduler, uint64_t job_id);
 
 // The lease's whole new device list if the scheduler resized it since the

@@ -13,6 +13,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <thread>
 #include <zmq.hpp>
 
@@ -84,9 +85,11 @@ class JobThread {
         if (inbox_.empty()) return;  // stopping, and nothing left to run
         batch.swap(inbox_);
       }
-      for (auto& [from, msg] : batch) {
+      for (size_t m = 0; m < batch.size(); ++m) {
+        auto& [from, msg] = batch[m];
         if (auto* cmds = std::get_if<std::vector<wire::Command>>(&msg.body)) {
-          for (size_t i = 0; i < cmds->size(); ++i) execute((*cmds)[i], i + 1 < cmds->size() ? &(*cmds)[i + 1] : nullptr);
+          for (size_t i = 0; i < cmds->size(); ++i)
+            execute((*cmds)[i], i + 1 < cmds->size() ? nextOf((*cmds)[i + 1]) : nextAfter(batch, m));
         } else if (auto* req = std::get_if<wire::RequestMsg>(&msg.body)) {
           auto t0 = std::chrono::steady_clock::now();
           JobSession::Reply reply = session_->answer(*req);
@@ -119,9 +122,24 @@ class JobThread {
   // One command, in the job's turn on its device. The backend runs commands
   // to completion (CPU), so the time one takes is busy time: what metering
   // bills and what the device's time-slicing charges the job. `next`: the
-  // command after it in the batch, if any.
+  // device of the job's next command when one is already here and takes a
+  // turn, so the job keeps its turn if it is still its turn.
   static bool arbitrated(const wire::Command& c) { return !std::holds_alternative<wire::CopyToPeerCmd>(c.body); }
-  void execute(const wire::Command& c, const wire::Command* next) {
+  static std::optional<uint32_t> nextOf(const wire::Command& c) {
+    return arbitrated(c) ? std::optional<uint32_t>(c.device) : std::nullopt;
+  }
+  // The command after message `m` of `batch`: the next message's, or the
+  // first one posted since the batch was taken.
+  std::optional<uint32_t> nextAfter(const std::deque<Posted>& batch, size_t m) {
+    auto first = [](const Posted& p) -> std::optional<uint32_t> {
+      auto* cmds = std::get_if<std::vector<wire::Command>>(&p.msg.body);
+      return cmds && !cmds->empty() ? nextOf(cmds->front()) : std::nullopt;
+    };
+    if (m + 1 < batch.size()) return first(batch[m + 1]);
+    std::lock_guard<std::mutex> lock(mu_);
+    return inbox_.empty() ? std::nullopt : first(inbox_.front());
+  }
+  void execute(const wire::Command& c, std::optional<uint32_t> next) {
     if (c.device >= indices_.size()) {
       session_->execute(c);  // refused by the session
       return;
@@ -134,7 +152,7 @@ class JobThread {
     auto t0 = std::chrono::steady_clock::now();
     session_->execute(c);
     uint64_t took = nanos(std::chrono::steady_clock::now() - t0);
-    bool again = next && next->device == c.device && arbitrated(*next);
+    bool again = next == c.device;
     if (arbiter) arbiter->leave(session_->jobId(), took, again);
     busy_ns_[indices_[c.device]] += took;
     job_busy_ns_ += took;

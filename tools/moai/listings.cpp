@@ -51,6 +51,8 @@ json request(const wire::LeaseRequestMsg& r) {
           {"kind", r.kind},
           {"min_memory_per_device", r.min_memory_per_device},
           {"shareable", r.shareable},
+          {"predicted_memory", r.predicted_memory},
+          {"share_weight", r.share_weight},
           {"priority", r.priority},
           {"time_limit_s", r.time_limit_s},
           {"placement", r.placement == schema::Placement::SPREAD ? "spread"
@@ -105,7 +107,9 @@ json workersListing(const wire::StatusMsg& s) {
                          {"kind", d.kind},
                          {"name", d.name},
                          {"total_memory", d.total_memory},
-                         {"job", d.job_id ? json(d.job_id) : json(nullptr)}});
+                         {"job", d.job_id ? json(d.job_id) : json(nullptr)},
+                         {"sharers", d.sharers},
+                         {"reserved_memory", d.reserved_memory}});
     out.push_back({{"worker", w.worker_id},
                    {"alive", w.alive},
                    {"draining", w.draining},
@@ -142,6 +146,8 @@ json jobsListing(const wire::StatusMsg& s, double now) {
                    {"position", j.running ? json(nullptr) : json(j.position)},
                    {"reason", j.running ? json(nullptr) : json(j.reason)},
                    {"resize_pending", j.resize_pending},
+                   {"memory_quota", j.memory_quota ? json(j.memory_quota) : json(nullptr)},
+                   {"peak_allocated", j.peak_allocated},
                    {"devices", devices}});
   }
   return out;
@@ -196,9 +202,17 @@ std::string workersText(const json& l) {
   for (auto& w : l) {
     std::string state = !w["alive"].get<bool>() ? "dead" : w["draining"].get<bool>() ? "draining" : "alive";
     rows.push_back({str(w["worker"]), state, "", "", "", "", str(w["leased"]) + "/" + str(w["devices"]) + " leased", ""});
-    for (auto& d : w["device_list"])
+    for (auto& d : w["device_list"]) {
+      // A shared device lists its jobs and how much of it their quotas hold.
+      std::string jobs = d["job"].is_null() ? "-" : str(d["job"]);
+      if (!d["sharers"].empty()) {
+        jobs.clear();
+        for (auto& s : d["sharers"]) jobs += (jobs.empty() ? "" : ",") + str(s);
+        jobs += " (" + bytes(d["reserved_memory"].get<uint64_t>()) + " reserved)";
+      }
       rows.push_back({"", "", str(d["index"]), str(d["uuid"]), str(d["kind"]), bytes(d["total_memory"].get<uint64_t>()),
-                      d["job"].is_null() ? "-" : str(d["job"]), str(d["name"])});
+                      jobs, str(d["name"])});
+    }
   }
   return table(rows);
 }
