@@ -42,6 +42,9 @@ with Cluster(workers=1, devices_per_worker=1, threads=1, memory="1G") as c:
     print("quotas:", quotas)
     if quotas[1] != 330 << 20 or quotas[3] != 110 << 20 or quotas[4] is not None:
         fail(f"quotas should be the predictions plus 10% headroom: {quotas}")
+    # The clients report what they hold (their keepalive carries the forecast).
+    c.wait_for("the clients' memory reports",
+               lambda: {j["job"]: j["peak_allocated"] for j in c.moai_json("jobs")}.get(1) == 128 << 20)
     if device["reserved_memory"] != (330 + 330 + 110) << 20:
         fail(f"reserved memory {device['reserved_memory']}")
     print(c.moai("workers").stdout)
@@ -75,8 +78,12 @@ with Cluster(workers=1, devices_per_worker=1, threads=1, memory="1G") as c:
 
     time.sleep(1.5)  # the worker's last heartbeats carry the jobs' busy time
     usage = {r["job"]: r for r in c.moai_json("usage")["jobs"]}
-    busy_a, busy_b = usage[1]["busy_seconds"], usage[2]["busy_seconds"]
-    print(f"busy seconds for the same work: {busy_a:.2f} and {busy_b:.2f}")
-    if abs(busy_a - busy_b) > 0.25 * max(busy_a, busy_b):
-        fail("the same work should be billed about the same busy time, whatever the share")
+    busy = [usage[j]["busy_seconds"] for j in (1, 2, 3)]
+    print(f"busy seconds: {busy[0]:.2f} (weight 1), {busy[1]:.2f} (weight 3), {busy[2]:.2f} (third)")
+    # The device runs one job's command at a time: time spent waiting for a
+    # turn is not billed, so the busy times add up to at most the time the
+    # jobs ran together (billing the waits would make it about twice that).
+    if sum(busy) > max(took.values()) + 1.5:
+        fail(f"busy {sum(busy):.2f} s exceeds the {max(took.values()):.2f} s the jobs ran: waiting was billed")
+
 print("colocation: shared within quotas, quota enforced, time split by weight")
