@@ -186,6 +186,11 @@ typedef struct modnn_device_i {
    * scheduler, which sizes the job's share of a shared device by it. Cheap:
    * called on allocations. Default: ignored. */
   void (*memory_forecast)(void* ctx, uint64_t predicted_peak, uint64_t peak_allocated);
+  /* OPTIONAL: bytes the job may allocate on this device when it shares it
+   * with other jobs (it may grow), 0 = no quota. cudaMemGetInfo reports it
+   * as the device's size, as CUDA MPS does with a pinned memory limit.
+   * Default: no quota. */
+  uint64_t (*memory_quota)(void* ctx);
 } modnn_device_i;
 
 /* Does `iface` provide the OPTIONAL entry `fn`? (A table from an older

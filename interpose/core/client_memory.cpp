@@ -67,9 +67,12 @@ modnn_status Client::free(void* ptr) {
 modnn_status Client::memGetInfo(size_t* free_bytes, size_t* total_bytes) {
   if (init_error_ != MODNN_OK) return init_error_;
   std::lock_guard<std::mutex> lock(mu_);
-  uint64_t used = allocs_.bytesInUse();
-  if (free_bytes) *free_bytes = used >= props_.total_memory ? 0 : props_.total_memory - used;
-  if (total_bytes) *total_bytes = props_.total_memory;
+  uint64_t used = allocs_.bytesInUse(), total = props_.total_memory;
+  // A job sharing its device sees its quota as the device, as under MPS.
+  if (MODNN_HAS_ENTRY(device_.iface, memory_quota))
+    if (uint64_t quota = device_.iface->memory_quota(device_.ctx); quota && quota < total) total = quota;
+  if (free_bytes) *free_bytes = used >= total ? 0 : total - used;
+  if (total_bytes) *total_bytes = total;
   return MODNN_OK;
 }
 

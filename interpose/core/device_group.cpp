@@ -600,6 +600,15 @@ void memoryForecast(void* ctx, uint64_t predicted_peak, uint64_t peak_allocated)
     if (MODNN_HAS_ENTRY(d.iface, memory_forecast)) d.iface->memory_forecast(d.ctx, predicted_peak, peak_allocated);
 }
 
+// Every device holds every allocation: the smallest quota binds.
+uint64_t memoryQuota(void* ctx) {
+  uint64_t least = 0;
+  for (auto& d : group(ctx)->devs)
+    if (MODNN_HAS_ENTRY(d.iface, memory_quota))
+      if (uint64_t q = d.iface->memory_quota(d.ctx); q && (!least || q < least)) least = q;
+  return least;
+}
+
 const modnn_device_i kGroup = {
     .struct_size = sizeof(modnn_device_i),
     .get_props = getProps,
@@ -627,6 +636,7 @@ const modnn_device_i kGroup = {
     .lease_devices = nullptr,
     .lease_confirm = nullptr,
     .memory_forecast = memoryForecast,
+    .memory_quota = memoryQuota,
 };
 
 }  // namespace

@@ -321,6 +321,7 @@ modnn_status reserveAddressRange(void* ctx, uint64_t size, uint64_t hint, uint64
 
 int leaseDevices(void* ctx, modnn_device* out, int capacity);
 void leaseConfirm(void* ctx) { confirmResize(*dev(ctx)->lease); }
+uint64_t memoryQuota(void* ctx) { return dev(ctx)->lease->memory_quota.load(std::memory_order_relaxed); }
 // The keepalive thread sends it on when it changed.
 void memoryForecast(void* ctx, uint64_t predicted_peak, uint64_t peak_allocated) {
   Lease& lease = *dev(ctx)->lease;
@@ -355,6 +356,7 @@ const modnn_device_i kRemoteDevice = {
     .lease_devices = leaseDevices,
     .lease_confirm = leaseConfirm,
     .memory_forecast = memoryForecast,
+    .memory_quota = memoryQuota,
 };
 
 // Devices for `wanted`, reusing the lease's open ones. One connection per

@@ -35,6 +35,9 @@ int main(int argc, char** argv) {
     cudaMemset(b, 0, chunk);
   }
   if (cudaDeviceSynchronize() != cudaSuccess) return 3;
+  size_t free_bytes = 0, total_bytes = 0;
+  cudaMemGetInfo(&free_bytes, &total_bytes);
+  std::printf("memory: %zu MiB total, %zu MiB free\n", total_bytes >> 20, free_bytes >> 20);
   std::printf("ready\n");
   std::fflush(stdout);
 

@@ -45,6 +45,8 @@ with Cluster(workers=1, devices_per_worker=1, threads=1, memory="1G") as c:
     # The clients report what they hold (their keepalive carries the forecast).
     c.wait_for("the clients' memory reports",
                lambda: {j["job"]: j["peak_allocated"] for j in c.moai_json("jobs")}.get(1) == 128 << 20)
+    if "memory: 330 MiB total, 202 MiB free" not in "".join(a.early):  # 128 MiB allocated
+        fail(f"cudaMemGetInfo should report the quota as the device: {''.join(a.early)}")
     if device["reserved_memory"] != (330 + 330 + 110) << 20:
         fail(f"reserved memory {device['reserved_memory']}")
     print(c.moai("workers").stdout)
