@@ -83,6 +83,9 @@ int main(int argc, char** argv) {
   inventory.heartbeat_timeout = seconds(config.heartbeat_timeout_s);
   inventory.client_timeout = seconds(config.client_timeout_s);
   inventory.placement = config.placement;
+  inventory.prices = config.prices;
+  for (auto& [kind, price] : config.prices.per_kind) spdlog::info("price of a busy {} device-minute: {}", kind, price);
+  spdlog::info("price of a busy device-minute of other kinds: {}", config.prices.default_price);
   std::unique_ptr<moai::sched::StateStore> store;
   if (!config.state.empty()) {
     auto opened = moai::sched::StateStore::open(config.state);
