@@ -13,8 +13,10 @@ cost) equal the sums of its per-minute records, and cost = busy device-minutes
 x the configured price of the device kind.
 
 Prints the billed and measured busy seconds (meson test -v metering)."""
-import sys
+import os
 import subprocess
+import sys
+import tempfile
 import time
 
 from cluster import Cluster, fail
@@ -31,8 +33,13 @@ def close(a, b, what):
         fail(f"{what}: {a} != {b}")
 
 
+# The price table from a TOML file, one kind overridden by a flag.
+config = tempfile.NamedTemporaryFile("w", suffix=".toml", delete=False)
+config.write(f"[prices]\ncpu = 1.5\ndefault = 9\n")
+config.close()
 with Cluster(workers=1, devices_per_worker=2, threads=1,
-             sched_args=["--price", f"cpu={PRICE}", "--price", "default=9"]) as c:
+             sched_args=["--config", config.name, "--price", f"cpu={PRICE}"]) as c:
+    os.unlink(config.name)
     sleeper = subprocess.Popen([sleeper_program, str(SLEEP_S)], env=c.env(), stdout=subprocess.PIPE, text=True)
     if sleeper.stdout.readline().strip() != "ready":
         fail("the sleeper did not start")
