@@ -27,7 +27,7 @@ using Clock = std::chrono::steady_clock;
 int main(int argc, char** argv) {
   double seconds = argc > 1 ? std::atof(argv[1]) : 12;
   double linger = argc > 2 ? std::atof(argv[2]) : 1.5;
-  int rounds = argc > 3 ? std::atoi(argv[3]) : 4096;
+  int rounds = argc > 3 ? std::atoi(argv[3]) : 8192;
   const int n = (1 << 20) / sizeof(float);
   float* d = nullptr;
   cudaEvent_t before, after;

@@ -5,7 +5,7 @@ A program that computes measures its own busy time (the wall time from each
 kernel launch to cudaDeviceSynchronize returning, and the kernels' cudaEvent
 times; test/e2e/busy_measured.cu); the scheduler's bill must match both
 within 1 s per minute of the job, with no floor. Its kernels are long
-(~0.5-2 s on this CPU backend) so the few ms of round trip per kernel that
+(1-4 s each on this CPU backend, 2 cores shared) so the few ms of round trip per kernel that
 the wall-clock measure includes stay far below that. A program
 that holds its lease and sleeps is billed (nearly) no busy time and no cost,
 though its leased time is its whole run. Every job's totals (leased, busy,
@@ -22,7 +22,7 @@ import time
 from cluster import Cluster, fail
 
 measured_program, sleeper_program = sys.argv[1], sys.argv[2]
-COMPUTE_S = 15   # the computing job's compute time
+COMPUTE_S = 14   # the computing job's compute time
 SLEEP_S = 15     # the sleeping job's sleep
 PRICE = 0.06     # per busy "cpu" device-minute, as an H100 might cost
 EPS = 1e-6       # sums of the same floating-point pieces in another order
@@ -98,6 +98,9 @@ with Cluster(workers=1, devices_per_worker=2, threads=1,
         fail(f"the sleeper's leased time should be its whole run: {sleeper_rec}")
     if (sleeper_rec["busy_seconds"] or 0.0) > 0.1 or sleeper_rec["cost"] > 0.1 / 60 * PRICE:
         fail(f"the sleeping job was billed {sleeper_rec['busy_seconds']} busy seconds, cost {sleeper_rec['cost']}")
+
+    if [r["job"] for r in c.moai_json("usage", 2)["jobs"]] != [2]:
+        fail("moai usage 2 should list job 2 only")
 
     users = usage["users"]
     if len(users) != 1:
