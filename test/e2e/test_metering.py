@@ -1,12 +1,12 @@
 """Metering and billing through a real cluster: users pay for compute, not
 for leases.
 
-A program that computes measures its own busy time (the wall time from each
-kernel launch to cudaDeviceSynchronize returning, and the kernels' cudaEvent
-times; test/e2e/busy_measured.cu); the scheduler's bill must match both
-within 1 s per minute of the job, with no floor. Its kernels are long
-(1-4 s each on this CPU backend, 2 cores shared) so the few ms of round trip per kernel that
-the wall-clock measure includes stay far below that. A program
+A program that computes measures its own busy time (the kernels' cudaEvent
+times, and the wall time from each kernel launch to cudaDeviceSynchronize
+returning; test/e2e/busy_measured.cu); the scheduler's bill must match the
+first within 1 s per minute of the job, with no floor, and the second
+within that plus the round trip per kernel (see below). Its kernels are long
+(1-7 s each on this CPU backend, 2 cores shared) so round trips are few. A program
 that holds its lease and sleeps is billed (nearly) no busy time and no cost,
 though its leased time is its whole run. Every job's totals (leased, busy,
 cost) equal the sums of its per-minute records, and cost = busy device-minutes
@@ -37,7 +37,9 @@ def close(a, b, what):
 config = tempfile.NamedTemporaryFile("w", suffix=".toml", delete=False)
 config.write(f"[prices]\ncpu = 1.5\ndefault = 9\n")
 config.close()
-with Cluster(workers=1, devices_per_worker=2, threads=1,
+# A generous heartbeat timeout: liveness is not under test here, and on a
+# loaded 2-core machine a worker's heartbeat has come 2 s late.
+with Cluster(workers=1, devices_per_worker=2, threads=1, heartbeat_timeout=6.0,
              sched_args=["--config", config.name, "--price", f"cpu={PRICE}"]) as c:
     os.unlink(config.name)
     sleeper = subprocess.Popen([sleeper_program, str(SLEEP_S)], env=c.env(), stdout=subprocess.PIPE, text=True)
@@ -67,17 +69,28 @@ with Cluster(workers=1, devices_per_worker=2, threads=1,
     print(c.moai("usage").stdout)
     print(c.moai("usage", "--minutes").stdout)
 
-    # Billed busy time against the program's own measure, within 1 s per minute.
+    # Billed busy time against the program's own measures. The kernels'
+    # cudaEvent times (the device's view, taken apart from the worker's busy
+    # counters and everything after them: heartbeats, the scheduler's sums
+    # and minute records, the wire, the CLI) must agree within 1 s per
+    # minute, no floor. The wall clock from launch to cudaDeviceSynchronize
+    # returning also holds the trip there and back and the wake-ups of the
+    # threads on the way, 5-85 ms per kernel on this loaded 2-core machine:
+    # the bill may be below it by that much more (0.1 s per kernel), never
+    # above it by more than 1 s per minute.
     billed = busy_rec["busy_seconds"]
     duration = busy_rec["seconds"]
     allowed = 1.0 * duration / 60
-    print(f"computing job: billed busy {billed:.3f} s, measured {measured:.3f} s over {calls} kernels "
-          f"(cudaEvent sum {event_seconds:.3f} s; first, short kernel {warmup:.3f} s), difference {billed - measured:+.3f} s, "
+    trips = 0.1 * calls
+    print(f"computing job: billed busy {billed:.3f} s; measured: cudaEvent sum {event_seconds:.3f} s "
+          f"(difference {billed - event_seconds:+.3f} s), wall clock {measured:.3f} s over {calls} kernels "
+          f"(difference {billed - measured:+.3f} s); first, short kernel {warmup:.3f} s; "
           f"allowed +-{allowed:.3f} s (lease {duration:.1f} s)")
-    if billed is None or abs(billed - measured) > allowed:
-        fail(f"billed busy {billed} s vs measured {measured} s: more than {allowed:.3f} s apart")
-    if abs(billed - event_seconds) > allowed:
+    if billed is None or abs(billed - event_seconds) > allowed:
         fail(f"billed busy {billed} s vs the kernels' events {event_seconds} s: more than {allowed:.3f} s apart")
+    if billed > measured + allowed or billed < measured - allowed - trips:
+        fail(f"billed busy {billed} s vs the wall clock's {measured} s: outside "
+             f"[-{allowed:.3f} - {trips:.1f}, +{allowed:.3f}] s")
 
     # Totals are the sums of the minute records; cost is busy minutes x price.
     for job, rec in records.items():
