@@ -7,12 +7,24 @@
 #include <iostream>
 #include <map>
 #include <memory>
+#include <optional>
 #include <sstream>
 
 namespace moai::sched {
 namespace {
 
-std::unique_ptr<CLI::App> makeApp(SchedulerConfig& c, std::string& config_file) {
+// "KIND=PRICE": a device kind (or "default") and a price per device-minute.
+std::optional<std::pair<std::string, double>> parsePrice(const std::string& text) {
+  auto eq = text.find('=');
+  if (eq == 0 || eq == std::string::npos) return std::nullopt;
+  std::string kind = text.substr(0, eq), number = text.substr(eq + 1);
+  char* end = nullptr;
+  double price = std::strtod(number.c_str(), &end);
+  if (number.empty() || *end != '\0' || !(price >= 0 && price < 1e9)) return std::nullopt;
+  return std::pair{kind, price};
+}
+
+std::unique_ptr<CLI::App> makeApp(SchedulerConfig& c, std::string& config_file, std::vector<std::string>& prices) {
   auto app = std::make_unique<CLI::App>("moai-sched: the MoAI control plane (inventory and leases)", "moai-sched");
   app->option_defaults()->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
   auto endpoint = CLI::Validator(
@@ -48,8 +60,27 @@ std::unique_ptr<CLI::App> makeApp(SchedulerConfig& c, std::string& config_file) 
   app->add_option("--metrics-endpoint-file", c.metrics_endpoint_file, "write the bound http://HOST:PORT to this file")
       ->needs("--metrics-listen");
   app->add_option("--state", c.state, "SQLite file that keeps workers, jobs, leases and usage across restarts");
+  app->add_option("--price", prices,
+                  "KIND=PRICE: price of one busy device-minute on devices of KIND (\"default\": other kinds; 0 "
+                  "without it); repeat for more kinds")
+      ->check(CLI::Validator([](std::string& p) { return parsePrice(p) ? "" : "must be KIND=PRICE, PRICE >= 0"; },
+                             "KIND=PRICE"))
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
   app->add_option("--config", config_file, "TOML file with the same settings")->check(CLI::ExistingFile);
   return app;
+}
+
+// Later settings of a kind win (the command line's over the file's).
+PriceTable priceTable(const std::vector<std::string>& prices) {
+  PriceTable out;
+  for (auto& p : prices) {
+    auto [kind, price] = *parsePrice(p);
+    if (kind == "default")
+      out.default_price = price;
+    else
+      out.per_kind[kind] = price;
+  }
+  return out;
 }
 
 // The file's settings as flags, so they pass the same checks.
@@ -64,6 +95,22 @@ std::variant<std::vector<std::string>, std::string> fileAsFlags(const std::strin
   }
   std::vector<std::string> flags;
   for (auto& [key, value] : table) {
+    if (key.str() == "prices") {  // [prices] kind = price, ...
+      auto* prices = value.as_table();
+      if (!prices) return std::string("prices must be a table: [prices] h100 = 0.06");
+      for (auto& [kind, price] : *prices) {
+        std::ostringstream text;
+        text.precision(17);
+        if (auto i = price.value_exact<int64_t>())
+          text << *i;
+        else if (auto d = price.value_exact<double>())
+          text << *d;
+        else
+          return "price of '" + std::string(kind.str()) + "' must be a number";
+        flags.push_back("--price=" + std::string(kind.str()) + "=" + text.str());
+      }
+      continue;
+    }
     std::string flag = "--" + std::string(key.str());
     std::replace(flag.begin(), flag.end(), '_', '-');
     if (flag == "--config" || flag == "--help" || !app.get_option_no_throw(flag))
@@ -88,12 +135,14 @@ std::variant<std::vector<std::string>, std::string> fileAsFlags(const std::strin
 std::variant<SchedulerConfig, int> parseConfig(int argc, char** argv) {
   SchedulerConfig config;
   std::string config_file;
-  auto app = makeApp(config, config_file);
+  std::vector<std::string> prices;
+  auto app = makeApp(config, config_file, prices);
   try {
     app->parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     return app->exit(e);
   }
+  config.prices = priceTable(prices);
   if (config_file.empty()) return config;
 
   auto flags = fileAsFlags(config_file, *app);
@@ -106,13 +155,15 @@ std::variant<SchedulerConfig, int> parseConfig(int argc, char** argv) {
   args.insert(args.end(), argv + 1, argv + argc);
   std::reverse(args.begin(), args.end());  // CLI11 takes a vector of arguments last first
   config = SchedulerConfig{};
-  app = makeApp(config, config_file);
+  prices.clear();
+  app = makeApp(config, config_file, prices);
   try {
     app->parse(args);
   } catch (const CLI::ParseError& e) {
     std::cerr << "moai-sched: " << config_file << ": ";
     return app->exit(e);
   }
+  config.prices = priceTable(prices);
   return config;
 }
 

@@ -5,6 +5,7 @@
 #include <variant>
 
 #include "scheduler.capnp.h"
+#include "usage_meter.h"
 
 namespace moai::sched {
 
@@ -22,6 +23,9 @@ struct SchedulerConfig {
   std::string metrics_listen;                // HOST:PORT of /metrics; "" = off
   std::string metrics_endpoint_file;         // where to write http://HOST:PORT once bound
   std::string state;                         // SQLite file for the state; "" = memory only
+  // Billing: price per busy device-minute by device kind, "default" for the
+  // rest (`--price KIND=PRICE`, repeatable; TOML table [prices]).
+  PriceTable prices;
 };
 
 // The settings, or the exit code to leave with (after --help, or a bad

@@ -33,7 +33,8 @@ void Effects::add(Effects other) {
 }
 
 Inventory::Inventory(InventoryConfig config, std::function<Clock::time_point()> now, std::function<double()> wall)
-    : config_(config), now_(std::move(now)), wall_(wall ? std::move(wall) : unixNow) {}
+    : config_(config), now_(std::move(now)), wall_(wall ? std::move(wall) : unixNow),
+      meter_(config.prices, config.max_usage_minutes) {}
 
 // --- workers ---
 
@@ -104,19 +105,65 @@ void Inventory::reportUsage(const wire::HeartbeatMsg& heartbeat) {
 
 // Metering: each worker counts, per job, the device-seconds the job's work
 // ran there; a job's busy time is the sum over the workers it has used.
+// What that sum gained since the last bill is billed in the minute the
+// heartbeat arrived. The per-worker counters are not stored: after a
+// restart the sum starts below the bill and only what it gains beyond the
+// bill counts, so nothing is billed twice.
 void Inventory::reportJobBusy(const wire::HeartbeatMsg& heartbeat) {
+  auto worker = workers_.find(heartbeat.worker_id);
+  if (worker == workers_.end()) return;
   for (auto& [job_id, seconds] : heartbeat.job_busy) {
     auto job = jobs_.find(job_id);
     auto usage = usage_.find(job_id);
-    if (job == jobs_.end() || usage == usage_.end()) continue;
+    if (job == jobs_.end() || usage == usage_.end() || !job->second.running) continue;
     double& mine = job->second.busy_by_worker[heartbeat.worker_id];
     if (seconds <= mine) continue;  // counters only grow (a late heartbeat)
     mine = seconds;
     double total = 0;
-    for (auto& [worker, s] : job->second.busy_by_worker) total += s;
-    usage->second.entry.busy_seconds = total;
+    for (auto& [w, s] : job->second.busy_by_worker) total += s;
+    wire::UsageEntry& e = usage->second.entry;
+    double gained = total - std::max(0.0, e.busy_seconds);
+    e.busy_seconds = std::max(0.0, e.busy_seconds);
     dirty_usage_.insert(job_id);
+    if (gained <= 0) continue;
+    // Its devices there; none left (a shrink): the worker's device kinds.
+    auto kinds = kindsOf(job->second, &heartbeat.worker_id);
+    if (kinds.empty())
+      for (auto& d : worker->second.registration.devices) ++kinds[d.kind];
+    Metered m = meter_.addBusy(job_id, wall_(), gained, kinds);
+    e.busy_seconds += m.busy_seconds;
+    e.cost += m.cost;
   }
+  trimUsage();
+}
+
+std::map<std::string, uint32_t> Inventory::kindsOf(const Job& job, const std::string* worker_id) const {
+  std::map<std::string, uint32_t> out;
+  for (auto* list : {&job.devices, &job.dropping})
+    for (auto& d : *list) {
+      if (worker_id && d.worker_id != *worker_id) continue;
+      auto w = workers_.find(d.worker_id);
+      ++out[w == workers_.end() || d.index >= w->second.registration.devices.size()
+                ? std::string()
+                : std::string(w->second.registration.devices[d.index].kind)];
+    }
+  return out;
+}
+
+// Memory holds every running job's usage and the latest ended records; the
+// state store keeps them all.
+void Inventory::trimUsage() {
+  while (usage_.size() > wire::kMaxUsageRecords) {
+    auto oldest = std::find_if(usage_.begin(), usage_.end(), [](auto& kv) { return kv.second.entry.end_time > 0; });
+    if (oldest == usage_.end()) break;
+    meter_.forget(oldest->first);
+    usage_.erase(oldest);
+  }
+  if (meter_.size() > config_.max_usage_minutes)
+    meter_.trim([this](uint64_t job) {
+      auto u = usage_.find(job);
+      return u == usage_.end() || u->second.entry.end_time > 0;
+    });
 }
 
 std::vector<uint32_t> Inventory::kindIds(const std::string& kind) const {
@@ -568,23 +615,34 @@ Effects Inventory::endJob(uint64_t job_id, std::string reason, bool tell_client)
   jobs_.erase(job_id);
   dirty_jobs_.insert(job_id);
   reschedule_ = true;
-
-  // Memory holds the latest ended records; the state store keeps them all.
-  while (usage_.size() > wire::kMaxUsageRecords) {
-    auto oldest = std::find_if(usage_.begin(), usage_.end(), [](auto& kv) { return kv.second.entry.end_time > 0; });
-    if (oldest == usage_.end()) break;
-    usage_.erase(oldest);
-  }
+  trimUsage();
   return out;
 }
 
+// Leased time, split at minute boundaries by usage_meter; the lease's
+// devices are the same all through [counted_until, now): every change of
+// the lease counts usage first.
 void Inventory::countUsage(Job& job) {
   UsageRecord& u = usage_.at(job.id);
   double now = wall_();
-  u.entry.leased_device_seconds += double(job.devices.size() + job.dropping.size()) * std::max(0.0, now - u.counted_until);
+  if (now > u.counted_until)
+    u.entry.leased_device_seconds += meter_.addLeased(job.id, u.counted_until, now, kindsOf(job)).leased_device_seconds;
   u.counted_until = std::max(u.counted_until, now);
   u.entry.devices = uint32_t(job.devices.size());
   dirty_usage_.insert(job.id);
+  trimUsage();
+}
+
+// Running jobs' leased time into their minute records once a minute has
+// passed, so the store holds each finished minute without waiting for the
+// job to end.
+void Inventory::rollUsage() {
+  double minute = std::floor(wall_() / 60);
+  for (auto& [id, job] : jobs_) {
+    if (!job.running) continue;
+    auto u = usage_.find(id);
+    if (u != usage_.end() && std::floor(u->second.counted_until / 60) < minute) countUsage(job);
+  }
 }
 
 // --- resize ---
@@ -717,6 +775,7 @@ Effects Inventory::expire() {
       ending.push_back({id, "time limit of " + std::to_string(job.request.time_limit_s) + " s reached"});
   }
   for (auto& [id, reason] : ending) out.add(endJob(id, reason, true));
+  rollUsage();
   if (reschedule_) out.add(schedule());
   return out;
 }
@@ -759,17 +818,12 @@ wire::StatusMsg Inventory::status() const {
   return out;
 }
 
-wire::UsageMsg Inventory::usage() const {
+wire::UsageMsg Inventory::usage() {
+  for (auto& [id, job] : jobs_)
+    if (job.running && usage_.count(id)) countUsage(job);
   wire::UsageMsg out;
-  double now = wall_();
-  for (auto& [id, u] : usage_) {
-    wire::UsageEntry e = u.entry;
-    auto job = jobs_.find(id);
-    if (job != jobs_.end() && e.end_time == 0)
-      e.leased_device_seconds += double(job->second.devices.size() + job->second.dropping.size()) *
-                                 std::max(0.0, now - u.counted_until);
-    out.records.push_back(std::move(e));
-  }
+  for (auto& [id, u] : usage_) out.records.push_back(u.entry);
+  out.minutes = meter_.minutes();
   return out;
 }
 
@@ -845,6 +899,7 @@ void Inventory::restore(Snapshot snapshot) {
     jobs_.emplace(job.id, std::move(job));
   }
   for (auto& u : snapshot.usage) usage_[u.entry.job_id] = std::move(u);
+  meter_.restore(std::move(snapshot.usage_minutes));
   // A running job whose devices all vanished from the snapshot cannot go on.
   std::vector<uint64_t> orphans;
   for (auto& [id, job] : jobs_)
@@ -883,6 +938,7 @@ Changes Inventory::takeChanges() {
     auto it = usage_.find(id);
     if (it != usage_.end()) out.usage.push_back(it->second);
   }
+  out.usage_minutes = meter_.takeChanges();
   out.next_job_id = next_job_id_;
   dirty_workers_.clear();
   dirty_jobs_.clear();

@@ -31,6 +31,7 @@
 #include "interpose/core/result.h"
 #include "metrics.h"
 #include "schemas/scheduler_messages.h"
+#include "usage_meter.h"
 
 namespace moai::sched {
 
@@ -44,6 +45,8 @@ struct InventoryConfig {
   size_t max_workers = wire::kMaxStatusWorkers;
   size_t max_jobs = wire::kMaxStatusJobs;                       // queued and running together
   double share_headroom = 0.10;  // a shared job's quota: its predicted peak plus this fraction
+  PriceTable prices;                                            // per device-minute of busy time, by kind
+  size_t max_usage_minutes = wire::kMaxUsageMinutes;            // per-minute records kept in memory
 };
 
 // One message to send; the daemon skips an empty route.
@@ -88,6 +91,7 @@ struct Snapshot {
   std::vector<WorkerRecord> workers;
   std::vector<JobRecord> jobs;
   std::vector<UsageRecord> usage;
+  std::vector<wire::UsageMinuteEntry> usage_minutes;
   uint64_t next_job_id = 1;
 };
 // Rows to write since the last takeChanges(): a listed key whose record is
@@ -98,8 +102,12 @@ struct Changes {
   std::vector<JobRecord> jobs;
   std::vector<uint64_t> jobs_gone;
   std::vector<UsageRecord> usage;
+  std::vector<wire::UsageMinuteEntry> usage_minutes;
   uint64_t next_job_id = 1;
-  bool empty() const { return workers.empty() && workers_gone.empty() && jobs.empty() && jobs_gone.empty() && usage.empty(); }
+  bool empty() const {
+    return workers.empty() && workers_gone.empty() && jobs.empty() && jobs_gone.empty() && usage.empty() &&
+           usage_minutes.empty();
+  }
 };
 
 class Inventory {
@@ -119,7 +127,8 @@ class Inventory {
   // A heartbeat's per-device memory in use and busy time, for the metrics
   // (each list is ignored when its length is not the worker's device count).
   void reportUsage(const wire::HeartbeatMsg& heartbeat);
-  // A heartbeat's per-job busy device-seconds, into the jobs' usage records.
+  // A heartbeat's per-job busy device-seconds, into the jobs' usage records
+  // and into the minute in which the heartbeat arrived (usage_meter.h).
   void reportJobBusy(const wire::HeartbeatMsg& heartbeat);
 
   // Starts the job now (grants, then `lease` to the client) or queues it
@@ -159,7 +168,9 @@ class Inventory {
 
   // Lease tokens are left out: anyone may ask.
   wire::StatusMsg status() const;
-  wire::UsageMsg usage() const;
+  // Counts the running jobs' leased time up to now first, so each job's
+  // totals are the sums of its minute records.
+  wire::UsageMsg usage();
   // Everything /metrics shows (inventory_snapshot.cpp).
   MetricsSnapshot snapshot() const;
 
@@ -262,6 +273,10 @@ class Inventory {
   Effects schedule();
   Effects endJob(uint64_t job_id, std::string reason, bool tell_client);
   void countUsage(Job& job);
+  // The job's devices (on `worker_id` only, if given), counted by kind.
+  std::map<std::string, uint32_t> kindsOf(const Job& job, const std::string* worker_id = nullptr) const;
+  void trimUsage();
+  void rollUsage();
   wire::LeaseEntry leaseOf(const Job& job) const;
   std::vector<std::string> routesOf(const std::vector<DeviceRef>& devices) const;  // one per worker
   std::vector<uint64_t> jobsOn(const Worker& worker) const;
@@ -273,6 +288,7 @@ class Inventory {
   std::map<std::string, Worker> workers_;  // by id: ordered, so placement is deterministic
   std::map<uint64_t, Job> jobs_;
   std::map<uint64_t, UsageRecord> usage_;  // every started job; ended ones trimmed to kMaxUsageRecords
+  UsageMeter meter_;                       // their per-minute records
   std::map<std::string, uint32_t> kind_ids_;  // every device kind ever registered, so matching compares integers
   uint64_t next_job_id_ = 1;
   bool reschedule_ = false;                // something changed that schedule() must look at

@@ -84,6 +84,9 @@ int main(int argc, char** argv) {
   inventory.client_timeout = seconds(config.client_timeout_s);
   inventory.placement = config.placement;
   inventory.share_headroom = config.share_headroom;
+  inventory.prices = config.prices;
+  for (auto& [kind, price] : config.prices.per_kind) spdlog::info("price of a busy {} device-minute: {}", kind, price);
+  spdlog::info("price of a busy device-minute of other kinds: {}", config.prices.default_price);
   std::unique_ptr<moai::sched::StateStore> store;
   if (!config.state.empty()) {
     auto opened = moai::sched::StateStore::open(config.state);

@@ -10,7 +10,10 @@
 namespace moai::sched {
 namespace {
 
-constexpr int kSchemaVersion = 2;  // 2: jobs.memory_quota
+// 2: usage.cost and usage_minutes (billing), jobs.memory_quota (shared
+// devices). A version-1 file is upgraded in place; its jobs have no minute
+// records for the time before, and hold whole devices.
+constexpr int kSchemaVersion = 2;
 
 // Registrations and requests are stored as the protocol's own messages, so
 // loading them goes through the same validating decoder as the wire.
@@ -46,8 +49,23 @@ CREATE TABLE IF NOT EXISTS usage (
   leased_device_seconds REAL NOT NULL,
   counted_until REAL NOT NULL,       -- leased_device_seconds counts up to here
   busy_seconds REAL,                 -- metered device-seconds; NULL when no worker reported any
-  end_reason TEXT NOT NULL);
+  end_reason TEXT NOT NULL,
+  cost REAL NOT NULL DEFAULT 0);     -- the sum of the job's usage_minutes costs
+CREATE TABLE IF NOT EXISTS usage_minutes (  -- scheduler/usage_meter.h
+  job_id INTEGER NOT NULL,
+  minute_start INTEGER NOT NULL,     -- Unix seconds, a multiple of 60
+  kind TEXT NOT NULL,                -- device kind
+  leased_device_seconds REAL NOT NULL,
+  busy_seconds REAL NOT NULL,        -- reported by heartbeats that arrived in this minute
+  cost REAL NOT NULL,
+  PRIMARY KEY (job_id, minute_start, kind));
 )";
+
+bool validMinute(const wire::UsageMinuteEntry& m) {
+  auto amount = [](double v) { return v >= 0 && v < 1e15; };
+  return m.job_id > 0 && m.minute_start >= 0 && m.minute_start % 60 == 0 && amount(m.leased_device_seconds) &&
+         amount(m.busy_seconds) && amount(m.cost);
+}
 
 // One prepared statement, finalized on scope exit.
 class Statement {
@@ -133,9 +151,22 @@ Result<std::unique_ptr<StateStore>> StateStore::open(const std::string& path) {
     return sqlError(db, "cannot set up " + path);
   Statement version(db, "SELECT value FROM meta WHERE key = 'schema_version'");
   if (version.next()) {
-    if (version.integer(0) != kSchemaVersion)
-      return makeError(MODNN_ERR_INVALID_VALUE, path + " has state schema version " + std::to_string(version.integer(0)) +
-                                                    ", this moai-sched reads version " + std::to_string(kSchemaVersion));
+    int64_t found = version.integer(0);
+    version.reset();
+    if (found == 1) {
+      // usage_minutes came with the schema above; usage needs its cost, jobs their quota.
+      if (!exec(db, "BEGIN IMMEDIATE; ALTER TABLE usage ADD COLUMN cost REAL NOT NULL DEFAULT 0; "
+                    "ALTER TABLE jobs ADD COLUMN memory_quota INTEGER NOT NULL DEFAULT 0; "
+                    "UPDATE meta SET value = 2 WHERE key = 'schema_version'; COMMIT")) {
+        Error e = sqlError(db, "cannot upgrade " + path + " to state schema version 2");
+        exec(db, "ROLLBACK");
+        return e;
+      }
+      spdlog::info("state: {} upgraded to schema version 2 (billing, shared devices)", path);
+    } else if (found != kSchemaVersion) {
+      return makeError(MODNN_ERR_INVALID_VALUE, path + " has state schema version " + std::to_string(found) +
+                                                    ", this moai-sched reads versions 1 and " + std::to_string(kSchemaVersion));
+    }
   } else if (!Statement(db, "INSERT INTO meta VALUES ('schema_version', ?)").bind(1, int64_t(kSchemaVersion)).run()) {
     return sqlError(db, "cannot write " + path);
   }
@@ -173,16 +204,45 @@ Result<Snapshot> StateStore::load() {
 
   Statement usage(db_,
                   "SELECT job_id, user, devices, submit_time, start_time, end_time, leased_device_seconds, "
-                  "counted_until, busy_seconds, end_reason FROM usage WHERE end_time = 0 OR job_id IN "
+                  "counted_until, busy_seconds, end_reason, cost FROM usage WHERE end_time = 0 OR job_id IN "
                   "(SELECT job_id FROM usage WHERE end_time > 0 ORDER BY job_id DESC LIMIT ?) ORDER BY job_id");
   usage.bind(1, int64_t(wire::kMaxUsageRecords));
   if (!usage.ok()) return sqlError(db_, "cannot read usage");
   while (usage.next()) {
     UsageRecord u;
     u.entry = {uint64_t(usage.integer(0)), usage.text(1), uint32_t(usage.integer(2)), usage.real(3), usage.real(4),
-               usage.real(5), usage.real(6), usage.isNull(8) ? -1.0 : usage.real(8), usage.text(9)};
+               usage.real(5), usage.real(6), usage.isNull(8) ? -1.0 : usage.real(8), usage.text(9), usage.real(10)};
     u.counted_until = usage.real(7);
     out.usage.push_back(std::move(u));
+  }
+
+  // Minutes: the running jobs' latest first, then the latest ended jobs'
+  // (those whose usage records were loaded), up to the memory bound.
+  const char* minute_columns =
+      "SELECT m.job_id, m.minute_start, m.kind, m.leased_device_seconds, m.busy_seconds, m.cost "
+      "FROM usage_minutes m JOIN usage u ON u.job_id = m.job_id ";
+  Statement running(db_, (std::string(minute_columns) + "WHERE u.end_time = 0 ORDER BY m.minute_start DESC LIMIT ?").c_str());
+  Statement ended(db_, (std::string(minute_columns) +
+                        "WHERE u.end_time > 0 AND m.job_id >= ? ORDER BY m.job_id DESC, m.minute_start DESC LIMIT ?")
+                           .c_str());
+  if (!running.ok() || !ended.ok()) return sqlError(db_, "cannot read usage minutes");
+  uint64_t oldest_ended = UINT64_MAX;
+  for (auto& u : out.usage)
+    if (u.entry.end_time > 0) oldest_ended = std::min(oldest_ended, u.entry.job_id);
+  auto read = [&](Statement& s) {
+    while (s.next()) {
+      wire::UsageMinuteEntry m{uint64_t(s.integer(0)), s.integer(1), s.text(2), s.real(3), s.real(4), s.real(5)};
+      if (validMinute(m))
+        out.usage_minutes.push_back(std::move(m));
+      else
+        spdlog::warn("state: usage minute of job {} at {} is out of range; skipped", s.integer(0), s.integer(1));
+    }
+  };
+  running.bind(1, int64_t(wire::kMaxUsageMinutes));
+  read(running);
+  if (oldest_ended != UINT64_MAX && out.usage_minutes.size() < wire::kMaxUsageMinutes) {
+    ended.bind(1, int64_t(oldest_ended)).bind(2, int64_t(wire::kMaxUsageMinutes - out.usage_minutes.size()));
+    read(ended);
   }
   return out;
 }
@@ -242,13 +302,22 @@ Result<size_t> StateStore::apply(const Changes& c) {
     run(del_leases.bind(1, int64_t(id)));
   }
 
-  Statement put_usage(db_, "INSERT OR REPLACE INTO usage VALUES (?, ?, ?, ?, ?, ?, ?, ?, NULLIF(?, -1.0), ?)");
+  Statement put_usage(db_,
+                      "INSERT OR REPLACE INTO usage (job_id, user, devices, submit_time, start_time, end_time, "
+                      "leased_device_seconds, counted_until, busy_seconds, end_reason, cost) "
+                      "VALUES (?, ?, ?, ?, ?, ?, ?, ?, NULLIF(?, -1.0), ?, ?)");
   for (auto& u : c.usage) {
     auto& e = u.entry;
     put_usage.bind(1, int64_t(e.job_id)).bind(2, e.user).bind(3, int64_t(e.devices)).bind(4, e.submit_time);
     put_usage.bind(5, e.start_time).bind(6, e.end_time).bind(7, e.leased_device_seconds).bind(8, u.counted_until);
-    put_usage.bind(9, e.busy_seconds < 0 ? -1.0 : e.busy_seconds).bind(10, e.end_reason);
+    put_usage.bind(9, e.busy_seconds < 0 ? -1.0 : e.busy_seconds).bind(10, e.end_reason).bind(11, e.cost);
     run(put_usage);
+  }
+  Statement put_minute(db_, "INSERT OR REPLACE INTO usage_minutes VALUES (?, ?, ?, ?, ?, ?)");
+  for (auto& m : c.usage_minutes) {
+    put_minute.bind(1, int64_t(m.job_id)).bind(2, m.minute_start).bind(3, m.kind).bind(4, m.leased_device_seconds);
+    put_minute.bind(5, m.busy_seconds).bind(6, m.cost);
+    run(put_minute);
   }
   Statement next(db_, "INSERT OR REPLACE INTO meta VALUES ('next_job_id', ?)");
   run(next.bind(1, int64_t(c.next_job_id)));

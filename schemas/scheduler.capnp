@@ -166,6 +166,16 @@ struct DeviceStatus {
 
 struct Usage {
   records @0 :List(UsageRecord);  # one per job that was granted a lease
+  minutes @1 :List(UsageMinute);  # per job, wall-clock minute and device kind; the latest ones held in memory
+}
+
+struct UsageMinute {
+  jobId @0 :UInt64;
+  minuteStart @1 :Int64;          # Unix seconds, a multiple of 60
+  kind @2 :Text;                  # DeviceProps.kind of the devices counted here
+  leasedDeviceSeconds @3 :Float64;
+  busySeconds @4 :Float64;        # busy device-seconds reported by heartbeats that arrived in this minute
+  cost @5 :Float64;               # busySeconds / 60 x the kind's price per device-minute
 }
 
 struct UsageRecord {
@@ -178,6 +188,7 @@ struct UsageRecord {
   leasedDeviceSeconds @6 :Float64;
   busySeconds @7 :Float64;        # < 0: not metered yet
   endReason @8 :Text;
+  cost @9 :Float64;               # sum of the job's UsageMinute costs
 }
 
 struct WorkerStatus {

@@ -146,6 +146,12 @@ double when(double t) {
   return t;
 }
 
+// Device-seconds and money: finite, not negative (NaN fails both tests).
+double amount(double v) {
+  require(v >= 0 && v < 1e15, "usage amount out of range");
+  return v;
+}
+
 ToSchedulerMsg toSchedulerFromWire(schema::ToScheduler::Reader m) {
   switch (m.which()) {
     case schema::ToScheduler::REGISTER: {
@@ -281,7 +287,16 @@ FromSchedulerMsg fromSchedulerFromWire(schema::FromScheduler::Reader m) {
         out.records.push_back({jobId(r.getJobId()), freeText(r.getUser(), kMaxIdBytes, false, "invalid user name"),
                                r.getDevices(), when(r.getSubmitTime()), when(r.getStartTime()), when(r.getEndTime()),
                                r.getLeasedDeviceSeconds(), r.getBusySeconds() < 0 ? -1.0 : r.getBusySeconds(),
-                               freeText(r.getEndReason(), kMaxReasonBytes, false, "invalid end reason")});
+                               freeText(r.getEndReason(), kMaxReasonBytes, false, "invalid end reason"),
+                               amount(r.getCost())});
+      }
+      auto minutes = m.getUsage().getMinutes();
+      require(minutes.size() <= kMaxUsageMinutes, "too many usage minutes");
+      for (auto r : minutes) {
+        require(r.getMinuteStart() >= 0 && r.getMinuteStart() < int64_t(1e12) && r.getMinuteStart() % 60 == 0,
+                "usage minute out of range");
+        out.minutes.push_back({jobId(r.getJobId()), r.getMinuteStart(), word(r.getKind(), kMaxIdBytes, true, "invalid device kind"),
+                               amount(r.getLeasedDeviceSeconds()), amount(r.getBusySeconds()), amount(r.getCost())});
       }
       return out;
     }
@@ -476,6 +491,17 @@ std::vector<uint8_t> encodeFromScheduler(const FromSchedulerMsg& m) {
                      records[i].setLeasedDeviceSeconds(r.leased_device_seconds);
                      records[i].setBusySeconds(r.busy_seconds);
                      records[i].setEndReason(r.end_reason);
+                     records[i].setCost(r.cost);
+                   }
+                   auto minutes = root.getUsage().initMinutes(unsigned(v.minutes.size()));
+                   for (unsigned i = 0; i < v.minutes.size(); ++i) {
+                     auto& r = v.minutes[i];
+                     minutes[i].setJobId(r.job_id);
+                     minutes[i].setMinuteStart(r.minute_start);
+                     minutes[i].setKind(r.kind);
+                     minutes[i].setLeasedDeviceSeconds(r.leased_device_seconds);
+                     minutes[i].setBusySeconds(r.busy_seconds);
+                     minutes[i].setCost(r.cost);
                    }
                  },
              },

@@ -30,6 +30,7 @@ constexpr size_t kCurveKeyChars = 40;      // Z85 of a 32-byte CurveZMQ public k
 constexpr size_t kMaxKindAlternatives = 16;  // "h100|a100|..."
 constexpr size_t kMaxReasonBytes = 1024;   // why a job waits, what an admin command did
 constexpr size_t kMaxUsageRecords = 65536;
+constexpr size_t kMaxUsageMinutes = 1 << 18;  // per-minute records in memory and in a `usage` reply
 constexpr size_t kMaxJobsPerHeartbeat = 4096;
 constexpr size_t kMaxJobsPerDevice = 256;     // sharing one device
 
@@ -134,6 +135,16 @@ struct UsageEntry {
   double leased_device_seconds = 0;
   double busy_seconds = -1;                 // < 0: not metered
   std::string end_reason;
+  double cost = 0;                          // busy device-minutes x price, summed over its minutes
+};
+// One job's usage in one wall-clock minute on devices of one kind.
+struct UsageMinuteEntry {
+  uint64_t job_id = 0;
+  int64_t minute_start = 0;                 // Unix seconds, a multiple of 60
+  std::string kind;
+  double leased_device_seconds = 0;
+  double busy_seconds = 0;                  // reported by heartbeats that arrived in this minute
+  double cost = 0;
 };
 
 struct RegisteredMsg {};
@@ -150,7 +161,10 @@ struct QueuedMsg { uint64_t job_id = 0; uint32_t position = 0; std::string reaso
 struct LeaseChangedMsg { LeaseEntry lease; };  // to the client after a resize
 struct DropDevicesMsg { uint64_t job_id = 0; std::vector<uint32_t> indices; };  // 1..kMaxDevicesPerWorker
 struct OkMsg { std::string message; };
-struct UsageMsg { std::vector<UsageEntry> records; };
+struct UsageMsg {
+  std::vector<UsageEntry> records;
+  std::vector<UsageMinuteEntry> minutes;    // by job, minute, kind; those the scheduler holds in memory
+};
 struct QuotaMsg { uint64_t job_id = 0; uint64_t bytes = 0; };
 
 using FromSchedulerMsg = std::variant<RegisteredMsg, LeaseMsg, GrantMsg, RevokeMsg, ErrorMsg, StatusMsg, ReleasedMsg,

@@ -26,7 +26,7 @@ import time
 class Cluster:
     def __init__(self, workers=2, devices_per_worker=1, threads=1, memory="1G", heartbeat=0.5,
                  heartbeat_timeout=2.0, client_timeout=8.0, curve=False, metrics=False, worker_args=(),
-                 worker_env=None, state=False):
+                 worker_env=None, state=False, sched_args=()):
         self.workers_wanted = workers
         self.devices = devices_per_worker
         self.threads = threads
@@ -36,6 +36,7 @@ class Cluster:
         self.client_timeout = client_timeout
         self.worker_args = list(worker_args)  # extra moai-worker flags, e.g. ["--backend", "cuda"]
         self.worker_env = worker_env or {}
+        self.sched_args = list(sched_args)  # extra moai-sched flags, e.g. ["--price", "cpu=0.06"]
         self.dir = tempfile.mkdtemp(prefix="moai-e2e-")
         self.state = os.path.join(self.dir, "state.db") if state else None  # SQLite file, kept across restarts
         self.sched = None
@@ -123,6 +124,7 @@ class Cluster:
                 "--heartbeat-timeout", str(self.heartbeat_timeout), "--client-timeout", str(self.client_timeout)]
         if self.state:
             args += ["--state", self.state]
+        args += self.sched_args
         if self.curve:
             args += ["--key", self.key("sched"), "--allow-keys", self.allowed]
         metrics_file = os.path.join(self.dir, "metrics.endpoint")

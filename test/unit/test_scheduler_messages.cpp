@@ -147,6 +147,13 @@ TEST_CASE("every message from the scheduler survives a round trip") {
   REQUIRE(u.records.size() == 1);
   CHECK(u.records[0].leased_device_seconds == 12.5);
   CHECK(u.records[0].busy_seconds < 0);
+  UsageMsg billed{{{7, "bob", 2, 1.7e9, 1.7e9 + 5, 0, 12.5, 3, "", 0.003}},
+                  {{7, 1699999980, "h100", 12.5, 3, 0.003}, {7, 1700000040, "cpu", 0, 0, 0}}};
+  auto b = fromScheduler<UsageMsg>(billed);
+  CHECK(b.records[0].cost == 0.003);
+  REQUIRE(b.minutes.size() == 2);
+  CHECK((b.minutes[0].minute_start == 1699999980 && b.minutes[0].kind == "h100" && b.minutes[0].busy_seconds == 3 &&
+         b.minutes[0].leased_device_seconds == 12.5 && b.minutes[0].cost == 0.003 && b.minutes[1].kind == "cpu"));
 
   StatusMsg rich;
   WorkerStatusEntry w{"a", true, 2, 1, true, {}};
@@ -257,6 +264,29 @@ TEST_CASE("leases, errors and status from the scheduler are checked too") {
     r.setJobId(1);
     r.setSubmitTime(-1);
   }));
+  bad(rawFromScheduler([](schema::FromScheduler::Builder root) {
+    auto r = root.initUsage().initRecords(1)[0];
+    r.setJobId(1);
+    r.setCost(-0.5);
+  }));
+  // Minute records: a job id, a minute boundary, a kind without spaces,
+  // amounts that are finite and not negative.
+  auto badMinute = [&](auto change) {
+    bad(rawFromScheduler([&](schema::FromScheduler::Builder root) {
+      auto m = root.initUsage().initMinutes(1)[0];
+      m.setJobId(1);
+      m.setMinuteStart(1699999980);
+      m.setKind("cpu");
+      change(m);
+    }));
+  };
+  badMinute([](auto m) { m.setJobId(0); });
+  badMinute([](auto m) { m.setMinuteStart(1699999981); });
+  badMinute([](auto m) { m.setMinuteStart(-60); });
+  badMinute([](auto m) { m.setKind("c pu"); });
+  badMinute([](auto m) { m.setBusySeconds(std::nan("")); });
+  badMinute([](auto m) { m.setLeasedDeviceSeconds(-1); });
+  badMinute([](auto m) { m.setCost(1e300); });
   bad(rawFromScheduler([](schema::FromScheduler::Builder root) {
     auto w = root.initStatus().initWorkers(1)[0];
     w.setWorkerId("a");

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <ctime>
 #include <map>
 #include <sstream>
 #include <vector>
@@ -58,6 +59,13 @@ json request(const wire::LeaseRequestMsg& r) {
           {"placement", r.placement == schema::Placement::SPREAD ? "spread"
                         : r.placement == schema::Placement::PACK ? "pack"
                                                                    : "default"}};
+}
+
+// Prices are small (cents per device-minute): six decimals.
+std::string money(const json& j) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.6f", j.get<double>());
+  return buf;
 }
 
 std::string str(const json& j) { return j.is_string() ? j.get<std::string>() : j.dump(); }
@@ -159,6 +167,7 @@ json usageListing(const wire::UsageMsg& u, double now) {
     int jobs = 0;
     double leased = 0;
     double busy = 0;
+    double cost = 0;
     bool metered = false;  // some job of the user has a busy time
   };
   std::map<std::string, Total> users;
@@ -171,9 +180,11 @@ json usageListing(const wire::UsageMsg& u, double now) {
                     {"seconds", (r.end_time > 0 ? r.end_time : now) - r.start_time},
                     {"leased_device_seconds", r.leased_device_seconds},
                     {"busy_seconds", r.busy_seconds < 0 ? json(nullptr) : json(r.busy_seconds)},
+                    {"cost", r.cost},
                     {"end_reason", r.end_time > 0 ? json(r.end_reason) : json(nullptr)}});
     ++users[r.user].jobs;
     users[r.user].leased += r.leased_device_seconds;
+    users[r.user].cost += r.cost;
     if (r.busy_seconds >= 0) {
       users[r.user].busy += r.busy_seconds;
       users[r.user].metered = true;
@@ -182,8 +193,18 @@ json usageListing(const wire::UsageMsg& u, double now) {
   json per_user = json::array();
   for (auto& [user, t] : users)
     per_user.push_back({{"user", user}, {"jobs", t.jobs}, {"leased_device_seconds", t.leased},
-                        {"busy_seconds", t.metered ? json(t.busy) : json(nullptr)}});
+                        {"busy_seconds", t.metered ? json(t.busy) : json(nullptr)}, {"cost", t.cost}});
   return {{"jobs", jobs}, {"users", per_user}};
+}
+
+json minutesListing(const wire::UsageMsg& u, uint64_t job) {
+  json out = json::array();
+  for (auto& m : u.minutes)
+    if (job == 0 || m.job_id == job)
+      out.push_back({{"job", m.job_id}, {"minute_start", m.minute_start}, {"kind", m.kind},
+                     {"leased_device_seconds", m.leased_device_seconds}, {"busy_seconds", m.busy_seconds},
+                     {"cost", m.cost}});
+  return out;
 }
 
 std::string summaryText(const json& l) {
@@ -249,16 +270,33 @@ std::string usageText(const json& l) {
     std::snprintf(buf, sizeof buf, "%.4f", s.get<double>() / 3600);
     return std::string(buf);
   };
-  std::vector<std::vector<std::string>> rows{{"JOB", "USER", "DEVICES", "TIME", "LEASED DEVICE-H", "BUSY DEVICE-H", "END"}};
+  std::vector<std::vector<std::string>> rows{
+      {"JOB", "USER", "DEVICES", "TIME", "LEASED DEVICE-H", "BUSY DEVICE-H", "COST", "END"}};
   for (auto& j : l["jobs"])
     rows.push_back({str(j["job"]), user(j["user"]), str(j["devices"]), duration(j["seconds"]),
                     hours(j["leased_device_seconds"]), j["busy_seconds"].is_null() ? "-" : hours(j["busy_seconds"]),
-                    j["end_reason"].is_null() ? "running" : str(j["end_reason"])});
-  std::vector<std::vector<std::string>> users{{"USER", "JOBS", "LEASED DEVICE-H", "BUSY DEVICE-H"}};
+                    money(j["cost"]), j["end_reason"].is_null() ? "running" : str(j["end_reason"])});
+  std::vector<std::vector<std::string>> users{{"USER", "JOBS", "LEASED DEVICE-H", "BUSY DEVICE-H", "COST"}};
   for (auto& u : l["users"])
     users.push_back({user(u["user"]), str(u["jobs"]), hours(u["leased_device_seconds"]),
-                     u["busy_seconds"].is_null() ? "-" : hours(u["busy_seconds"])});
+                     u["busy_seconds"].is_null() ? "-" : hours(u["busy_seconds"]), money(u["cost"])});
   return table(rows) + "\n" + table(users);
+}
+
+std::string minutesText(const json& l) {
+  std::vector<std::vector<std::string>> rows{{"JOB", "MINUTE (UTC)", "KIND", "LEASED DEVICE-S", "BUSY DEVICE-S", "COST"}};
+  for (auto& m : l) {
+    std::time_t t = m["minute_start"].get<int64_t>();
+    std::tm tm{};
+    gmtime_r(&t, &tm);
+    char when[32];
+    std::strftime(when, sizeof when, "%Y-%m-%d %H:%M", &tm);
+    char leased[32], busy[32];
+    std::snprintf(leased, sizeof leased, "%.3f", m["leased_device_seconds"].get<double>());
+    std::snprintf(busy, sizeof busy, "%.3f", m["busy_seconds"].get<double>());
+    rows.push_back({str(m["job"]), when, str(m["kind"]), leased, busy, money(m["cost"])});
+  }
+  return table(rows);
 }
 
 }  // namespace moai::cli

@@ -20,10 +20,13 @@ json summaryListing(const wire::StatusMsg& status);
 json workersListing(const wire::StatusMsg& status);
 json jobsListing(const wire::StatusMsg& status, double now);
 json usageListing(const wire::UsageMsg& usage, double now);
+// The per-minute usage records, of one job (job != 0) or all.
+json minutesListing(const wire::UsageMsg& usage, uint64_t job);
 
 std::string summaryText(const json& listing);
 std::string workersText(const json& listing);
 std::string jobsText(const json& listing);
 std::string usageText(const json& listing);
+std::string minutesText(const json& listing);
 
 }  // namespace moai::cli

@@ -39,7 +39,11 @@ int main(int argc, char** argv) {
   auto* status = app.add_subcommand("status", "workers, devices and jobs in a few numbers");
   auto* workers = app.add_subcommand("workers", "workers and their devices (index, UUID, kind, memory, job)");
   auto* jobs = app.add_subcommand("jobs", "the queue (position and reason) and the running jobs");
-  auto* usage = app.add_subcommand("usage", "leased device time per job and per user");
+  auto* usage = app.add_subcommand("usage", "leased and busy device time and cost, per job and per user");
+  bool minutes = false;
+  uint64_t usage_job = 0;
+  usage->add_flag("--minutes", minutes, "the per-minute usage records instead (of JOB only, if given)");
+  usage->add_option("JOB", usage_job, "only this job (its record, or with --minutes its minutes)")->check(CLI::PositiveNumber);
   auto* resize = app.add_subcommand("resize", "grow or shrink a running job's lease to N devices");
   resize->add_option("JOB", job, "job id")->required()->check(CLI::PositiveNumber);
   resize->add_option("N", devices, "devices")->required()->check(CLI::Range(1, int(wire::kMaxLeaseDevices)));
@@ -92,7 +96,11 @@ int main(int argc, char** argv) {
   if (auto* ok = std::get_if<wire::OkMsg>(&*reply))
     return print(cli::json{{"ok", true}, {"message", ok->message}},
                  [](const cli::json& j) { return j["message"].get<std::string>() + "\n"; });
-  if (auto* u = std::get_if<wire::UsageMsg>(&*reply)) return print(cli::usageListing(*u, unixNow()), cli::usageText);
+  if (auto* u = std::get_if<wire::UsageMsg>(&*reply)) {
+    if (usage_job) std::erase_if(u->records, [&](const wire::UsageEntry& r) { return r.job_id != usage_job; });
+    return minutes ? print(cli::minutesListing(*u, usage_job), cli::minutesText)
+                   : print(cli::usageListing(*u, unixNow()), cli::usageText);
+  }
   if (auto* s = std::get_if<wire::StatusMsg>(&*reply)) {
     if (status->parsed()) return print(cli::summaryListing(*s), cli::summaryText);
     if (workers->parsed()) return print(cli::workersListing(*s), cli::workersText);
