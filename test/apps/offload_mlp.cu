@@ -227,6 +227,41 @@ int main(int argc, char** argv) {
                  "layer %d weight %zu: %g vs %g", l, i, double(got[i]), double(net.w[l][i]));
   }
   std::printf("offload_mlp: %.3f s per step\n", seconds / (kSteps - 1));
+
+  // A pointer-array batched GEMM, each matrix its own allocation: with the
+  // device full of the network, they start in host memory and only the
+  // arrays name them.
+  {
+    constexpr int kDim = 256, kCount = 4;
+    const size_t mn = size_t(kDim) * kDim;
+    std::vector<float*> pa(kCount), pb(kCount), pc(kCount);
+    std::vector<std::vector<float>> ha, hb;
+    for (int i = 0; i < kCount; ++i) {
+      ha.push_back(randomVector(mn, 500 + i, 1.0f));
+      hb.push_back(randomVector(mn, 600 + i, 1.0f));
+      pa[i] = deviceAlloc(mn * sizeof(float), "batched A", i);
+      pb[i] = deviceAlloc(mn * sizeof(float), "batched B", i);
+      pc[i] = deviceAlloc(mn * sizeof(float), "batched C", i);
+      upload(pa[i], ha[i]);
+      upload(pb[i], hb[i]);
+    }
+    float** arrays = reinterpret_cast<float**>(deviceAlloc(3 * kCount * sizeof(float*), "pointer arrays", -1));
+    std::vector<float*> all(pa);
+    all.insert(all.end(), pb.begin(), pb.end());
+    all.insert(all.end(), pc.begin(), pc.end());
+    CHECK(cudaMemcpy(arrays, all.data(), all.size() * sizeof(float*), cudaMemcpyHostToDevice));
+    CUBLAS_CHECK(cublasSgemmBatched(h, CUBLAS_OP_N, CUBLAS_OP_N, kDim, kDim, kDim, &one, arrays, kDim,
+                                    arrays + kCount, kDim, &zero, arrays + 2 * kCount, kDim, kCount));
+    std::vector<float> want(mn);
+    for (int i = 0; i < kCount; ++i) {
+      gemmN(false, kDim, kDim, kDim, ha[i].data(), hb[i].data(), want.data());
+      auto got = download(pc[i], mn);
+      for (size_t j = 0; j < mn; ++j)
+        EXPECT_MSG(std::fabs(got[j] - want[j]) <= 1e-3f * (1.0f + std::fabs(want[j])), "batched C[%d][%zu]: %g vs %g",
+                   i, j, double(got[j]), double(want[j]));
+    }
+    std::printf("offload_mlp: pointer-array batched GEMM ok\n");
+  }
   CUBLAS_CHECK(cublasDestroy(h));
   std::printf("offload_mlp: ok\n");
   return 0;

@@ -44,7 +44,7 @@ for rep in range(2):
         t = seconds(embedded(memory, offload), f"embedded {name}")
         best[("embedded", name)] = min(best.get(("embedded", name), t), t)
     for memory in ("1G", "64M"):
-        with Cluster(workers=1, memory=memory, threads=1) as c:
+        with Cluster(workers=1, memory=memory, threads=1, heartbeat_timeout=10.0, client_timeout=30.0) as c:
             for name, mem, offload in CASES:
                 if mem != memory:
                     continue

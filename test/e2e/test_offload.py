@@ -25,7 +25,9 @@ def run_ok(c, what, args=(), **env):
     return r
 
 
-with Cluster(workers=2, memory="64M", threads=1) as c:
+# Generous liveness timeouts: this test is about memory, and its steps are
+# heavy on a loaded 2-core machine.
+with Cluster(workers=2, memory="64M", threads=1, heartbeat_timeout=10.0, client_timeout=30.0) as c:
     r = c.run(app, timeout=60)
     if r.returncode != 2 or "cudaErrorMemoryAllocation" not in r.stderr:
         fail(f"without offload the program should run out of memory (exit 2), got {r.returncode}\n"
