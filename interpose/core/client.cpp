@@ -118,6 +118,7 @@ Client::Client() {
   log().info("virtual device: {} ({} MiB)", props_.name, props_.total_memory >> 20);
   if (offloadRequested()) {
     residency_ = std::make_unique<Residency>(&device_);
+    residency_->logStatsAtExit();
     log().info("offload on: allocations beyond the device's memory live in host memory");
   }
 }

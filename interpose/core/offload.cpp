@@ -338,6 +338,20 @@ modnn_status Residency::resolve(Endpoint& ep, bool write, Pins* pins) {
   return MODNN_OK;
 }
 
+void Residency::logStatsAtExit() {
+  // The client lives until the process ends, and so does this object.
+  static Residency* logged = nullptr;
+  if (logged) return;
+  logged = this;
+  std::atexit([] {
+    Stats s = logged->stats();
+    log().info("offload: {} evictions, {:.1f} MiB in and {:.1f} MiB out; at exit {:.1f} MiB resident, {:.1f} MiB in "
+               "host memory",
+               s.evictions, double(s.bytes_in) / kMiB, double(s.bytes_out) / kMiB, double(s.resident_bytes) / kMiB,
+               double(s.host_only_bytes) / kMiB);
+  });
+}
+
 Residency::Stats Residency::stats() const {
   std::lock_guard<std::mutex> lock(mu_);
   Stats s = stats_;

@@ -87,6 +87,8 @@ class Residency {
   modnn_status resolve(Endpoint& e, bool write, Pins* pins);
 
   Stats stats() const;
+  // At exit, logs (info) what offload moved, for tests and curious users.
+  void logStatsAtExit();
 
   // What an op touches: every allocation it holds, written ones flagged
   // (kernels: all of them, since what a kernel writes is not known).
