@@ -2,6 +2,7 @@
 three times the device's memory. On workers with 32 MiB devices it must fail
 with cudaErrorMemoryAllocation without MOAI_OFFLOAD, and complete with the
 reference's losses with MOAI_OFFLOAD=1, on one leased device and on two.
+An op larger than the device still fails, with a log line.
 What offload costs against an in-memory run is test/bench/bench_offload.py
 (meson test --benchmark offload)."""
 import re
@@ -40,4 +41,11 @@ with Cluster(workers=2, memory="32M", threads=1, heartbeat_timeout=10.0, client_
         fail(f"the shim never streamed allocations through host memory:\n{r.stderr[-2000:]}")
     print(f"  {moved.group(0)}")
     run_ok(c, "offload, two 32 MiB devices", MOAI_OFFLOAD=1, MOAI_DEVICES=2)
+    # An op whose own operands cannot all be on the device still fails (the
+    # momentum update needs three 1 MiB allocations; the device holds 2 MiB),
+    # and says why. Embedded device: no worker of that size is needed.
+    r = c.run(app, timeout=60, MOAI_OFFLOAD=1, MOAI_SCHEDULER=None, MOAI_CPU_MEMORY="2M", MOAI_CPU_THREADS=1)
+    if r.returncode == 0 or "cudaErrorMemoryAllocation" not in r.stderr or "cannot hold them" not in r.stderr:
+        fail(f"an op larger than the device should fail with a log line, got {r.returncode}\n{r.stderr[-2000:]}")
+    print("ok an op larger than the device: cudaErrorMemoryAllocation and a log line")
 print("offload passed through remote workers")
