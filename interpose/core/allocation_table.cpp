@@ -1,9 +1,14 @@
 #include "interpose/core/allocation_table.h"
 
+#include "interpose/core/offload.h"
+
 namespace moai {
 
 Allocation::~Allocation() {
-  if (device && buffer) device->iface->buffer_free(device->ctx, buffer);
+  if (residency)
+    residency->forget(*this);
+  else if (device && buffer)
+    device->iface->buffer_free(device->ctx, buffer);
 }
 
 void AllocationTable::insert(std::shared_ptr<Allocation> a) {

@@ -9,6 +9,8 @@
 
 namespace moai {
 
+class Residency;
+
 // One device allocation. Recorded ops hold it by shared_ptr, so a buffer
 // outlives a cudaFree that races with queued work using it.
 struct Allocation {
@@ -17,6 +19,9 @@ struct Allocation {
   modnn_device* device = nullptr;
   modnn_buffer* buffer = nullptr;
   bool module_variable = false;  // storage of a __device__/__constant__ variable: cudaFree refuses it
+  // With offload (MOAI_OFFLOAD=1): what tracks where its bytes are; `buffer`
+  // is null while they are in host memory. Null without offload.
+  Residency* residency = nullptr;
   ~Allocation();
 };
 

@@ -168,6 +168,11 @@ Client::Client() {
   props_.struct_size = sizeof props_;
   device_.iface->get_props(device_.ctx, &props_);
   log().info("virtual device: {} ({} MiB)", props_.name, props_.total_memory >> 20);
+  if (offloadRequested()) {
+    residency_ = std::make_unique<Residency>(&device_);
+    residency_->logStatsAtExit();
+    log().info("offload on: allocations beyond the device's memory live in host memory");
+  }
 }
 
 modnn_status Client::checkDevice(int ordinal) const {
@@ -298,8 +303,19 @@ void Client::waitIdle() {
 modnn_status Client::execute(Op& op) {
   if (auto* c = std::get_if<CopyOp>(&op.body)) return executeCopy(*c);
   if (auto* f = std::get_if<FillOp>(&op.body)) return executeFill(*f);
-  if (auto* l = std::get_if<LaunchOp>(&op.body)) return executeLaunch(*l);
-  if (auto* m = std::get_if<ModnnOp>(&op.body)) return device_.iface->run_op(device_.ctx, &m->op);
+  // With offload, what an op touches is brought to the device (and held
+  // there) until the device has it.
+  Residency::Pins pins;
+  if (auto* l = std::get_if<LaunchOp>(&op.body)) {
+    if (residency_)
+      if (modnn_status st = residency_->acquire(*l, &pins); st != MODNN_OK) return st;
+    return executeLaunch(*l);
+  }
+  if (auto* m = std::get_if<ModnnOp>(&op.body)) {
+    if (residency_)
+      if (modnn_status st = residency_->acquire(*m, &pins); st != MODNN_OK) return st;
+    return device_.iface->run_op(device_.ctx, &m->op);
+  }
   if (auto* e = std::get_if<EventOp>(&op.body)) {
     if (MODNN_HAS_ENTRY(device_.iface, event_record) && MODNN_HAS_ENTRY(device_.iface, event_query)) {
       // One message, no wait: the device notes when it gets there.

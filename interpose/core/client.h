@@ -32,6 +32,7 @@
 
 #include "interpose/core/allocation_table.h"
 #include "interpose/core/module_registry.h"
+#include "interpose/core/offload.h"
 #include "interpose/core/recorded_op.h"
 #include "interpose/core/virtual_address_space.h"
 #include "modnn/backend.h"
@@ -234,6 +235,7 @@ class Client {
   modnn_device_props props_{};
   modnn_status init_error_ = MODNN_OK;
   std::unique_ptr<VirtualAddressSpace> vas_;
+  std::unique_ptr<Residency> residency_;  // MOAI_OFFLOAD=1 only
   AllocationTable allocs_;
   ModuleRegistry modules_;
   Stream legacy_stream_;

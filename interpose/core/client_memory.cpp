@@ -36,7 +36,9 @@ modnn_status Client::malloc(uint64_t size, void** out) {
   auto a = std::make_shared<Allocation>();
   a->base = *va;
   a->size = size;
-  modnn_status st = device_.iface->buffer_alloc(device_.ctx, *va, size, &a->buffer);
+  // With offload the allocation may start in host memory (offload.h).
+  modnn_status st =
+      residency_ ? residency_->allocate(*a) : device_.iface->buffer_alloc(device_.ctx, *va, size, &a->buffer);
   if (st != MODNN_OK) {
     vas_->release(*va);
     return st;
@@ -225,17 +227,23 @@ modnn_status Client::copy(const CopyRequest& req, Stream* stream, bool async) {
 modnn_status Client::executeCopy(CopyOp& op) {
   const modnn_device_i& d = *device_.iface;
   void* ctx = device_.ctx;
+  // With offload, a side whose allocation is in host memory uses it there.
+  Endpoint dst = op.dst, src = op.src;
+  Residency::Pins pins;
+  if (residency_)
+    for (auto [e, write] : {std::pair{&dst, true}, std::pair{&src, false}})
+      if (modnn_status st = residency_->resolve(*e, write, &pins); st != MODNN_OK) return st;
   for (size_t row = 0; row < op.height; ++row) {
-    uint64_t doff = op.dst.offset + row * op.dpitch, soff = op.src.offset + row * op.spitch;
+    uint64_t doff = dst.offset + row * op.dpitch, soff = src.offset + row * op.spitch;
     modnn_status st = MODNN_OK;
-    if (op.dst.alloc && op.src.alloc)
-      st = d.buffer_copy(ctx, op.dst.alloc->buffer, doff, op.src.alloc->buffer, soff, op.width);
-    else if (op.dst.alloc)
-      st = d.buffer_write(ctx, op.dst.alloc->buffer, doff, op.src.host + row * op.spitch, op.width);
-    else if (op.src.alloc)
-      st = d.buffer_read(ctx, op.src.alloc->buffer, soff, op.dst.host + row * op.dpitch, op.width);
+    if (dst.alloc && src.alloc)
+      st = d.buffer_copy(ctx, dst.alloc->buffer, doff, src.alloc->buffer, soff, op.width);
+    else if (dst.alloc)
+      st = d.buffer_write(ctx, dst.alloc->buffer, doff, src.host + row * op.spitch, op.width);
+    else if (src.alloc)
+      st = d.buffer_read(ctx, src.alloc->buffer, soff, dst.host + row * op.dpitch, op.width);
     else
-      std::memmove(op.dst.host + row * op.dpitch, op.src.host + row * op.spitch, op.width);
+      std::memmove(dst.host + row * op.dpitch, src.host + row * op.spitch, op.width);
     if (st != MODNN_OK) return st;
   }
   return MODNN_OK;
@@ -281,15 +289,19 @@ modnn_status Client::fill(const FillRequest& req, Stream* stream, bool async) {
 }
 
 modnn_status Client::executeFill(FillOp& op) {
+  Endpoint dst = op.dst;
+  Residency::Pins pins;
+  if (residency_)
+    if (modnn_status st = residency_->resolve(dst, true, &pins); st != MODNN_OK) return st;
   for (size_t row = 0; row < op.height; ++row) {
-    uint64_t off = op.dst.offset + row * op.pitch;
-    if (!op.dst.alloc) {
-      uint8_t* p = op.dst.host + row * op.pitch;
+    uint64_t off = dst.offset + row * op.pitch;
+    if (!dst.alloc) {
+      uint8_t* p = dst.host + row * op.pitch;
       for (size_t i = 0; i < op.width; ++i) std::memcpy(p + i * op.elem_size, &op.value, op.elem_size);
       continue;
     }
     modnn_status st =
-        device_.iface->buffer_fill(device_.ctx, op.dst.alloc->buffer, off, op.width, op.value, op.elem_size);
+        device_.iface->buffer_fill(device_.ctx, dst.alloc->buffer, off, op.width, op.value, op.elem_size);
     if (st != MODNN_OK) return st;
   }
   return MODNN_OK;

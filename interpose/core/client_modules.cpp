@@ -1,4 +1,5 @@
 // Client: registered modules, kernel launches and device symbols.
+#include <algorithm>
 #include <cstring>
 
 #include "interpose/core/client.h"
@@ -57,7 +58,10 @@ modnn_status Client::ensureModuleLoadedLocked(ModuleRecord* m) {
     auto a = std::make_shared<Allocation>();
     a->base = *va;
     a->size = v->size;
-    modnn_status st = device_.iface->buffer_alloc(device_.ctx, *va, v->size, &a->buffer);
+    // Kernels reach variables by name, not through parameters: with offload
+    // they stay resident, and room is made for them.
+    modnn_status st = residency_ ? residency_->allocateFixed(*va, v->size, &a->buffer)
+                                 : device_.iface->buffer_alloc(device_.ctx, *va, v->size, &a->buffer);
     if (st != MODNN_OK) {
       vas_->release(*va);
       return st;
@@ -155,13 +159,19 @@ modnn_status Client::launch(const LaunchRequest& req) {
     const KernelParam& p = k.params[i];
     if (!req.args[i]) return MODNN_ERR_INVALID_VALUE;
     std::memcpy(op.params.data() + p.offset, req.args[i], p.size);
-    // Keep every allocation a pointer parameter names alive until the kernel ran.
-    if (p.size == 8) {
-      uint64_t v;
-      std::memcpy(&v, req.args[i], 8);
-      if (vas_->contains(v))
-        if (auto* a = allocs_.find(v)) op.keep_alive.push_back(*a);
-    }
+  }
+  // Keep every allocation a pointer parameter (or a pointer inside a struct
+  // parameter) points into alive until the kernel ran; with offload these are
+  // also what must be resident. Pointers are 8-byte aligned in the buffer; a
+  // pointer just past an allocation's end counts too (an end iterator).
+  for (size_t off = 0; off + 8 <= op.params.size(); off += 8) {
+    uint64_t v;
+    std::memcpy(&v, op.params.data() + off, 8);
+    if (!vas_->contains(v) && !vas_->contains(v - 1)) continue;
+    auto* a = allocs_.find(v);
+    if (!a) a = allocs_.find(v - 1);
+    if (a && std::find(op.keep_alive.begin(), op.keep_alive.end(), *a) == op.keep_alive.end())
+      op.keep_alive.push_back(*a);
   }
   submitLocked(s, std::move(op));
   return MODNN_OK;
