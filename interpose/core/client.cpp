@@ -116,6 +116,7 @@ Client::Client() {
   props_.struct_size = sizeof props_;
   device_.iface->get_props(device_.ctx, &props_);
   log().info("virtual device: {} ({} MiB)", props_.name, props_.total_memory >> 20);
+  planning_ = SegmentPlanner::fromEnvironment(device_, props_, *vas_);
 }
 
 modnn_status Client::checkDevice(int ordinal) const {
@@ -150,6 +151,7 @@ modnn_status Client::finishSync() {
   // Ops that ran may only have been handed to the device: wait for it too.
   if (init_error_ == MODNN_OK)
     if (modnn_status st = device_.iface->synchronize(device_.ctx); st != MODNN_OK) raise(st);
+  if (planning_) planning_->endSegment();
   std::lock_guard<std::mutex> lock(mu_);
   if (modnn_status h = health(); h != MODNN_OK) return h;
   modnn_status st = pending_;
@@ -175,6 +177,7 @@ StreamPos Client::submitLocked(Stream* s, decltype(RecordedOp::body) body, std::
   op.seq = ++s->submitted;
   op.deps = std::move(deps);
   op.body = std::move(body);
+  if (planning_) op.plan = planning_->record(op);
   inflight_.fetch_add(1, std::memory_order_relaxed);
   bool start = false;
   {
@@ -246,7 +249,8 @@ modnn_status Client::execute(Op& op) {
   if (auto* c = std::get_if<CopyOp>(&op.body)) return executeCopy(*c);
   if (auto* f = std::get_if<FillOp>(&op.body)) return executeFill(*f);
   if (auto* l = std::get_if<LaunchOp>(&op.body)) return executeLaunch(*l);
-  if (auto* m = std::get_if<ModnnOp>(&op.body)) return device_.iface->run_op(device_.ctx, &m->op);
+  if (auto* m = std::get_if<ModnnOp>(&op.body))
+    return planning_ ? planning_->run(device_, m->op, op.plan) : device_.iface->run_op(device_.ctx, &m->op);
   if (auto* e = std::get_if<EventOp>(&op.body)) {
     if (MODNN_HAS_ENTRY(device_.iface, event_record) && MODNN_HAS_ENTRY(device_.iface, event_query)) {
       // One message, no wait: the device notes when it gets there.

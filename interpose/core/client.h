@@ -32,6 +32,7 @@
 #include "interpose/core/allocation_table.h"
 #include "interpose/core/module_registry.h"
 #include "interpose/core/recorded_op.h"
+#include "interpose/core/segment_planner.h"
 #include "interpose/core/virtual_address_space.h"
 #include "modnn/backend.h"
 
@@ -243,6 +244,7 @@ class Client {
   modnn_status sticky_ = MODNN_OK;
   modnn_status pending_ = MODNN_OK;
 
+  std::unique_ptr<SegmentPlanner> planning_;        // MOAI_PLAN_REPORT, MOAI_RECORD, several devices
   std::atomic<uint64_t> inflight_{0};
   std::mutex idle_mu_;
   std::condition_variable idle_cv_;

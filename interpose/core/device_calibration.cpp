@@ -1,0 +1,182 @@
+#include "interpose/core/device_calibration.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <functional>
+#include <vector>
+
+#include "interpose/core/device_group.h"
+
+namespace moai {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double now() { return std::chrono::duration<double>(Clock::now().time_since_epoch()).count(); }
+
+// The best of `reps` timed runs of fn (synchronised); negative on an error.
+double best(const modnn_device& d, int reps, const std::function<modnn_status()>& fn) {
+  double t_best = 1e30;
+  for (int i = 0; i < reps; ++i) {
+    double t0 = now();
+    modnn_status st = fn();
+    if (st == MODNN_OK) st = d.iface->synchronize(d.ctx);
+    if (st != MODNN_OK) return -1;
+    t_best = std::min(t_best, now() - t0);
+  }
+  return t_best;
+}
+
+// A scratch buffer on the device (every member of a group).
+struct Scratch {
+  const modnn_device& d;
+  VirtualAddressSpace& vas;
+  uint64_t va = 0;
+  modnn_buffer* buf = nullptr;
+  Scratch(const modnn_device& dev, VirtualAddressSpace& space, uint64_t bytes) : d(dev), vas(space) {
+    auto r = vas.reserve(bytes);
+    if (!r) return;
+    va = *r;
+    if (d.iface->buffer_alloc(d.ctx, va, bytes, &buf) != MODNN_OK) buf = nullptr;
+    if (buf) d.iface->buffer_fill(d.ctx, buf, 0, bytes / 4, 0, 4);
+  }
+  ~Scratch() {
+    if (buf) d.iface->buffer_free(d.ctx, buf);
+    if (va) vas.release(va);
+  }
+  bool ok() const { return buf != nullptr; }
+};
+
+modnn_op squareGemm(uint64_t a, uint64_t b, uint64_t c, int n) {
+  modnn_op op{};
+  op.struct_size = sizeof op;
+  op.kind = MODNN_OP_GEMM;
+  modnn_gemm& g = op.u.gemm;
+  g.struct_size = sizeof g;
+  g.m = g.n = g.k = n;
+  g.a = a, g.b = b, g.c = c, g.d = c;
+  g.lda = g.ldb = g.ldc = g.ldd = n;
+  g.batch = 1;
+  g.a_type = g.b_type = g.c_type = g.d_type = g.compute_type = g.scale_type = MODNN_F32;
+  g.alpha[0] = 1;
+  return op;
+}
+
+// A GEMM as the device group runs one it does not split: on every member at once.
+modnn_status runWhole(const modnn_device& d, const modnn_op& op) {
+  if (groupSize(d) > 0) {
+    int used = 0;
+    return runOnGroup(d, op, 1, &used);
+  }
+  return d.iface->run_op(d.ctx, &op);
+}
+
+// alpha-beta through two sizes: beta from the difference, alpha the rest.
+planner::Link fitLink(double small_bytes, double t_small, double big_bytes, double t_big) {
+  planner::Link l;
+  l.bandwidth = t_big > t_small ? (big_bytes - small_bytes) / (t_big - t_small) : big_bytes / std::max(t_big, 1e-9);
+  l.latency = std::max(t_small - small_bytes / l.bandwidth, 1e-7);
+  return l;
+}
+
+}  // namespace
+
+Calibration calibrate(const modnn_device& d, const modnn_device_props& props, VirtualAddressSpace& vas) {
+  Calibration c;
+  double start = now();
+  c.devices = std::max(groupSize(d), 1);
+  auto fail = [&](const char* what) {
+    if (c.error.empty()) c.error = what;
+  };
+  // 1. GEMM throughput, every member at once (a 384^3 GEMM: ~2 ms per device at 50 GFLOP/s).
+  constexpr int kGemm = 384, kTiny = 8;
+  const uint64_t mat = uint64_t(kGemm) * kGemm * 4;
+  {
+    Scratch a(d, vas, mat), b(d, vas, mat), out(d, vas, mat);
+    if (a.ok() && b.ok() && out.ok() && d.iface->run_op) {
+      modnn_op big = squareGemm(a.va, b.va, out.va, kGemm), tiny = squareGemm(a.va, b.va, out.va, kTiny);
+      double t = best(d, 3, [&] { return runWhole(d, big); });
+      if (t > 0) c.gemm_flops = 2.0 * kGemm * kGemm * kGemm / t, c.gemm_size = kGemm;
+      double t0 = best(d, 5, [&] { return runWhole(d, tiny); });
+      if (t0 > 0) c.op_overhead = t0;
+      if (t <= 0 || t0 <= 0) fail("GEMM failed");
+    } else {
+      fail("no GEMM");
+    }
+  }
+  // 2. Memory bandwidth: a 16 MiB device-to-device copy (a group copies on
+  // its members one after another).
+  constexpr uint64_t kCopy = 16u << 20;
+  {
+    Scratch src(d, vas, kCopy), dst(d, vas, kCopy);
+    double t = src.ok() && dst.ok()
+                   ? best(d, 3, [&] { return d.iface->buffer_copy(d.ctx, dst.buf, 0, src.buf, 0, kCopy); })
+                   : -1;
+    if (t > 0)
+      c.memory_bandwidth = 2.0 * kCopy * c.devices / t;
+    else
+      fail("device copy failed");
+    // 3. Host link: writes of 4 KiB and 4 MiB (to every member of a group, in turn).
+    std::vector<uint8_t> host(4u << 20, 0);
+    double ts = best(d, 5, [&] { return d.iface->buffer_write(d.ctx, dst.buf, 0, host.data(), 4096); });
+    double tb = best(d, 3, [&] { return d.iface->buffer_write(d.ctx, dst.buf, 0, host.data(), host.size()); });
+    if (ts > 0 && tb > 0)
+      c.host_link = fitLink(4096, ts / c.devices, double(host.size()), tb / c.devices);
+    else
+      fail("host write failed");
+    // 4. The link between members 0 and 1.
+    if (c.devices > 1) {
+      double ls = best(d, 5, [&] { return copyBetweenMembers(d, 0, 1, src.va, 4096); });
+      double lb = best(d, 3, [&] { return copyBetweenMembers(d, 0, 1, src.va, 4u << 20); });
+      if (ls > 0 && lb > 0)
+        c.link = fitLink(4096, ls, double(4u << 20), lb);
+      else
+        fail("member copy failed");
+    }
+  }
+  // Nominal numbers where a measurement failed.
+  if (c.gemm_flops <= 0) c.gemm_flops = props.peak_flops_fp32 > 0 ? props.peak_flops_fp32 / c.devices : 1e10;
+  if (c.memory_bandwidth <= 0) c.memory_bandwidth = props.memory_bandwidth > 0 ? props.memory_bandwidth : 1e10;
+  if (c.host_link.bandwidth <= 0) c.host_link = {c.memory_bandwidth, 5e-6};
+  if (c.devices > 1 && c.link.bandwidth <= 0) c.link = {c.memory_bandwidth, 20e-6};
+  c.seconds = now() - start;
+  return c;
+}
+
+planner::Cluster clusterFrom(const Calibration& c, const modnn_device_props& props) {
+  planner::Cluster cl;
+  cl.name = "measured";
+  planner::DeviceKind k;
+  k.name = props.kind[0] ? props.kind : "device";
+  k.memory_bytes = double(props.total_memory);
+  k.memory_bandwidth = c.memory_bandwidth;
+  // Measured: f32. Other dtypes: f64 at half, the rest as f32 (a CPU
+  // converts 16-bit inputs; a GPU's tensor cores would be faster: not measured).
+  k.matmul_flops.fill(c.gemm_flops);
+  k.matmul_flops[MODNN_F64] = k.matmul_flops[MODNN_C64] = c.gemm_flops / 2;
+  k.vector_flops = c.gemm_flops / 4;  // not measured; element-wise ops are memory-bound here
+  k.kernel_overhead = c.op_overhead;
+  k.host_link = c.host_link;
+  cl.kinds.push_back(k);
+  cl.groups.push_back({0, c.devices, 1});
+  cl.intra_node = c.devices > 1 ? c.link : c.host_link;
+  cl.inter_node = cl.intra_node;
+  return cl;
+}
+
+std::string describeCalibration(const Calibration& c) {
+  char buf[512];
+  int n = std::snprintf(buf, sizeof buf, "GEMM %.1f GFLOP/s (f32 %d^3, all %d busy), memory %.2f GB/s, op %.0f us",
+                        c.gemm_flops / 1e9, c.gemm_size, c.devices, c.memory_bandwidth / 1e9, c.op_overhead * 1e6);
+  if (c.devices > 1)
+    n += std::snprintf(buf + n, sizeof buf - n, "; link 0->1 alpha %.1f us, beta %.2f GB/s", c.link.latency * 1e6,
+                       c.link.bandwidth / 1e9);
+  n += std::snprintf(buf + n, sizeof buf - n, "; host link alpha %.1f us, beta %.2f GB/s; measured in %.0f ms",
+                     c.host_link.latency * 1e6, c.host_link.bandwidth / 1e9, c.seconds * 1e3);
+  std::string s = buf;
+  if (!c.error.empty()) s += " (" + c.error + ": nominal numbers stand in)";
+  return s;
+}
+
+}  // namespace moai
