@@ -15,17 +15,20 @@ using Clock = std::chrono::steady_clock;
 
 double now() { return std::chrono::duration<double>(Clock::now().time_since_epoch()).count(); }
 
-// The best of `reps` timed runs of fn (synchronised); negative on an error.
+// The median of `reps` timed runs of fn (synchronised), after one untimed
+// (first touch); negative on an error. The median, not the best: on a shared
+// machine the program will see the typical contention, not the luckiest.
 double best(const modnn_device& d, int reps, const std::function<modnn_status()>& fn) {
-  double t_best = 1e30;
-  for (int i = 0; i < reps; ++i) {
+  std::vector<double> t;
+  for (int i = 0; i <= reps; ++i) {
     double t0 = now();
     modnn_status st = fn();
     if (st == MODNN_OK) st = d.iface->synchronize(d.ctx);
     if (st != MODNN_OK) return -1;
-    t_best = std::min(t_best, now() - t0);
+    if (i > 0) t.push_back(now() - t0);
   }
-  return t_best;
+  std::sort(t.begin(), t.end());
+  return t[t.size() / 2];
 }
 
 // A scratch buffer on the device (every member of a group).
@@ -89,14 +92,15 @@ Calibration calibrate(const modnn_device& d, const modnn_device_props& props, Vi
   auto fail = [&](const char* what) {
     if (c.error.empty()) c.error = what;
   };
-  // 1. GEMM throughput, every member at once (a 384^3 GEMM: ~2 ms per device at 50 GFLOP/s).
-  constexpr int kGemm = 384, kTiny = 8;
+  // 1. GEMM throughput, every member at once: a 512^3 GEMM (~5 ms at 50
+  // GFLOP/s; its operands overflow a CPU core's L2 as a real layer's do).
+  constexpr int kGemm = 512, kTiny = 8;
   const uint64_t mat = uint64_t(kGemm) * kGemm * 4;
   {
     Scratch a(d, vas, mat), b(d, vas, mat), out(d, vas, mat);
     if (a.ok() && b.ok() && out.ok() && d.iface->run_op) {
       modnn_op big = squareGemm(a.va, b.va, out.va, kGemm), tiny = squareGemm(a.va, b.va, out.va, kTiny);
-      double t = best(d, 3, [&] { return runWhole(d, big); });
+      double t = best(d, 2, [&] { return runWhole(d, big); });
       if (t > 0) c.gemm_flops = 2.0 * kGemm * kGemm * kGemm / t, c.gemm_size = kGemm;
       double t0 = best(d, 5, [&] { return runWhole(d, tiny); });
       if (t0 > 0) c.op_overhead = t0;
@@ -105,22 +109,22 @@ Calibration calibrate(const modnn_device& d, const modnn_device_props& props, Vi
       fail("no GEMM");
     }
   }
-  // 2. Memory bandwidth: a 16 MiB device-to-device copy (a group copies on
-  // its members one after another).
-  constexpr uint64_t kCopy = 16u << 20;
+  // 2. Memory bandwidth: a 32 MiB device-to-device copy, past a CPU's last
+  // level cache (a group copies on its members one after another).
+  constexpr uint64_t kCopy = 32u << 20;
   {
     Scratch src(d, vas, kCopy), dst(d, vas, kCopy);
     double t = src.ok() && dst.ok()
-                   ? best(d, 3, [&] { return d.iface->buffer_copy(d.ctx, dst.buf, 0, src.buf, 0, kCopy); })
+                   ? best(d, 2, [&] { return d.iface->buffer_copy(d.ctx, dst.buf, 0, src.buf, 0, kCopy); })
                    : -1;
     if (t > 0)
       c.memory_bandwidth = 2.0 * kCopy * c.devices / t;
     else
       fail("device copy failed");
-    // 3. Host link: writes of 4 KiB and 4 MiB (to every member of a group, in turn).
-    std::vector<uint8_t> host(4u << 20, 0);
+    // 3. Host link: writes of 4 KiB and 16 MiB (to every member of a group, in turn).
+    std::vector<uint8_t> host(16u << 20, 1);
     double ts = best(d, 5, [&] { return d.iface->buffer_write(d.ctx, dst.buf, 0, host.data(), 4096); });
-    double tb = best(d, 3, [&] { return d.iface->buffer_write(d.ctx, dst.buf, 0, host.data(), host.size()); });
+    double tb = best(d, 2, [&] { return d.iface->buffer_write(d.ctx, dst.buf, 0, host.data(), host.size()); });
     if (ts > 0 && tb > 0)
       c.host_link = fitLink(4096, ts / c.devices, double(host.size()), tb / c.devices);
     else
@@ -128,9 +132,9 @@ Calibration calibrate(const modnn_device& d, const modnn_device_props& props, Vi
     // 4. The link between members 0 and 1.
     if (c.devices > 1) {
       double ls = best(d, 5, [&] { return copyBetweenMembers(d, 0, 1, src.va, 4096); });
-      double lb = best(d, 3, [&] { return copyBetweenMembers(d, 0, 1, src.va, 4u << 20); });
+      double lb = best(d, 2, [&] { return copyBetweenMembers(d, 0, 1, src.va, 16u << 20); });
       if (ls > 0 && lb > 0)
-        c.link = fitLink(4096, ls, double(4u << 20), lb);
+        c.link = fitLink(4096, ls, double(16u << 20), lb);
       else
         fail("member copy failed");
     }
@@ -167,7 +171,7 @@ planner::Cluster clusterFrom(const Calibration& c, const modnn_device_props& pro
 
 std::string describeCalibration(const Calibration& c) {
   char buf[512];
-  int n = std::snprintf(buf, sizeof buf, "GEMM %.1f GFLOP/s (f32 %d^3, all %d busy), memory %.2f GB/s, op %.0f us",
+  int n = std::snprintf(buf, sizeof buf, "GEMM %.1f GFLOP/s (f32 %d^3, %d at once), memory %.2f GB/s, op %.0f us",
                         c.gemm_flops / 1e9, c.gemm_size, c.devices, c.memory_bandwidth / 1e9, c.op_overhead * 1e6);
   if (c.devices > 1)
     n += std::snprintf(buf + n, sizeof buf - n, "; link 0->1 alpha %.1f us, beta %.2f GB/s", c.link.latency * 1e6,

@@ -85,6 +85,17 @@ bool sameChoice(const std::string& planned, int planned_ways, const std::string&
   return planned == ran && planned_ways == ran_ways;
 }
 
+// What the device group can run: a GEMM whole or split by the twin's rows
+// (its own output columns) and every op whole on each device.
+planner::SearchOptions runnableHere() {
+  planner::SearchOptions o;
+  o.allow_offload = false;  // the group keeps every tensor on its devices
+  o.runnable = [](const Op& op, const planner::Strategy& s) {
+    return op.kind == OpKind::Gemm ? s.name == "split M" && op.gemm.batch == 1 : s.name == "replicate";
+  };
+  return o;
+}
+
 constexpr size_t kMaxEntries = 256;   // distinct graphs kept with their plans
 constexpr size_t kMaxSteps = 100000;  // segment runs kept for the report
 
@@ -96,6 +107,7 @@ struct SegmentPlanner::Entry {
   Plan plan;
   bool planned = false;
   std::string not_planned;          // why (an invalid graph)
+  double unconstrained_seconds = -1;  // the plan with every strategy allowed
   std::shared_ptr<SegmentRun> last;  // the latest run of this graph
   int runs = 0;
   double measured_total = 0;
@@ -258,7 +270,7 @@ void SegmentPlanner::endSegmentLocked(bool synchronised) {
   std::string why = graph.validate();
   uint64_t key = why.empty() ? planner::PlanCache::key(graph, model_) : planner::graphHash(graph);
   const Plan* plan = nullptr;
-  if (why.empty()) plan = &cache_.plan(graph, model_, {}, &step.hit);
+  if (why.empty()) plan = &cache_.plan(graph, model_, runnableHere(), &step.hit);
   step.planning = now() - t0;
   Entry* e = nullptr;
   if (auto it = by_key_.find(key); it != by_key_.end()) e = it->second;
@@ -270,6 +282,8 @@ void SegmentPlanner::endSegmentLocked(bool synchronised) {
     e->planned = plan != nullptr;
     e->not_planned = why;
     if (plan) e->plan = *plan;
+    // What a runtime with sharded tensors could reach, for comparison.
+    if (plan && opt_.report && opt_.devices > 1) e->unconstrained_seconds = planner::planGraph(e->graph, model_).step_seconds;
     by_key_[key] = e;
   }
   successor_[last_key_] = key;
@@ -329,7 +343,7 @@ SegmentPlanner::AsRun SegmentPlanner::asRun(const Entry& e, SegmentRun& run) con
       } else if (n > 1 && (op.kind == OpKind::Copy || op.kind == OpKind::Memset)) {
         t *= n;  // device copies and fills run on the members one after another
       }
-      r.strategy.push_back(n > 1 ? "replicate" : "whole");
+      r.strategy.push_back(n > 1 && !host_out ? "replicate" : "whole");
     }
     r.ways.push_back(ways);
     r.op_seconds.push_back(t);
@@ -404,6 +418,9 @@ void SegmentPlanner::report(std::ostream& out) {
       out << line;
       i = j;
     }
+    if (e.unconstrained_seconds > 0)
+      out << "  with sharded tensors (every strategy, not runnable by this device group) the planner predicts "
+          << fmtSeconds(e.unconstrained_seconds) << "\n";
     std::snprintf(line, sizeof line,
                   "  plan: predicted %s (compute %s, comm %s), moves %s; as run: predicted %s, moves %s; "
                   "%d of %d GEMM splits from the plan, %d ops ran otherwise than planned\n",
@@ -463,7 +480,8 @@ std::string SegmentPlanner::json() {
   std::map<const Entry*, size_t> index;
   for (auto& e : entries_) {
     index[e.get()] = segs.size();
-    json s = {{"key", hex(e->key)}, {"ops", e->graph.ops.size()}, {"runs", e->runs}, {"measured_total_s", e->measured_total}};
+    json s = {{"key", hex(e->key)}, {"ops", e->graph.ops.size()}, {"runs", e->runs}, {"measured_total_s", e->measured_total},
+              {"unconstrained_step_s", e->unconstrained_seconds}};
     if (!e->planned) {
       s["not_planned"] = e->not_planned;
     } else {
