@@ -156,7 +156,12 @@ std::unique_ptr<SegmentPlanner> SegmentPlanner::fromEnvironment(const modnn_devi
   if (o.devices > 1) member.peak_flops_fp32 /= o.devices;
   Calibration c = calibrate(device, member, vas);
   log().info("calibration: {}", describeCalibration(c));
-  return std::make_unique<SegmentPlanner>(std::move(o), std::move(c), member);
+  auto planner = std::make_unique<SegmentPlanner>(std::move(o), std::move(c), member);
+  if (planner->opt_.report) {
+    static SegmentPlanner* self = planner.get();  // the client keeps it until exit
+    std::atexit([] { self->finish(); });
+  }
+  return planner;
 }
 
 SegmentPlanner::SegmentPlanner(PlannerOptions options, Calibration calibration, const modnn_device_props& props)
@@ -170,10 +175,6 @@ SegmentPlanner::SegmentPlanner(PlannerOptions options, Calibration calibration, 
       planner::writeRecordingHeader(record_), record_.flush();
     else
       log().error("MOAI_RECORD: cannot write {}", opt_.record_path);
-  }
-  if (opt_.report) {
-    static SegmentPlanner* self = this;  // the client lives until exit
-    std::atexit([] { self->finish(); });
   }
 }
 
