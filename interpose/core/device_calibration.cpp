@@ -75,6 +75,84 @@ modnn_status runWhole(const modnn_device& d, const modnn_op& op) {
   return d.iface->run_op(d.ctx, &op);
 }
 
+// The calibration kernel, as nvcc -ptx -arch=compute_75 emits
+//   extern "C" __global__ void moai_calibrate_relu(float* y, unsigned long long n) {
+//     for (unsigned long long i = blockIdx.x * (unsigned long long)blockDim.x + threadIdx.x; i < n;
+//          i += (unsigned long long)gridDim.x * blockDim.x)
+//       y[i] = y[i] > 0 ? y[i] : 0;
+//   }
+constexpr char kReluPtx[] = R"(.version 7.5
+.target sm_75
+.address_size 64
+.visible .entry moai_calibrate_relu(
+	.param .u64 moai_calibrate_relu_param_0,
+	.param .u64 moai_calibrate_relu_param_1
+)
+{
+	.reg .pred 	%p<3>;
+	.reg .f32 	%f<3>;
+	.reg .b32 	%r<5>;
+	.reg .b64 	%rd<15>;
+	ld.param.u64 	%rd7, [moai_calibrate_relu_param_0];
+	ld.param.u64 	%rd8, [moai_calibrate_relu_param_1];
+	mov.u32 	%r1, %ctaid.x;
+	mov.u32 	%r2, %ntid.x;
+	cvt.u64.u32 	%rd1, %r2;
+	mul.wide.u32 	%rd9, %r1, %r2;
+	mov.u32 	%r3, %tid.x;
+	cvt.u64.u32 	%rd10, %r3;
+	add.s64 	%rd14, %rd9, %rd10;
+	setp.ge.u64 	%p1, %rd14, %rd8;
+	@%p1 bra 	$L__BB0_3;
+	mov.u32 	%r4, %nctaid.x;
+	cvt.u64.u32 	%rd11, %r4;
+	mul.lo.s64 	%rd3, %rd11, %rd1;
+	cvta.to.global.u64 	%rd4, %rd7;
+$L__BB0_2:
+	shl.b64 	%rd12, %rd14, 2;
+	add.s64 	%rd13, %rd4, %rd12;
+	ld.global.f32 	%f1, [%rd13];
+	max.f32 	%f2, %f1, 0f00000000;
+	st.global.f32 	[%rd13], %f2;
+	add.s64 	%rd14, %rd14, %rd3;
+	setp.lt.u64 	%p2, %rd14, %rd8;
+	@%p2 bra 	$L__BB0_2;
+$L__BB0_3:
+	ret;
+}
+)";
+
+// Elements per second of the calibration kernel over `y` (n floats); 0 when
+// the device cannot load or run it.
+double kernelRate(const modnn_device& d, uint64_t y, uint64_t n) {
+  if (!d.iface->module_load || !d.iface->launch_kernel) return 0;
+  modnn_module_image image{};
+  image.struct_size = sizeof image;
+  image.data = kReluPtx;
+  image.size = sizeof kReluPtx;
+  image.content_hash = 0x6d6f6169636c6272ull;  // fixed: the text never changes
+  image.ptx = kReluPtx;
+  image.ptx_size = sizeof kReluPtx - 1;
+  modnn_module* m = nullptr;
+  if (d.iface->module_load(d.ctx, &image, &m) != MODNN_OK) return 0;
+  double rate = 0;
+  if (!d.iface->supports_kernel || d.iface->supports_kernel(d.ctx, m, "moai_calibrate_relu")) {
+    uint64_t params[2] = {y, n};
+    modnn_kernel_launch l{};
+    l.struct_size = sizeof l;
+    l.module = m;
+    l.kernel_name = "moai_calibrate_relu";
+    l.grid[0] = 64, l.grid[1] = l.grid[2] = 1;
+    l.block[0] = 256, l.block[1] = l.block[2] = 1;
+    l.params = params;
+    l.param_bytes = sizeof params;
+    double t = best(d, 2, [&] { return d.iface->launch_kernel(d.ctx, &l); });
+    if (t > 0) rate = double(n) / t;
+  }
+  if (d.iface->module_unload) d.iface->module_unload(d.ctx, m);
+  return rate;
+}
+
 // alpha-beta through two sizes: beta from the difference, alpha the rest.
 planner::Link fitLink(double small_bytes, double t_small, double big_bytes, double t_big) {
   planner::Link l;
@@ -129,7 +207,9 @@ Calibration calibrate(const modnn_device& d, const modnn_device_props& props, Vi
       c.host_link = fitLink(4096, ts / c.devices, double(host.size()), tb / c.devices);
     else
       fail("host write failed");
-    // 4. The link between members 0 and 1.
+    // 4. Kernels: 256 Ki elements (a few ms through an interpreter, microseconds on a GPU).
+    c.kernel_rate = kernelRate(d, src.va, 256u << 10);
+    // 5. The link between members 0 and 1.
     if (c.devices > 1) {
       double ls = best(d, 5, [&] { return copyBetweenMembers(d, 0, 1, src.va, 4096); });
       double lb = best(d, 2, [&] { return copyBetweenMembers(d, 0, 1, src.va, 16u << 20); });
@@ -176,6 +256,7 @@ std::string describeCalibration(const Calibration& c) {
   if (c.devices > 1)
     n += std::snprintf(buf + n, sizeof buf - n, "; link 0->1 alpha %.1f us, beta %.2f GB/s", c.link.latency * 1e6,
                        c.link.bandwidth / 1e9);
+  if (c.kernel_rate > 0) n += std::snprintf(buf + n, sizeof buf - n, ", kernel %.1f M elements/s", c.kernel_rate / 1e6);
   n += std::snprintf(buf + n, sizeof buf - n, "; host link alpha %.1f us, beta %.2f GB/s; measured in %.0f ms",
                      c.host_link.latency * 1e6, c.host_link.bandwidth / 1e9, c.seconds * 1e3);
   std::string s = buf;

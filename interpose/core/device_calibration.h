@@ -2,7 +2,9 @@
 // planner's cost model in place of nominal numbers: GEMM throughput and
 // memory bandwidth with every member busy at once, the cost of one op, the
 // link between two members and the host link (alpha-beta from two copy
-// sizes). Short runs: tens of milliseconds in all, once per process.
+// sizes), and the element rate of a simple kernel (an interpreting CPU
+// device runs kernels far below its memory bandwidth). Short runs: 0.1-0.2 s
+// in all, once per process.
 #pragma once
 #include <string>
 
@@ -18,6 +20,7 @@ struct Calibration {
   int gemm_size = 0;            // the square GEMM measured
   double memory_bandwidth = 0;  // bytes/s one device reads + writes in a device-to-device copy
   double op_overhead = 0;       // seconds of a tiny op (hand-off to every member included)
+  double kernel_rate = 0;       // elements/s of a grid-stride element-wise kernel (0: the device runs no PTX)
   planner::Link link;           // member 0 -> member 1; zero with one device
   planner::Link host_link;      // host -> one device
   double seconds = 0;           // what measuring took

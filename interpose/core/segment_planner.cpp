@@ -227,6 +227,12 @@ PlanTag SegmentPlanner::record(const RecordedOp& rop) {
         by = "plan chose " + a.strategy + " (not runnable here): group cost model";
     }
   }
+  double elements = 0;
+  if (auto* l = std::get_if<LaunchOp>(&rop.body)) {
+    elements = double(l->grid.x) * l->grid.y * l->grid.z * l->block.x * l->block.y * l->block.z;
+    for (int t : op.reads) elements = std::max(elements, double(g.tensors[size_t(t)].elements()));
+  }
+  current_->kernel_elements.push_back(elements);
   current_->decided.push_back(ways);
   current_->decided_by.push_back(std::move(by));
   {
@@ -343,6 +349,11 @@ SegmentPlanner::AsRun SegmentPlanner::asRun(const Entry& e, SegmentRun& run) con
         r.bytes_moved += int64_t(b * times);
       } else if (n > 1 && (op.kind == OpKind::Copy || op.kind == OpKind::Memset)) {
         t *= n;  // device copies and fills run on the members one after another
+      } else if (i < run.kernel_elements.size() && run.kernel_elements[i] > 0 && calibration_.kernel_rate > 0) {
+        // A kernel: at the measured element rate where that is slower than
+        // the roofline (an interpreting CPU device); the planner's roofline
+        // alone does not know it.
+        t = std::max(t, calibration_.op_overhead + run.kernel_elements[i] / calibration_.kernel_rate);
       }
       r.strategy.push_back(n > 1 && !host_out ? "replicate" : "whole");
     }
@@ -473,6 +484,7 @@ std::string SegmentPlanner::json() {
                       {"gemm_size", c.gemm_size},
                       {"memory_bandwidth", c.memory_bandwidth},
                       {"op_overhead_s", c.op_overhead},
+                      {"kernel_rate", c.kernel_rate},
                       {"link", {{"latency_s", c.link.latency}, {"bandwidth", c.link.bandwidth}}},
                       {"host_link", {{"latency_s", c.host_link.latency}, {"bandwidth", c.host_link.bandwidth}}},
                       {"seconds", c.seconds},

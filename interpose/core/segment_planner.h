@@ -47,6 +47,7 @@ struct SegmentRun {
   std::mutex mu;                    // guards executed
   std::vector<int> decided;         // GEMM ways asked of the group (0: the group decides)
   std::vector<std::string> decided_by;
+  std::vector<double> kernel_elements;  // kernels: elements they walk (threads, or their largest region)
   std::vector<int> executed;        // ways the group used (-1: not run yet, or no report from the device)
 };
 
