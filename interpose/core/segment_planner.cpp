@@ -149,7 +149,7 @@ std::unique_ptr<SegmentPlanner> SegmentPlanner::fromEnvironment(const modnn_devi
   o.report = rep && *rep && std::strcmp(rep, "0") != 0;
   if (o.report) o.json_path = std::strcmp(rep, "1") == 0 ? "moai-plan-" + std::to_string(getpid()) + ".json" : rep;
   if (rec && *rec) o.record_path = rec;
-  o.split_override = split && *split;
+  o.split_override = split && (std::strcmp(split, "always") == 0 || std::strcmp(split, "never") == 0);
   if (!o.report && o.record_path.empty() && o.devices < 2) return nullptr;
   // One member's numbers: the group's memory is already the smallest member's.
   modnn_device_props member = props;
