@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <functional>
 
 namespace moai {
 namespace {
@@ -19,25 +20,28 @@ const Allocation* holder(const Keep& keep, uint64_t va) {
   return nullptr;
 }
 
+// Where tensors come from: GraphRecorder::tensorAt, indexed.
+using TensorAt = std::function<int(uint64_t, uint64_t, modnn_dtype, std::vector<int64_t>)>;
+
 // A region seen without structure: elements of 4 bytes where they fit.
-int flatTensor(Graph& g, uint64_t alloc, uint64_t offset, uint64_t bytes) {
+int flatTensor(const TensorAt& at, uint64_t alloc, uint64_t offset, uint64_t bytes) {
   if (bytes == 0) return -1;
-  if (bytes % 4 == 0) return g.tensorAt(alloc, offset, MODNN_F32, {int64_t(bytes / 4)});
-  return g.tensorAt(alloc, offset, MODNN_I8, {int64_t(bytes)});
+  if (bytes % 4 == 0) return at(alloc, offset, MODNN_F32, {int64_t(bytes / 4)});
+  return at(alloc, offset, MODNN_I8, {int64_t(bytes)});
 }
 
 // A device operand at `va` spanning `bytes`, flat; -1 when it is not device memory.
-int flatOperand(Graph& g, const Keep& keep, uint64_t va, uint64_t bytes) {
+int flatOperand(const TensorAt& at, const Keep& keep, uint64_t va, uint64_t bytes) {
   const Allocation* a = va ? holder(keep, va) : nullptr;
   if (!a) return -1;
   uint64_t off = va - a->base;
-  return flatTensor(g, a->base, off, std::min(bytes, a->size - off));
+  return flatTensor(at, a->base, off, std::min(bytes, a->size - off));
 }
 
-int shapedOperand(Graph& g, const Keep& keep, uint64_t va, modnn_dtype t, std::vector<int64_t> shape) {
+int shapedOperand(const TensorAt& at, const Keep& keep, uint64_t va, modnn_dtype t, std::vector<int64_t> shape) {
   const Allocation* a = va ? holder(keep, va) : nullptr;
   if (!a) return -1;
-  return g.tensorAt(a->base, va - a->base, t, std::move(shape));
+  return at(a->base, va - a->base, t, std::move(shape));
 }
 
 uint64_t matrixBytes(int64_t rows, int64_t cols, int64_t ld, modnn_dtype t) {
@@ -63,7 +67,7 @@ const char* dtypeLetter(modnn_dtype t) {
   }
 }
 
-int addGemm(Graph& g, const modnn_gemm& c, const Keep& keep) {
+int addGemm(Graph& g, const TensorAt& at, const modnn_gemm& c, const Keep& keep) {
   Op op;
   op.name = std::string(dtypeLetter(c.a_type)) + "gemm";
   if (c.pointer_arrays || c.batch < 1) {
@@ -88,9 +92,9 @@ int addGemm(Graph& g, const modnn_gemm& c, const Keep& keep) {
   // Column-major X (rows x cols) is stored as row-major [cols, rows].
   std::vector<int64_t> a_shape = c.trans_b ? std::vector<int64_t>{c.k, c.n} : std::vector<int64_t>{c.n, c.k};
   std::vector<int64_t> b_shape = c.trans_a ? std::vector<int64_t>{c.m, c.k} : std::vector<int64_t>{c.k, c.m};
-  int a = shapedOperand(g, keep, c.b, c.b_type, batched(c.stride_b, a_shape));
-  int b = shapedOperand(g, keep, c.a, c.a_type, batched(c.stride_a, b_shape));
-  int d = shapedOperand(g, keep, c.d, c.d_type, batched(c.stride_d, {c.n, c.m}));
+  int a = shapedOperand(at, keep, c.b, c.b_type, batched(c.stride_b, a_shape));
+  int b = shapedOperand(at, keep, c.a, c.a_type, batched(c.stride_a, b_shape));
+  int d = shapedOperand(at, keep, c.d, c.d_type, batched(c.stride_d, {c.n, c.m}));
   if (a < 0 || b < 0 || d < 0) {
     // An operand in page-locked host memory: not a device tensor.
     op.kind = OpKind::Opaque;
@@ -101,22 +105,22 @@ int addGemm(Graph& g, const modnn_gemm& c, const Keep& keep) {
   op.reads = {a, b};
   bool reads_c = c.c && (c.beta_ptr || c.beta[0] != 0 || c.beta[1] != 0);
   if (reads_c) {
-    int ct = shapedOperand(g, keep, c.c, c.c_type, batched(c.stride_c, {c.n, c.m}));
+    int ct = shapedOperand(at, keep, c.c, c.c_type, batched(c.stride_c, {c.n, c.m}));
     if (ct >= 0) op.reads.push_back(ct);
   }
   op.writes = {d};
   return g.addOp(std::move(op));
 }
 
-int addBlas(Graph& g, const modnn_blas& b, const Keep& keep) {
+int addBlas(Graph& g, const TensorAt& at, const modnn_blas& b, const Keep& keep) {
   const size_t es = modnn_dtype_size(b.type);
   const double scale = flopScale(b.type);
   auto vec = [&](uint64_t va, int64_t inc) {
     uint64_t span = b.n <= 0 ? 0 : uint64_t((b.n - 1) * (inc < 0 ? -inc : inc) + 1) * es;
-    return flatOperand(g, keep, va, span);
+    return flatOperand(at, keep, va, span);
   };
   auto mat = [&](uint64_t va, int64_t rows, int64_t cols, int64_t ld) {
-    return flatOperand(g, keep, va, matrixBytes(rows, cols, ld, b.type));
+    return flatOperand(at, keep, va, matrixBytes(rows, cols, ld, b.type));
   };
   Op op;
   static const char* const kNames[] = {"", "axpy", "scal", "dot", "nrm2", "asum", "iamax", "iamin", "copy",
@@ -152,7 +156,7 @@ int addBlas(Graph& g, const modnn_blas& b, const Keep& keep) {
       op.flops = (b.fn == MODNN_BLAS_DOT || b.fn == MODNN_BLAS_NRM2 ? 2 : 1) * n * scale;
       push(&op.reads, vec(b.x, b.incx));
       if (b.fn == MODNN_BLAS_DOT) push(&op.reads, vec(b.y, b.incy));
-      int r = flatOperand(g, keep, b.result, modnn_dtype_size(b.result_type));
+      int r = flatOperand(at, keep, b.result, modnn_dtype_size(b.result_type));
       push(&op.writes, r);
       op.kind = contiguous && r >= 0 && !op.reads.empty() ? OpKind::Reduction : OpKind::Opaque;
       if (op.kind == OpKind::Reduction) op.reduce_dim = 0;
@@ -163,8 +167,8 @@ int addBlas(Graph& g, const modnn_blas& b, const Keep& keep) {
       op.flops = 2.0 * double(b.m) * n * scale;
       int64_t xn = b.trans_a ? b.m : b.n, yn = b.trans_a ? b.n : b.m;
       push(&op.reads, mat(b.a, b.m, b.n, b.lda));
-      push(&op.reads, flatOperand(g, keep, b.x, uint64_t(std::max<int64_t>(xn - 1, 0) * std::abs(b.incx) + 1) * es));
-      int y = flatOperand(g, keep, b.y, uint64_t(std::max<int64_t>(yn - 1, 0) * std::abs(b.incy) + 1) * es);
+      push(&op.reads, flatOperand(at, keep, b.x, uint64_t(std::max<int64_t>(xn - 1, 0) * std::abs(b.incx) + 1) * es));
+      int y = flatOperand(at, keep, b.y, uint64_t(std::max<int64_t>(yn - 1, 0) * std::abs(b.incy) + 1) * es);
       push(&op.reads, y), push(&op.writes, y);
       break;
     }
@@ -205,12 +209,33 @@ int GraphRecorder::add(const RecordedOp& op) {
 planner::Graph GraphRecorder::take() {
   planner::Graph g = std::move(graph_);
   graph_ = planner::Graph{};
+  regions_.clear();
   return g;
 }
 
+int GraphRecorder::tensorAt(uint64_t alloc, uint64_t offset, modnn_dtype dtype, std::vector<int64_t> shape) {
+  // Graph::tensorAt's rule, indexed: the same bytes are the same tensor, and
+  // the view with more structure names its shape.
+  planner::Tensor fresh{alloc, offset, dtype, std::move(shape), {}};
+  auto [it, added] = regions_.try_emplace({alloc, offset, fresh.bytes()}, int(graph_.tensors.size()));
+  if (added) {
+    graph_.tensors.push_back(std::move(fresh));
+    return it->second;
+  }
+  planner::Tensor& t = graph_.tensors[size_t(it->second)];
+  if (fresh.shape.size() > t.shape.size()) t.shape = std::move(fresh.shape), t.dtype = fresh.dtype;
+  return it->second;
+}
+
+int GraphRecorder::flat(uint64_t alloc, uint64_t offset, uint64_t bytes) {
+  return flatTensor([this](uint64_t a, uint64_t o, modnn_dtype t, std::vector<int64_t> s) { return tensorAt(a, o, t, std::move(s)); },
+                    alloc, offset, bytes);
+}
+
 int GraphRecorder::addModnn(const ModnnOp& m) {
-  if (m.op.kind == MODNN_OP_GEMM) return addGemm(graph_, m.op.u.gemm, m.keep_alive);
-  if (m.op.kind == MODNN_OP_BLAS) return addBlas(graph_, m.op.u.blas, m.keep_alive);
+  TensorAt at = [this](uint64_t a, uint64_t o, modnn_dtype t, std::vector<int64_t> s) { return tensorAt(a, o, t, std::move(s)); };
+  if (m.op.kind == MODNN_OP_GEMM) return addGemm(graph_, at, m.op.u.gemm, m.keep_alive);
+  if (m.op.kind == MODNN_OP_BLAS) return addBlas(graph_, at, m.op.u.blas, m.keep_alive);
   Op op;
   op.kind = OpKind::Opaque;
   op.name = "modnn op " + std::to_string(int(m.op.kind));
@@ -228,7 +253,7 @@ int GraphRecorder::addLaunch(const LaunchOp& l) {
     std::memcpy(&v, l.params.data() + off, 8);
     const Allocation* a = holder(l.keep_alive, v);
     if (!a) continue;
-    int t = flatTensor(graph_, a->base, v - a->base, a->size - (v - a->base));
+    int t = flat(a->base, v - a->base, a->size - (v - a->base));
     push(&op.reads, t), push(&op.writes, t);
   }
   return graph_.addOp(std::move(op));
@@ -239,13 +264,13 @@ int GraphRecorder::addCopy(const CopyOp& c) {
   Op op;
   op.kind = OpKind::Copy;
   op.name = c.dst.alloc && c.src.alloc ? "memcpy DtoD" : c.dst.alloc ? "memcpy HtoD" : "memcpy DtoH";
-  bool flat = c.height <= 1 || (c.dpitch == c.width && c.spitch == c.width);
+  bool dense = c.height <= 1 || (c.dpitch == c.width && c.spitch == c.width);
   uint64_t bytes = uint64_t(c.width) * std::max<size_t>(c.height, 1);
   auto side = [&](const Endpoint& e, size_t pitch) {
-    uint64_t extent = flat ? bytes : uint64_t(pitch) * (c.height - 1) + c.width;
-    return flatTensor(graph_, e.alloc->base, e.offset, extent);
+    uint64_t extent = dense ? bytes : uint64_t(pitch) * (c.height - 1) + c.width;
+    return flat(e.alloc->base, e.offset, extent);
   };
-  if (!flat) op.kind = OpKind::Opaque, op.name += " 2D";
+  if (!dense) op.kind = OpKind::Opaque, op.name += " 2D";
   if (c.src.alloc) push(&op.reads, side(c.src, c.spitch));
   if (c.dst.alloc) push(&op.writes, side(c.dst, c.dpitch));
   return graph_.addOp(std::move(op));
@@ -258,7 +283,7 @@ int GraphRecorder::addFill(const FillOp& f) {
   op.name = "memset";
   uint64_t row = uint64_t(f.width) * f.elem_size;
   uint64_t extent = f.height <= 1 ? row : uint64_t(f.pitch) * (f.height - 1) + row;
-  push(&op.writes, flatTensor(graph_, f.dst.alloc->base, f.dst.offset, extent));
+  push(&op.writes, flat(f.dst.alloc->base, f.dst.offset, extent));
   return graph_.addOp(std::move(op));
 }
 

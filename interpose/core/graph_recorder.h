@@ -17,6 +17,9 @@
 // GEMM epilogue operands (bias, aux) are not in the graph: the planner's GEMM
 // reads A, B and C and writes D only.
 #pragma once
+#include <map>
+#include <tuple>
+
 #include "interpose/core/recorded_op.h"
 #include "planner/graph.h"
 
@@ -40,7 +43,13 @@ class GraphRecorder {
   int addCopy(const CopyOp& c);
   int addFill(const FillOp& f);
 
+  // Graph::tensorAt scans every tensor; a segment of thousands of ops needs
+  // the region -> tensor lookup indexed.
+  int tensorAt(uint64_t alloc, uint64_t offset, modnn_dtype dtype, std::vector<int64_t> shape);
+  int flat(uint64_t alloc, uint64_t offset, uint64_t bytes);  // a region without structure
+
   planner::Graph graph_;
+  std::map<std::tuple<uint64_t, uint64_t, int64_t>, int> regions_;  // (alloc, offset, bytes) -> tensor
 };
 
 }  // namespace moai

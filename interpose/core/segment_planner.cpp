@@ -96,6 +96,7 @@ planner::SearchOptions runnableHere() {
   return o;
 }
 
+constexpr size_t kMaxSegmentOps = 50000;  // ops in one segment before it is cut
 constexpr size_t kMaxEntries = 256;   // distinct graphs kept with their plans
 constexpr size_t kMaxSteps = 100000;  // segment runs kept for the report
 
@@ -195,6 +196,8 @@ SegmentPlanner::Entry* SegmentPlanner::expectedFor(const Op& first) {
 
 PlanTag SegmentPlanner::record(const RecordedOp& rop) {
   std::lock_guard<std::mutex> lock(mu_);
+  // A program that never synchronises still gets segments (not measured).
+  if (recorder_.graph().ops.size() >= kMaxSegmentOps) endSegmentLocked(false);
   int idx = recorder_.add(rop);
   if (idx < 0) return {};
   const Graph& g = recorder_.graph();
