@@ -19,7 +19,8 @@ struct Calibration {
   double gemm_flops = 0;        // f32 GEMM FLOP/s of one device while all run one
   int gemm_size = 0;            // the square GEMM measured
   double memory_bandwidth = 0;  // bytes/s one device reads + writes in a device-to-device copy
-  double op_overhead = 0;       // seconds of a tiny op (hand-off to every member included)
+  double op_overhead = 0;       // seconds per tiny op in a stream of them (hand-off to every member included)
+  double sync_latency = 0;      // seconds a synchronisation adds (a remote device's round trip)
   double kernel_rate = 0;       // elements/s of a grid-stride element-wise kernel (0: the device runs no PTX)
   planner::Link link;           // member 0 -> member 1; zero with one device
   planner::Link host_link;      // host -> one device

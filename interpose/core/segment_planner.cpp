@@ -316,6 +316,7 @@ void SegmentPlanner::endSegmentLocked(bool synchronised) {
 
 SegmentPlanner::AsRun SegmentPlanner::asRun(const Entry& e, SegmentRun& run) const {
   AsRun r;
+  r.seconds = calibration_.sync_latency;  // the synchronising call that ends the segment
   const Graph& g = e.graph;
   const int n = opt_.devices;
   std::vector<int> executed;
@@ -488,6 +489,7 @@ std::string SegmentPlanner::json() {
                       {"memory_bandwidth", c.memory_bandwidth},
                       {"op_overhead_s", c.op_overhead},
                       {"kernel_rate", c.kernel_rate},
+                      {"sync_latency_s", c.sync_latency},
                       {"link", {{"latency_s", c.link.latency}, {"bandwidth", c.link.bandwidth}}},
                       {"host_link", {{"latency_s", c.host_link.latency}, {"bandwidth", c.host_link.bandwidth}}},
                       {"seconds", c.seconds},
