@@ -41,12 +41,17 @@ struct Problem {
   std::vector<std::vector<int>> in_edges, out_edges;
   std::vector<Edge> edges;
 
-  Problem(const Graph& graph, const CostModel& model) : g(graph), m(model), n(model.devices()) {
+  Problem(const Graph& graph, const CostModel& model, const SearchOptions& options = {})
+      : g(graph), m(model), n(model.devices()) {
     const size_t nops = g.ops.size();
     cand.resize(nops), unary.resize(nops), mem.resize(nops), in_edges.resize(nops), out_edges.resize(nops);
     for (size_t i = 0; i < nops; ++i) {
       const Op& op = g.ops[i];
       cand[i] = shardingRules(g, op, n);
+      if (options.runnable)
+        cand[i].erase(std::remove_if(cand[i].begin() + 1, cand[i].end(),
+                                     [&](const Strategy& s) { return !options.runnable(op, s); }),
+                      cand[i].end());
       for (const Strategy& s : cand[i]) {
         double t = m.computeSeconds(op, opDtype(g, op), op.totalFlops() * s.work_share, bytesPerDevice(g, op, s, n));
         if (s.host_bytes > 0) t += m.hostTransfer(s.host_bytes);
@@ -298,7 +303,7 @@ struct Problem {
 
 Plan planGraph(const Graph& graph, const CostModel& model, const SearchOptions& options) {
   auto start = std::chrono::steady_clock::now();
-  Problem pb(graph, model);
+  Problem pb(graph, model, options);
   const double limit = options.memory_limit > 0 ? options.memory_limit : model.memoryPerDevice();
   std::vector<bool> offloaded(graph.tensors.size(), false);
 

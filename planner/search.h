@@ -13,15 +13,21 @@
 //  6. offload: if nothing fits, the largest tensors stay in host memory and
 //     are streamed over the host link when used.
 #pragma once
+#include <functional>
+
 #include "planner/cost_model.h"
 #include "planner/graph.h"
 #include "planner/plan.h"
+#include "planner/sharding_rules.h"
 
 namespace moai::planner {
 
 struct SearchOptions {
   double memory_limit = 0;  // bytes per device; 0: the slowest device kind's memory
   bool allow_offload = true;
+  // The strategies the runtime can execute (null: all). "whole" always
+  // stays. The plan cache's key does not cover it: one filter per cache.
+  std::function<bool(const Op&, const Strategy&)> runnable;
 };
 
 Plan planGraph(const Graph& graph, const CostModel& model, const SearchOptions& options = {});

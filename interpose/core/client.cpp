@@ -173,6 +173,7 @@ Client::Client() {
     residency_->logStatsAtExit();
     log().info("offload on: allocations beyond the device's memory live in host memory");
   }
+  planning_ = SegmentPlanner::fromEnvironment(device_, props_, *vas_);
 }
 
 modnn_status Client::checkDevice(int ordinal) const {
@@ -207,6 +208,7 @@ modnn_status Client::finishSync() {
   // Ops that ran may only have been handed to the device: wait for it too.
   if (init_error_ == MODNN_OK)
     if (modnn_status st = device_.iface->synchronize(device_.ctx); st != MODNN_OK) raise(st);
+  if (planning_) planning_->endSegment();
   std::lock_guard<std::mutex> lock(mu_);
   forecast_.synced();
   if (modnn_status h = health(); h != MODNN_OK) return h;
@@ -233,6 +235,7 @@ StreamPos Client::submitLocked(Stream* s, decltype(RecordedOp::body) body, std::
   op.seq = ++s->submitted;
   op.deps = std::move(deps);
   op.body = std::move(body);
+  if (planning_) op.plan = planning_->record(op);
   inflight_.fetch_add(1, std::memory_order_relaxed);
   bool start = false;
   {
@@ -314,7 +317,7 @@ modnn_status Client::execute(Op& op) {
   if (auto* m = std::get_if<ModnnOp>(&op.body)) {
     if (residency_)
       if (modnn_status st = residency_->acquire(*m, &pins); st != MODNN_OK) return st;
-    return device_.iface->run_op(device_.ctx, &m->op);
+    return planning_ ? planning_->run(device_, m->op, op.plan) : device_.iface->run_op(device_.ctx, &m->op);
   }
   if (auto* e = std::get_if<EventOp>(&op.body)) {
     if (MODNN_HAS_ENTRY(device_.iface, event_record) && MODNN_HAS_ENTRY(device_.iface, event_query)) {

@@ -34,6 +34,7 @@
 #include "interpose/core/module_registry.h"
 #include "interpose/core/offload.h"
 #include "interpose/core/recorded_op.h"
+#include "interpose/core/segment_planner.h"
 #include "interpose/core/virtual_address_space.h"
 #include "modnn/backend.h"
 
@@ -252,6 +253,7 @@ class Client {
   uint64_t asked_memory_ = 0;      // the prediction the lease was asked with
   std::string asked_from_;         // where it came from: MOAI_MEMORY, history, or ""
 
+  std::unique_ptr<SegmentPlanner> planning_;        // MOAI_PLAN_REPORT, MOAI_RECORD, several devices
   std::atomic<uint64_t> inflight_{0};
   std::mutex idle_mu_;
   std::condition_variable idle_cv_;

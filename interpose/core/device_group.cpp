@@ -386,6 +386,12 @@ struct Slice {
   int64_t j0, j1;
 };
 
+// Column slices of a batched GEMM are not contiguous per device, and a bias
+// gradient over D's rows would need a reduction: those run whole.
+bool gemmColumnSplittable(const modnn_gemm& g) {
+  return !g.pointer_arrays && g.batch == 1 && g.epilogue != MODNN_EPILOGUE_DGELU_BGRAD;
+}
+
 modnn_gemm sliceOf(const modnn_gemm& g, Slice s) {
   modnn_gemm p = g;
   p.n = s.j1 - s.j0;
@@ -450,15 +456,22 @@ modnn_status runSplitGemm(Group* g, const modnn_gemm& gemm, int ways) {
   return eachInTurn(g, send);
 }
 
-modnn_status runOp(void* ctx, const modnn_op* op) {
-  std::shared_lock<std::shared_mutex> members(group(ctx)->members);
-  Group* g = group(ctx);
+// `ways` 0: the group's own cost model decides a GEMM's split.
+modnn_status runOpWays(Group* g, const modnn_op* op, int ways, int* out_ways) {
+  std::shared_lock<std::shared_mutex> members(g->members);
+  int n = int(g->devs.size());
   if (op->kind == MODNN_OP_GEMM) {
-    int ways = gemmSplitWays(op->u.gemm, g->props, int(g->devs.size()));
+    int most = gemmColumnSplittable(op->u.gemm) ? int(std::min<int64_t>(n, op->u.gemm.n)) : 1;
+    ways = ways > 0 ? std::min(ways, most) : gemmSplitWays(op->u.gemm, g->props, n);
+    if (out_ways) *out_ways = std::max(ways, 1);
     if (ways > 1) return runSplitGemm(g, op->u.gemm, ways);
+  } else if (out_ways) {
+    *out_ways = 1;
   }
   return onAll(g, [&](int, const modnn_device& d) { return d.iface->run_op(d.ctx, op); });
 }
+
+modnn_status runOp(void* ctx, const modnn_op* op) { return runOpWays(group(ctx), op, 0, nullptr); }
 
 modnn_status reserveAddressRange(void* ctx, uint64_t size, uint64_t hint, uint64_t* out_base, bool* out_host_held) {
   Group* g = group(ctx);
@@ -642,9 +655,7 @@ const modnn_device_i kGroup = {
 }  // namespace
 
 int gemmSplitWays(const modnn_gemm& g, const modnn_device_props& props, int n) {
-  // Column slices of a batched GEMM are not contiguous per device, and a
-  // bias gradient over D's rows would need a reduction: run those whole.
-  if (n < 2 || g.pointer_arrays || g.batch != 1 || g.epilogue == MODNN_EPILOGUE_DGELU_BGRAD) return 1;
+  if (n < 2 || !gemmColumnSplittable(g)) return 1;
   int ways = int(std::min<int64_t>(n, g.n));
   if (ways < 2) return 1;
   // $MOAI_SPLIT: always / never override the cost model (tests, diagnosis).
@@ -662,6 +673,26 @@ int gemmSplitWays(const modnn_gemm& g, const modnn_device_props& props, int n) {
   double whole = flops / peak;
   double split = flops / (peak * ways) + out_bytes * (ways - 1) / bandwidth + kHandOff * ways;
   return split < whole ? ways : 1;
+}
+
+int groupSize(const modnn_device& device) {
+  if (device.iface != &kGroup) return 0;
+  std::shared_lock<std::shared_mutex> members(group(device.ctx)->members);
+  return int(group(device.ctx)->devs.size());
+}
+
+modnn_status runOnGroup(const modnn_device& device, const modnn_op& op, int ways, int* out_ways) {
+  if (device.iface != &kGroup) return MODNN_ERR_INVALID_VALUE;
+  return runOpWays(group(device.ctx), &op, ways, out_ways);
+}
+
+modnn_status copyBetweenMembers(const modnn_device& device, int from, int to, uint64_t va, uint64_t size) {
+  if (device.iface != &kGroup) return MODNN_ERR_INVALID_VALUE;
+  Group* g = group(device.ctx);
+  std::shared_lock<std::shared_mutex> members(g->members);
+  int n = int(g->devs.size());
+  if (from < 0 || to < 0 || from >= n || to >= n) return MODNN_ERR_INVALID_VALUE;
+  return copyAcross(g, from, to, va, size);
 }
 
 modnn_device makeDeviceGroup(std::vector<modnn_device> devices) {

@@ -24,4 +24,13 @@ modnn_device makeDeviceGroup(std::vector<modnn_device> devices);
 // its output columns (1 = run it whole on every device). Exposed for tests.
 int gemmSplitWays(const modnn_gemm& g, const modnn_device_props& props, int n);
 
+// For the client's planning (segment_planner.h): the group's size (0: not a
+// group), an op run with the GEMM column split a plan chose (`ways` >= 1; 0:
+// gemmSplitWays decides), reporting the ways it used (1 when the GEMM cannot
+// be split by columns), and a copy of [va, va + size) from member `from` to
+// member `to` (start-up link measurements).
+int groupSize(const modnn_device& device);
+modnn_status runOnGroup(const modnn_device& group, const modnn_op& op, int ways, int* out_ways);
+modnn_status copyBetweenMembers(const modnn_device& group, int from, int to, uint64_t va, uint64_t size);
+
 }  // namespace moai

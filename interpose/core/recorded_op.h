@@ -10,6 +10,7 @@
 
 #include "interpose/core/allocation_table.h"
 #include "interpose/core/module_registry.h"
+#include "interpose/core/plan_tag.h"
 #include "modnn/ops.h"
 
 namespace moai {
@@ -70,6 +71,7 @@ struct RecordedOp {
   uint64_t seq = 0;                // position in its stream, from 1
   std::vector<StreamPos> deps;     // ops of other streams that must finish first
   std::variant<CopyOp, FillOp, LaunchOp, ModnnOp, EventOp, HostFuncOp, WaitOp> body;
+  PlanTag plan;                    // MOAI_PLAN_REPORT / several devices: see segment_planner.h
 };
 
 }  // namespace moai

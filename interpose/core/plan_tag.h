@@ -1,0 +1,16 @@
+// What the client's planning (segment_planner.h) attaches to a recorded op:
+// where it sits in its segment and the plan's decision for it.
+#pragma once
+#include <memory>
+
+namespace moai {
+
+struct SegmentRun;  // segment_planner.h
+
+struct PlanTag {
+  std::shared_ptr<SegmentRun> segment;  // null: no planning in this process
+  int op = -1;                          // index in the segment's graph; -1: not a graph op
+  int gemm_ways = 0;                    // column split the plan chose; 0: the device group decides
+};
+
+}  // namespace moai

@@ -1,0 +1,559 @@
+#include "interpose/core/segment_planner.h"
+
+#include <nlohmann/json.hpp>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <iostream>
+#include <sstream>
+
+#include "interpose/core/device_group.h"
+#include "interpose/core/log.h"
+#include "planner/recorded_graph_file.h"
+#include "planner/sharding_rules.h"
+
+namespace moai {
+
+using planner::Graph;
+using planner::Op;
+using planner::OpKind;
+using planner::Plan;
+
+namespace {
+
+double now() { return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count(); }
+
+// Recorded again in a later step: the same op as far as a plan is concerned.
+bool sameOp(const Graph& ga, const Op& a, const Graph& gb, const Op& b) {
+  if (a.kind != b.kind || a.name != b.name || a.reads.size() != b.reads.size() || a.writes.size() != b.writes.size())
+    return false;
+  if (a.kind == OpKind::Gemm) {
+    const auto &x = a.gemm, &y = b.gemm;
+    if (x.m != y.m || x.n != y.n || x.k != y.k || x.batch != y.batch || x.trans_a != y.trans_a || x.trans_b != y.trans_b)
+      return false;
+  }
+  auto sameTensors = [&](const std::vector<int>& p, const std::vector<int>& q) {
+    for (size_t i = 0; i < p.size(); ++i)
+      if (ga.tensors[p[i]].bytes() != gb.tensors[q[i]].bytes()) return false;
+    return true;
+  };
+  return a.flops == b.flops && sameTensors(a.reads, b.reads) && sameTensors(a.writes, b.writes);
+}
+
+modnn_dtype opDtype(const Graph& g, const Op& op) {
+  if (!op.reads.empty()) return g.tensors[op.reads[0]].dtype;
+  if (!op.writes.empty()) return g.tensors[op.writes[0]].dtype;
+  return MODNN_F32;
+}
+
+std::string fmtSeconds(double s) {
+  char buf[32];
+  if (s < 0) return "-";
+  if (s >= 1)
+    std::snprintf(buf, sizeof buf, "%.3f s", s);
+  else if (s >= 1e-3)
+    std::snprintf(buf, sizeof buf, "%.2f ms", s * 1e3);
+  else
+    std::snprintf(buf, sizeof buf, "%.1f us", s * 1e6);
+  return buf;
+}
+
+std::string fmtBytes(double b) {
+  const char* units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
+  int u = 0;
+  while (b >= 1024 && u < 4) b /= 1024, ++u;
+  char buf[32];
+  std::snprintf(buf, sizeof buf, u ? "%.1f %s" : "%.0f %s", b, units[u]);
+  return buf;
+}
+
+std::string hex(uint64_t v) {
+  char buf[24];
+  std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(v));
+  return buf;
+}
+
+// A plan's choice in the group's terms: what the group would run for it.
+bool sameChoice(const std::string& planned, int planned_ways, const std::string& ran, int ran_ways) {
+  auto whole = [](const std::string& s) { return s == "whole" || s == "replicate"; };
+  if (whole(planned) && whole(ran)) return true;
+  return planned == ran && planned_ways == ran_ways;
+}
+
+// What the device group can run: a GEMM whole or split by the twin's rows
+// (its own output columns) and every op whole on each device.
+planner::SearchOptions runnableHere() {
+  planner::SearchOptions o;
+  o.allow_offload = false;  // the group keeps every tensor on its devices
+  o.runnable = [](const Op& op, const planner::Strategy& s) {
+    return op.kind == OpKind::Gemm ? s.name == "split M" && op.gemm.batch == 1 : s.name == "replicate";
+  };
+  return o;
+}
+
+constexpr size_t kMaxSegmentOps = 50000;  // ops in one segment before it is cut
+constexpr size_t kMaxEntries = 256;   // distinct graphs kept with their plans
+constexpr size_t kMaxSteps = 100000;  // segment runs kept for the report
+
+}  // namespace
+
+struct SegmentPlanner::Entry {
+  uint64_t key = 0;
+  Graph graph;
+  Plan plan;
+  bool planned = false;
+  std::string not_planned;          // why (an invalid graph)
+  double unconstrained_seconds = -1;  // the plan with every strategy allowed
+  std::shared_ptr<SegmentRun> last;  // the latest run of this graph
+  int runs = 0;
+  double measured_total = 0;
+  double last_used = 0;
+};
+
+struct SegmentPlanner::Step {
+  Entry* entry = nullptr;
+  double measured = -1;   // first op to the synchronising call's return; -1: never synchronised
+  double predicted = 0;   // as it ran
+  double predicted_plan = 0;
+  int64_t bytes_moved = 0;
+  double planning = 0;
+  bool hit = false;
+  int plan_driven = 0;    // GEMMs whose split came from a plan
+  int gemms = 0;
+  int differs = 0;        // ops that ran otherwise than planned
+};
+
+// The segment's cost as the group ran it, op by op, in the cost model's terms.
+struct SegmentPlanner::AsRun {
+  double seconds = 0;
+  int64_t bytes_moved = 0;
+  std::vector<std::string> strategy;  // per op
+  std::vector<int> ways;
+  std::vector<double> op_seconds;
+  std::vector<bool> differs;
+  int plan_driven = 0, gemms = 0, differ_count = 0;
+};
+
+std::unique_ptr<SegmentPlanner> SegmentPlanner::fromEnvironment(const modnn_device& device,
+                                                                const modnn_device_props& props,
+                                                                VirtualAddressSpace& vas) {
+  PlannerOptions o;
+  o.devices = std::max(groupSize(device), 1);
+  const char* rep = std::getenv("MOAI_PLAN_REPORT");
+  const char* rec = std::getenv("MOAI_RECORD");
+  const char* split = std::getenv("MOAI_SPLIT");
+  o.report = rep && *rep && std::strcmp(rep, "0") != 0;
+  if (o.report) o.json_path = std::strcmp(rep, "1") == 0 ? "moai-plan-" + std::to_string(getpid()) + ".json" : rep;
+  if (rec && *rec) o.record_path = rec;
+  o.split_override = split && (std::strcmp(split, "always") == 0 || std::strcmp(split, "never") == 0);
+  if (!o.report && o.record_path.empty() && o.devices < 2) return nullptr;
+  // One member's numbers: the group's memory is already the smallest member's.
+  modnn_device_props member = props;
+  if (o.devices > 1) member.peak_flops_fp32 /= o.devices;
+  Calibration c = calibrate(device, member, vas);
+  log().info("calibration: {}", describeCalibration(c));
+  auto planner = std::make_unique<SegmentPlanner>(std::move(o), std::move(c), member);
+  if (planner->opt_.report) {
+    static SegmentPlanner* self = planner.get();  // the client keeps it until exit
+    std::atexit([] { self->finish(); });
+  }
+  return planner;
+}
+
+SegmentPlanner::SegmentPlanner(PlannerOptions options, Calibration calibration, const modnn_device_props& props)
+    : opt_(std::move(options)),
+      calibration_(std::move(calibration)),
+      cluster_(clusterFrom(calibration_, props)),
+      model_(cluster_, opt_.devices) {
+  if (!opt_.record_path.empty()) {
+    record_.open(opt_.record_path, std::ios::trunc);
+    if (record_)
+      planner::writeRecordingHeader(record_), record_.flush();
+    else
+      log().error("MOAI_RECORD: cannot write {}", opt_.record_path);
+  }
+}
+
+SegmentPlanner::~SegmentPlanner() = default;
+
+SegmentPlanner::Entry* SegmentPlanner::expectedFor(const Op& first) {
+  const Graph& g = recorder_.graph();
+  auto starts = [&](const Entry* e) {
+    return e && e->planned && !e->graph.ops.empty() && sameOp(e->graph, e->graph.ops[0], g, first);
+  };
+  if (auto s = successor_.find(last_key_); s != successor_.end())
+    if (auto e = by_key_.find(s->second); e != by_key_.end() && starts(e->second)) return e->second;
+  Entry* best = nullptr;
+  for (auto& e : entries_)
+    if (starts(e.get()) && (!best || e->last_used > best->last_used)) best = e.get();
+  return best;
+}
+
+PlanTag SegmentPlanner::record(const RecordedOp& rop) {
+  std::lock_guard<std::mutex> lock(mu_);
+  // A program that never synchronises still gets segments (not measured).
+  if (recorder_.graph().ops.size() >= kMaxSegmentOps) endSegmentLocked(false);
+  int idx = recorder_.add(rop);
+  if (idx < 0) return {};
+  const Graph& g = recorder_.graph();
+  const Op& op = g.ops[size_t(idx)];
+  if (!current_) {
+    current_ = std::make_shared<SegmentRun>();
+    current_->start = now();
+    diverged_ = false;
+    expected_ = expectedFor(op);
+  }
+  if (expected_ && !diverged_ &&
+      (size_t(idx) >= expected_->graph.ops.size() || !sameOp(expected_->graph, expected_->graph.ops[size_t(idx)], g, op)))
+    diverged_ = true;
+  int ways = 0;
+  std::string by;
+  if (op.kind == OpKind::Gemm) {
+    if (opt_.split_override) {
+      by = "MOAI_SPLIT";
+    } else if (opt_.devices < 2) {
+      ways = 1, by = "one device";
+    } else if (!expected_ || diverged_) {
+      by = "no plan yet: group cost model";
+    } else {
+      const planner::OpAssignment& a = expected_->plan.ops[size_t(idx)];
+      if (a.strategy == "whole")
+        ways = 1, by = "plan";
+      else if (a.strategy == "split M")
+        ways = a.ways, by = "plan";
+      else
+        by = "plan chose " + a.strategy + " (not runnable here): group cost model";
+    }
+  }
+  double elements = 0;
+  if (auto* l = std::get_if<LaunchOp>(&rop.body)) {
+    elements = double(l->grid.x) * l->grid.y * l->grid.z * l->block.x * l->block.y * l->block.z;
+    for (int t : op.reads) elements = std::max(elements, double(g.tensors[size_t(t)].elements()));
+  }
+  current_->kernel_elements.push_back(elements);
+  current_->decided.push_back(ways);
+  current_->decided_by.push_back(std::move(by));
+  {
+    std::lock_guard<std::mutex> l(current_->mu);
+    current_->executed.push_back(-1);
+  }
+  return PlanTag{current_, idx, ways};
+}
+
+modnn_status SegmentPlanner::run(const modnn_device& device, const modnn_op& op, const PlanTag& tag) {
+  int used = 1;
+  modnn_status st = groupSize(device) > 0 ? runOnGroup(device, op, tag.gemm_ways, &used)
+                                          : device.iface->run_op(device.ctx, &op);
+  if (tag.segment && tag.op >= 0) {
+    std::lock_guard<std::mutex> lock(tag.segment->mu);
+    if (size_t(tag.op) < tag.segment->executed.size()) tag.segment->executed[size_t(tag.op)] = used;
+  }
+  return st;
+}
+
+void SegmentPlanner::endSegment() {
+  std::lock_guard<std::mutex> lock(mu_);
+  endSegmentLocked(true);
+}
+
+void SegmentPlanner::endSegmentLocked(bool synchronised) {
+  if (recorder_.empty()) return;
+  double end = now();
+  Graph graph = recorder_.take();
+  std::shared_ptr<SegmentRun> run = std::move(current_);
+  current_.reset();
+  expected_ = nullptr;
+  if (record_) {
+    planner::writeRecordingSegment(graph, segments_, record_);
+    record_.flush();
+  }
+  ++segments_;
+  Step step;
+  step.measured = synchronised ? end - run->start : -1;
+  // Plan, or find the plan: the cache key is the graph's hash and the devices.
+  double t0 = now();
+  std::string why = graph.validate();
+  uint64_t key = why.empty() ? planner::PlanCache::key(graph, model_) : planner::graphHash(graph);
+  const Plan* plan = nullptr;
+  if (why.empty()) plan = &cache_.plan(graph, model_, runnableHere(), &step.hit);
+  step.planning = now() - t0;
+  Entry* e = nullptr;
+  if (auto it = by_key_.find(key); it != by_key_.end()) e = it->second;
+  if (!e && entries_.size() < kMaxEntries) {
+    entries_.push_back(std::make_unique<Entry>());
+    e = entries_.back().get();
+    e->key = key;
+    e->graph = std::move(graph);
+    e->planned = plan != nullptr;
+    e->not_planned = why;
+    if (plan) e->plan = *plan;
+    // What a runtime with sharded tensors could reach, for comparison.
+    if (plan && opt_.report && opt_.devices > 1) e->unconstrained_seconds = planner::planGraph(e->graph, model_).step_seconds;
+    by_key_[key] = e;
+  }
+  successor_[last_key_] = key;
+  last_key_ = key;
+  if (!e) return;  // too many distinct graphs to keep: planned, not reported
+  e->last = run;
+  e->runs++;
+  e->last_used = end;
+  if (step.measured > 0) e->measured_total += step.measured;
+  AsRun r = asRun(*e, *run);
+  step.entry = e;
+  step.predicted = r.seconds;
+  step.predicted_plan = e->planned ? e->plan.step_seconds : -1;
+  step.bytes_moved = r.bytes_moved;
+  step.plan_driven = r.plan_driven;
+  step.gemms = r.gemms;
+  step.differs = r.differ_count;
+  if (steps_.size() < kMaxSteps) steps_.push_back(step);
+}
+
+SegmentPlanner::AsRun SegmentPlanner::asRun(const Entry& e, SegmentRun& run) const {
+  AsRun r;
+  r.seconds = calibration_.sync_latency;  // the synchronising call that ends the segment
+  const Graph& g = e.graph;
+  const int n = opt_.devices;
+  std::vector<int> executed;
+  {
+    std::lock_guard<std::mutex> lock(run.mu);
+    executed = run.executed;
+  }
+  for (size_t i = 0; i < g.ops.size(); ++i) {
+    const Op& op = g.ops[i];
+    int ways = i < executed.size() && executed[i] > 0 ? executed[i] : i < run.decided.size() && run.decided[i] > 0 ? run.decided[i] : 1;
+    if (op.kind != OpKind::Gemm) ways = 1;
+    double t = 0;
+    const double flops = op.totalFlops();
+    if (ways > 1) {
+      // Its columns (the twin's rows) on `ways` devices, then an all-gather of D.
+      const double share = double((op.gemm.m + ways - 1) / ways) / double(op.gemm.m);
+      double bytes = double(g.tensors[op.reads[1]].bytes()) +
+                     share * double(g.tensors[op.reads[0]].bytes() + g.tensors[op.writes[0]].bytes());
+      if (op.reads.size() > 2) bytes += share * double(g.tensors[op.reads[2]].bytes());
+      double d = double(g.tensors[op.writes[0]].bytes());
+      t = model_.computeSeconds(op, opDtype(g, op), flops * share, bytes) +
+          planner::allGatherSeconds(d, n, cluster_.intra_node);
+      r.bytes_moved += int64_t(d);
+      r.strategy.push_back("split M");
+    } else {
+      double bytes = double(g.opBytes(op));
+      t = model_.computeSeconds(op, opDtype(g, op), flops, bytes);
+      bool host_in = op.kind == OpKind::Copy && op.reads.empty(), host_out = op.kind == OpKind::Copy && op.writes.empty();
+      if (host_in || host_out) {
+        // Host copies: written to every member in turn, read from member 0.
+        double b = double(g.tensors[host_in ? op.writes[0] : op.reads[0]].bytes());
+        int times = host_in ? n : 1;
+        t = times * model_.hostTransfer(b);
+        r.bytes_moved += int64_t(b * times);
+      } else if (n > 1 && (op.kind == OpKind::Copy || op.kind == OpKind::Memset)) {
+        t *= n;  // device copies and fills run on the members one after another
+      } else if (i < run.kernel_elements.size() && run.kernel_elements[i] > 0 && calibration_.kernel_rate > 0) {
+        // A kernel: at the measured element rate where that is slower than
+        // the roofline (an interpreting CPU device); the planner's roofline
+        // alone does not know it.
+        t = std::max(t, calibration_.op_overhead + run.kernel_elements[i] / calibration_.kernel_rate);
+      }
+      r.strategy.push_back(n > 1 && !host_out ? "replicate" : "whole");
+    }
+    r.ways.push_back(ways);
+    r.op_seconds.push_back(t);
+    r.seconds += t;
+    bool differs = false;
+    if (e.planned) {
+      const planner::OpAssignment& a = e.plan.ops[i];
+      differs = !sameChoice(a.strategy, a.ways, r.strategy.back(), ways);
+    }
+    r.differs.push_back(differs);
+    r.differ_count += differs;
+    if (op.kind == OpKind::Gemm) {
+      ++r.gemms;
+      if (i < run.decided_by.size() && run.decided_by[i] == "plan") ++r.plan_driven;
+    }
+  }
+  return r;
+}
+
+size_t SegmentPlanner::heaviestEntry() const {
+  size_t best = 0;
+  for (size_t i = 1; i < entries_.size(); ++i)
+    if (entries_[i]->measured_total > entries_[best]->measured_total) best = i;
+  return best;
+}
+
+void SegmentPlanner::report(std::ostream& out) {
+  std::lock_guard<std::mutex> lock(mu_);
+  char line[320];
+  out << "moai plan report: " << opt_.devices << " device" << (opt_.devices == 1 ? "" : "s") << "; "
+      << describeCalibration(calibration_) << "\n";
+  if (entries_.empty()) {
+    out << "  no segment recorded\n";
+    return;
+  }
+  const size_t hi = heaviestEntry();
+  Entry& e = *entries_[hi];
+  std::snprintf(line, sizeof line, "  %zu segments, %zu distinct graphs; plan cache %llu hits, %llu misses\n",
+                steps_.size(), entries_.size(), static_cast<unsigned long long>(cache_.hits()),
+                static_cast<unsigned long long>(cache_.misses()));
+  out << line;
+  std::snprintf(line, sizeof line, "  heaviest graph %s: %zu ops, ran %d times, %s in all\n", hex(e.key).c_str(),
+                e.graph.ops.size(), e.runs, fmtSeconds(e.measured_total).c_str());
+  out << line;
+  if (!e.planned) {
+    out << "  not planned: " << e.not_planned << "\n";
+  } else if (e.last) {
+    AsRun r = asRun(e, *e.last);
+    // Per op (runs of alike ops folded): planned split, what ran, devices.
+    out << "  op          kind         name                 planned         ran                devices  predicted\n";
+    size_t i = 0;
+    int lines = 0;
+    while (i < e.graph.ops.size()) {
+      size_t j = i;
+      auto key = [&](size_t k) {
+        return std::make_tuple(e.graph.ops[k].kind, e.graph.ops[k].name, e.plan.ops[k].strategy, r.strategy[k], r.ways[k]);
+      };
+      double t = 0;
+      while (j < e.graph.ops.size() && key(j) == key(i)) t += r.op_seconds[j++];
+      if (lines++ == 16) {
+        out << "  ... more ops (the JSON has every op)\n";
+        break;
+      }
+      const Op& op = e.graph.ops[i];
+      std::string ids = j - i == 1 ? std::to_string(i) : std::to_string(i) + "-" + std::to_string(j - 1);
+      std::string ran = r.strategy[i] + (r.ways[i] > 1 ? " x" + std::to_string(r.ways[i]) : "");
+      std::string devs = r.ways[i] > 1                                 ? "0-" + std::to_string(r.ways[i] - 1)
+                         : r.strategy[i] == "replicate" ? "all" : "0";
+      std::snprintf(line, sizeof line, "  %-11s %-12s %-20.20s %-15.15s %-18.18s %-8s %s%s\n", ids.c_str(),
+                    planner::opKindName(op.kind), op.name.c_str(), e.plan.ops[i].strategy.c_str(), ran.c_str(),
+                    devs.c_str(), fmtSeconds(t).c_str(), r.differs[i] ? "  (differs from plan)" : "");
+      out << line;
+      i = j;
+    }
+    if (e.unconstrained_seconds > 0)
+      out << "  with sharded tensors (every strategy, not runnable by this device group) the planner predicts "
+          << fmtSeconds(e.unconstrained_seconds) << "\n";
+    std::snprintf(line, sizeof line,
+                  "  plan: predicted %s (compute %s, comm %s), moves %s; as run: predicted %s, moves %s; "
+                  "%d of %d GEMM splits from the plan, %d ops ran otherwise than planned\n",
+                  fmtSeconds(e.plan.step_seconds).c_str(), fmtSeconds(e.plan.compute_seconds).c_str(),
+                  fmtSeconds(e.plan.comm_seconds).c_str(), fmtBytes(double(e.plan.bytes_moved)).c_str(),
+                  fmtSeconds(r.seconds).c_str(), fmtBytes(double(r.bytes_moved)).c_str(), r.plan_driven, r.gemms,
+                  r.differ_count);
+    out << line;
+  }
+  // Per step of the heaviest graph: predicted (as run) against measured.
+  out << "  step  predicted   measured    error    moved       planning    cache  GEMMs from plan\n";
+  int shown = 0, of = 0;
+  double first_plan = -1, cached_sum = 0;
+  int cached_n = 0;
+  double err_sum = 0;
+  int err_n = 0;
+  for (const Step& s : steps_) {
+    if (s.entry != &e) continue;
+    ++of;
+    if (!s.hit && first_plan < 0) first_plan = s.planning;
+    if (s.hit) cached_sum += s.planning, ++cached_n;
+    double err = s.measured > 0 ? (s.predicted - s.measured) / s.measured * 100 : 0;
+    if (s.measured > 0 && s.plan_driven == s.gemms && s.gemms > 0) err_sum += std::abs(err), ++err_n;
+    if (shown++ < 8) {
+      std::snprintf(line, sizeof line, "  %-5d %-11s %-11s %+6.1f%%  %-11s %-11s %-6s %d/%d\n", of,
+                    fmtSeconds(s.predicted).c_str(), fmtSeconds(s.measured).c_str(), err,
+                    fmtBytes(double(s.bytes_moved)).c_str(), fmtSeconds(s.planning).c_str(), s.hit ? "hit" : "miss",
+                    s.plan_driven, s.gemms);
+      out << line;
+    }
+  }
+  if (shown > 8) out << "  ... " << shown - 8 << " more steps of this graph\n";
+  std::snprintf(line, sizeof line, "  planning: first step %s, cached step %s (mean of %d)", fmtSeconds(first_plan).c_str(),
+                fmtSeconds(cached_n ? cached_sum / cached_n : -1).c_str(), cached_n);
+  out << line;
+  if (err_n) std::snprintf(line, sizeof line, "; |predicted - measured| %.1f%% on plan-driven steps\n", err_sum / err_n),
+             out << line;
+  else
+    out << "\n";
+}
+
+std::string SegmentPlanner::json() {
+  using nlohmann::json;
+  std::lock_guard<std::mutex> lock(mu_);
+  const Calibration& c = calibration_;
+  json j;
+  j["devices"] = opt_.devices;
+  j["calibration"] = {{"gemm_flops", c.gemm_flops},
+                      {"gemm_size", c.gemm_size},
+                      {"memory_bandwidth", c.memory_bandwidth},
+                      {"op_overhead_s", c.op_overhead},
+                      {"kernel_rate", c.kernel_rate},
+                      {"sync_latency_s", c.sync_latency},
+                      {"link", {{"latency_s", c.link.latency}, {"bandwidth", c.link.bandwidth}}},
+                      {"host_link", {{"latency_s", c.host_link.latency}, {"bandwidth", c.host_link.bandwidth}}},
+                      {"seconds", c.seconds},
+                      {"error", c.error}};
+  json segs = json::array();
+  std::map<const Entry*, size_t> index;
+  for (auto& e : entries_) {
+    index[e.get()] = segs.size();
+    json s = {{"key", hex(e->key)}, {"ops", e->graph.ops.size()}, {"runs", e->runs}, {"measured_total_s", e->measured_total},
+              {"unconstrained_step_s", e->unconstrained_seconds}};
+    if (!e->planned) {
+      s["not_planned"] = e->not_planned;
+    } else {
+      s["plan"] = json::parse(planner::planToJson(e->plan, e->graph));
+      if (e->last) {
+        AsRun r = asRun(*e, *e->last);
+        json ran = json::array();
+        for (size_t i = 0; i < e->graph.ops.size(); ++i)
+          ran.push_back({{"op", i},
+                         {"planned", e->plan.ops[i].strategy},
+                         {"planned_devices", e->plan.ops[i].ways},
+                         {"ran", r.strategy[i]},
+                         {"devices", r.ways[i]},
+                         {"decided_by", i < e->last->decided_by.size() ? e->last->decided_by[i] : ""},
+                         {"differs", bool(r.differs[i])},
+                         {"predicted_s", r.op_seconds[i]}});
+        s["as_run"] = ran;
+      }
+    }
+    segs.push_back(std::move(s));
+  }
+  json steps = json::array();
+  for (const Step& s : steps_)
+    steps.push_back({{"segment", index[s.entry]},
+                     {"predicted_s", s.predicted},
+                     {"predicted_plan_s", s.predicted_plan},
+                     {"measured_s", s.measured},
+                     {"bytes_moved", s.bytes_moved},
+                     {"planning_s", s.planning},
+                     {"cache_hit", s.hit},
+                     {"gemms", s.gemms},
+                     {"gemm_splits_from_plan", s.plan_driven},
+                     {"ops_differing_from_plan", s.differs}});
+  j["segments"] = std::move(segs);
+  j["steps"] = std::move(steps);
+  j["plan_cache"] = {{"hits", cache_.hits()}, {"misses", cache_.misses()}};
+  return j.dump(1);
+}
+
+void SegmentPlanner::finish() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (finished_) return;
+    finished_ = true;
+    endSegmentLocked(false);  // work after the last synchronising call: not measured
+  }
+  if (!opt_.report) return;
+  std::ostringstream text;
+  report(text);
+  std::cerr << text.str() << std::flush;
+  if (opt_.json_path.empty()) return;
+  std::ofstream out(opt_.json_path, std::ios::trunc);
+  out << json() << "\n";
+  if (!out) log().error("MOAI_PLAN_REPORT: cannot write {}", opt_.json_path);
+}
+
+}  // namespace moai
