@@ -201,9 +201,11 @@ Calibration calibrate(const modnn_device& d, const modnn_device_props& props, Vi
   }
   // 2. Memory bandwidth: a 32 MiB device-to-device copy, past a CPU's last
   // level cache (a group copies on its members one after another).
-  constexpr uint64_t kCopy = 32u << 20;
+  // A small device (or a small share of one) gets copies that fit a quarter of it.
+  const uint64_t kCopy = std::clamp<uint64_t>(props.total_memory / 4 & ~uint64_t(4095), 4096, 32u << 20);
   {
     Scratch src(d, vas, kCopy), dst(d, vas, kCopy);
+    if (!src.ok() || !dst.ok()) fail("no room for the copies");
     double t = src.ok() && dst.ok()
                    ? best(d, 2, [&] { return d.iface->buffer_copy(d.ctx, dst.buf, 0, src.buf, 0, kCopy); })
                    : -1;
@@ -212,21 +214,23 @@ Calibration calibrate(const modnn_device& d, const modnn_device_props& props, Vi
     else
       fail("device copy failed");
     // 3. Host link: writes of 4 KiB and 16 MiB (to every member of a group, in turn).
-    std::vector<uint8_t> host(16u << 20, 1);
-    double ts = best(d, 5, [&] { return d.iface->buffer_write(d.ctx, dst.buf, 0, host.data(), 4096); });
-    double tb = best(d, 2, [&] { return d.iface->buffer_write(d.ctx, dst.buf, 0, host.data(), host.size()); });
+    std::vector<uint8_t> host(std::min<uint64_t>(16u << 20, kCopy), 1);
+    double ts = dst.ok() ? best(d, 5, [&] { return d.iface->buffer_write(d.ctx, dst.buf, 0, host.data(), 4096); }) : -1;
+    double tb = dst.ok() ? best(d, 2, [&] { return d.iface->buffer_write(d.ctx, dst.buf, 0, host.data(), host.size()); })
+                         : -1;
     if (ts > 0 && tb > 0)
       c.host_link = fitLink(4096, ts / c.devices, double(host.size()), tb / c.devices);
     else
       fail("host write failed");
     // 4. Kernels: 256 Ki elements (a few ms through an interpreter, microseconds on a GPU).
-    c.kernel_rate = kernelRate(d, src.va, 256u << 10);
+    if (src.ok()) c.kernel_rate = kernelRate(d, src.va, std::min<uint64_t>(256u << 10, kCopy / 4));
     // 5. The link between members 0 and 1.
-    if (c.devices > 1) {
+    if (c.devices > 1 && src.ok()) {
+      uint64_t big = host.size();
       double ls = best(d, 5, [&] { return copyBetweenMembers(d, 0, 1, src.va, 4096); });
-      double lb = best(d, 2, [&] { return copyBetweenMembers(d, 0, 1, src.va, 16u << 20); });
+      double lb = best(d, 2, [&] { return copyBetweenMembers(d, 0, 1, src.va, big); });
       if (ls > 0 && lb > 0)
-        c.link = fitLink(4096, ls, double(16u << 20), lb);
+        c.link = fitLink(4096, ls, double(big), lb);
       else
         fail("member copy failed");
     }
