@@ -18,7 +18,7 @@
 namespace moai::remote {
 namespace {
 
-constexpr auto kKeepaliveInterval = std::chrono::seconds(1);
+constexpr auto kKeepaliveInterval = std::chrono::milliseconds(1000);  // in ms: a tenth of it must not round to 0
 
 double leaseTimeoutSeconds() {
   const char* s = std::getenv("MOAI_LEASE_TIMEOUT");

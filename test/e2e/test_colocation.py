@@ -4,6 +4,7 @@ for more than its quota and gets cudaErrorMemoryAllocation while the other
 two carry on; the device's time is split by the jobs' weights (with the
 same work, the job of weight 3 is done well before the one of weight 1);
 an exclusive job waits until the shared device is free."""
+import os
 import re
 import subprocess
 import sys
@@ -13,11 +14,12 @@ from cluster import Cluster, fail
 
 program = sys.argv[1]
 with Cluster(workers=1, devices_per_worker=1, threads=1, memory="1G") as c:
+    go = os.path.join(c.dir, "go")  # the jobs compute once it exists
     def start(mib, rounds, memory, weight=1, extra=None):
         args = [program, str(mib), str(rounds)] + ([str(extra)] if extra else [])
         p = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                              env=c.env(MOAI_SHAREABLE=1, MOAI_MEMORY=memory, MOAI_SHARE_WEIGHT=weight,
-                                       MOAI_LOG="info"))
+                                       MOAI_LOG="info", COLOCATED_GO=go))
         p.early = []  # log lines before "ready"
         for line in p.stdout:
             if line.strip() == "ready":
@@ -25,8 +27,8 @@ with Cluster(workers=1, devices_per_worker=1, threads=1, memory="1G") as c:
             p.early.append(line)
         fail(f"job {args} did not start: {''.join(p.early)}")
 
-    a = start(128, 4, "300M", weight=1)
-    b = start(128, 4, "300M", weight=3)
+    a = start(128, 6, "300M", weight=1)
+    b = start(128, 6, "300M", weight=3)
     third = start(32, 2, "100M", extra=128)
     # An exclusive job finds the device taken by the shared ones and waits;
     # while it waits, no new sharer may join (that could delay it forever).
@@ -51,6 +53,7 @@ with Cluster(workers=1, devices_per_worker=1, threads=1, memory="1G") as c:
         fail(f"reserved memory {device['reserved_memory']}")
     print(c.moai("workers").stdout)
 
+    open(go, "w").close()
     outputs = {}
     for name, p in (("third", third), ("a", a), ("b", b)):
         out, _ = p.communicate(timeout=90)
