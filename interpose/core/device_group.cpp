@@ -230,8 +230,8 @@ bool devicesTimeEvents(const Group* g) {
 }
 
 // An event is complete when every device has reached it; its time is the
-// last of them. Devices that cannot time events run their work before
-// returning (CPU), so the time of the synchronised group serves.
+// last of them. (A group of devices that cannot time events has no such
+// entries: makeDeviceGroup.)
 void eventRecord(void* ctx, uint64_t event) {
   Group* g = group(ctx);
   std::shared_lock<std::shared_mutex> members(g->members);
@@ -242,12 +242,7 @@ void eventRecord(void* ctx, uint64_t event) {
 modnn_status eventQuery(void* ctx, uint64_t event, bool wait, uint64_t* out_ns) {
   Group* g = group(ctx);
   std::shared_lock<std::shared_mutex> members(g->members);
-  if (!devicesTimeEvents(g)) {
-    for (auto& d : g->devs)
-      if (modnn_status st = d.iface->synchronize(d.ctx); st != MODNN_OK) return st;
-    *out_ns = g->devs[0].iface->timestamp_ns(g->devs[0].ctx);
-    return MODNN_OK;
-  }
+  if (!devicesTimeEvents(g)) return MODNN_ERR_NOT_SUPPORTED;  // members changed kind: cannot happen in a lease
   uint64_t last = 0;
   for (auto& d : g->devs) {
     uint64_t t = 0;
@@ -701,7 +696,16 @@ modnn_device makeDeviceGroup(std::vector<modnn_device> devices) {
   g->props.struct_size = sizeof g->props;
   g->devs[0].iface->get_props(g->devs[0].ctx, &g->props);
   g->crew = std::make_unique<Crew>(int(g->devs.size()));
-  return modnn_device{&kGroup, g};
+  // Members that cannot time events (CPU devices run each op before
+  // returning) leave it to the client, which stamps an event when its stream
+  // reaches it: a group answering for them could only stamp the query.
+  static const modnn_device_i kGroupUntimed = [] {
+    modnn_device_i t = kGroup;
+    t.event_record = nullptr;
+    t.event_query = nullptr;
+    return t;
+  }();
+  return modnn_device{devicesTimeEvents(g) ? &kGroup : &kGroupUntimed, g};
 }
 
 }  // namespace moai
