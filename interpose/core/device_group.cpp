@@ -647,6 +647,18 @@ const modnn_device_i kGroup = {
     .memory_quota = memoryQuota,
 };
 
+// Members that cannot time events (CPU devices run each op before
+// returning) leave it to the client, which stamps an event when its stream
+// reaches it: a group answering for them could only stamp the query.
+const modnn_device_i kGroupUntimed = [] {
+  modnn_device_i t = kGroup;
+  t.event_record = nullptr;
+  t.event_query = nullptr;
+  return t;
+}();
+
+bool isGroup(const modnn_device& d) { return d.iface == &kGroup || d.iface == &kGroupUntimed; }
+
 }  // namespace
 
 int gemmSplitWays(const modnn_gemm& g, const modnn_device_props& props, int n) {
@@ -671,18 +683,18 @@ int gemmSplitWays(const modnn_gemm& g, const modnn_device_props& props, int n) {
 }
 
 int groupSize(const modnn_device& device) {
-  if (device.iface != &kGroup) return 0;
+  if (!isGroup(device)) return 0;
   std::shared_lock<std::shared_mutex> members(group(device.ctx)->members);
   return int(group(device.ctx)->devs.size());
 }
 
 modnn_status runOnGroup(const modnn_device& device, const modnn_op& op, int ways, int* out_ways) {
-  if (device.iface != &kGroup) return MODNN_ERR_INVALID_VALUE;
+  if (!isGroup(device)) return MODNN_ERR_INVALID_VALUE;
   return runOpWays(group(device.ctx), &op, ways, out_ways);
 }
 
 modnn_status copyBetweenMembers(const modnn_device& device, int from, int to, uint64_t va, uint64_t size) {
-  if (device.iface != &kGroup) return MODNN_ERR_INVALID_VALUE;
+  if (!isGroup(device)) return MODNN_ERR_INVALID_VALUE;
   Group* g = group(device.ctx);
   std::shared_lock<std::shared_mutex> members(g->members);
   int n = int(g->devs.size());
@@ -696,15 +708,6 @@ modnn_device makeDeviceGroup(std::vector<modnn_device> devices) {
   g->props.struct_size = sizeof g->props;
   g->devs[0].iface->get_props(g->devs[0].ctx, &g->props);
   g->crew = std::make_unique<Crew>(int(g->devs.size()));
-  // Members that cannot time events (CPU devices run each op before
-  // returning) leave it to the client, which stamps an event when its stream
-  // reaches it: a group answering for them could only stamp the query.
-  static const modnn_device_i kGroupUntimed = [] {
-    modnn_device_i t = kGroup;
-    t.event_record = nullptr;
-    t.event_query = nullptr;
-    return t;
-  }();
   return modnn_device{devicesTimeEvents(g) ? &kGroup : &kGroupUntimed, g};
 }
 

@@ -147,7 +147,13 @@ void keepAlive(Lease* lease, std::string scheduler) {
   auto ping = wire::encodeToScheduler(wire::KeepaliveMsg{lease->job_id});
   auto resized = wire::encodeToScheduler(wire::ResizedMsg{lease->job_id});
   wire::MemoryReportMsg reported{lease->job_id, 0, 0};
+  auto next_ping = std::chrono::steady_clock::now();
+  zmq::pollitem_t item{k.handle(), 0, ZMQ_POLLIN, 0};
   while (!lease->stop.load()) {
+    if (std::chrono::steady_clock::now() >= next_ping) {
+      k.send(zmq::buffer(ping), zmq::send_flags::dontwait);
+      next_ping = std::chrono::steady_clock::now() + kKeepaliveInterval;
+    }
     // The forecast, when it moved by a MiB or more since the last report.
     wire::MemoryReportMsg now{lease->job_id, lease->predicted_peak.load(), lease->peak_allocated.load()};
     auto moved = [](uint64_t a, uint64_t b) { return (a > b ? a - b : b - a) >= (1u << 20); };
@@ -155,8 +161,14 @@ void keepAlive(Lease* lease, std::string scheduler) {
       auto report = wire::encodeToScheduler(now);
       if (k.send(zmq::buffer(report), zmq::send_flags::dontwait)) reported = now;
     }
-    k.send(zmq::buffer(ping), zmq::send_flags::dontwait);
-    // Read what the scheduler says back, so its queue to us never fills.
+    // A send refused for now (the connection is being set up again) is
+    // tried again at the next tick: a lost confirmation would leave the
+    // dropped devices held.
+    if (lease->confirm.exchange(false) && !k.send(zmq::buffer(resized), zmq::send_flags::dontwait))
+      lease->confirm = true;
+    // Wait a tick for what the scheduler says, and read all of it, so a
+    // lease change is seen at once and the scheduler's queue to us never fills.
+    zmq::poll(&item, 1, kKeepaliveInterval / 10);
     for (zmq::message_t reply; k.recv(reply, zmq::recv_flags::dontwait);) {
       auto msg = wire::decodeFromScheduler(reply.data(), reply.size());
       if (!msg) continue;
@@ -170,14 +182,6 @@ void keepAlive(Lease* lease, std::string scheduler) {
         log().info("job {}'s memory quota grew to {} MiB per device", lease->job_id, q->bytes >> 20);
         lease->memory_quota = q->bytes;
       }
-    }
-    for (int i = 0; i < 10 && !lease->stop.load(); ++i) {
-      // A send refused for now (the connection is being set up again) is
-      // tried again at the next tick: a lost confirmation would leave the
-      // dropped devices held.
-      if (lease->confirm.exchange(false) && !k.send(zmq::buffer(resized), zmq::send_flags::dontwait))
-        lease->confirm = true;
-      std::this_thread::sleep_for(kKeepaliveInterval / 10);
     }
   }
 }

@@ -18,6 +18,8 @@ with Cluster(workers=2, devices_per_worker=2) as c:
     if line[:3] != ["changed", str(job), "3"] or len(leased()) != 3:
         fail(f"grow not seen: {line} {leased()}")
     print("grown:", " ".join(line[3:]))
+    # The client confirms within a keepalive tick; until then another resize is refused.
+    c.wait_for("the grow to be confirmed", lambda: not c.job(job)["resize_pending"])
 
     r = c.moai("resize", job, 9)
     if r.returncode != 1 or "cannot grow" not in r.stderr:
