@@ -563,9 +563,9 @@ Result<Effects> Inventory::cancel(uint64_t job_id) {
   return out;
 }
 
-std::optional<Effects> Inventory::memoryReport(const wire::MemoryReportMsg& report) {
+std::optional<Effects> Inventory::memoryReport(const wire::MemoryReportMsg& report, const std::string& route) {
   auto it = jobs_.find(report.job_id);
-  if (it == jobs_.end()) return std::nullopt;
+  if (it == jobs_.end() || it->second.client_route != route) return std::nullopt;
   Job& job = it->second;
   job.peak_allocated = report.peak_allocated;
   Effects out;

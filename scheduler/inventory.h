@@ -142,8 +142,9 @@ class Inventory {
   // A running job's new memory prediction. A shared job whose quota no
   // longer covers it gets a larger one when its devices have room (`quota`
   // to its workers and client); otherwise it keeps the quota it has.
-  // nullopt: no such job.
-  std::optional<Effects> memoryReport(const wire::MemoryReportMsg& report);
+  // nullopt: no such job, or `route` is not its client's (the one that
+  // keeps it alive).
+  std::optional<Effects> memoryReport(const wire::MemoryReportMsg& report, const std::string& route);
   // Ends a queued or running job at its client's request (`released` to it).
   std::optional<Effects> release(uint64_t job_id, const std::string& client_route);
   // Ends a queued or running job from outside; the client gets `revoke`.

@@ -186,11 +186,11 @@ void Server::on(const std::string& route, wire::ResizedMsg& m) {
 void Server::on(const std::string& route, wire::UsageRequestMsg&) { send(route, inventory_.usage()); }
 
 void Server::on(const std::string& route, wire::MemoryReportMsg& m) {
-  if (auto effects = inventory_.memoryReport(m)) {
+  if (auto effects = inventory_.memoryReport(m, route)) {
     apply(std::move(*effects));  // also persists a changed prediction
     return;
   }
-  sendError(route, makeError(MODNN_ERR_INVALID_HANDLE, "job " + std::to_string(m.job_id) + " holds no lease"));
+  sendError(route, makeError(MODNN_ERR_INVALID_HANDLE, "job " + std::to_string(m.job_id) + " holds no lease of this client"));
 }
 
 void Server::reply(const std::string& route, Result<Effects> effects, const std::string& done) {

@@ -98,7 +98,7 @@ TEST_CASE("memory reports raise a shared job's quota when its device has room") 
   auto b = granted(inv.requestLease(shared(500 * MiB), "cb"));
   REQUIRE(where(a) == where(b));
 
-  auto grown = inv.memoryReport({a.job_id, 400 * MiB, 150 * MiB});
+  auto grown = inv.memoryReport({a.job_id, 400 * MiB, 150 * MiB}, "ca");
   REQUIRE(grown);
   auto quotas = sent<moai::wire::QuotaMsg>(*grown);
   REQUIRE(quotas.size() == 2);  // its worker, then its client
@@ -106,13 +106,14 @@ TEST_CASE("memory reports raise a shared job's quota when its device has room") 
   CHECK(quotas[1].first == "ca");
   CHECK(quotas[0].second.bytes == 400 * MiB);
 
-  auto refused = inv.memoryReport({a.job_id, 600 * MiB, 150 * MiB});  // 600 + 500 > 1024
+  auto refused = inv.memoryReport({a.job_id, 600 * MiB, 150 * MiB}, "ca");  // 600 + 500 > 1024
   REQUIRE(refused);
   CHECK(sent<moai::wire::QuotaMsg>(*refused).empty());
   CHECK(inv.status().workers[0].device_list[0].reserved_memory == 900 * MiB);
   auto job = inv.status().queue;
   CHECK(std::any_of(job.begin(), job.end(), [&](auto& j) { return j.job_id == a.job_id && j.memory_quota == 400 * MiB; }));
-  CHECK_FALSE(inv.memoryReport({999, 1, 1}));
+  CHECK_FALSE(inv.memoryReport({999, 1, 1}, "ca"));
+  CHECK_FALSE(inv.memoryReport({b.job_id, 900 * MiB, 1}, "ca"));  // another job's client may not speak for it
 }
 
 TEST_CASE("a restored scheduler keeps shared leases shared") {
