@@ -3,7 +3,9 @@ Two jobs run side by side within their quotas, both correct; a third asks
 for more than its quota and gets cudaErrorMemoryAllocation while the other
 two carry on; the device's time is split by the jobs' weights (with the
 same work, the job of weight 3 is done well before the one of weight 1);
-an exclusive job waits until the shared device is free."""
+an exclusive job waits until the shared device is free. Then, on a
+scheduler with 50% headroom, a job whose memory grows while it runs gets its
+quota raised from its forecasts, step after step, and never fails."""
 import os
 import re
 import subprocess
@@ -12,7 +14,7 @@ import time
 
 from cluster import Cluster, fail
 
-program = sys.argv[1]
+program, growing = sys.argv[1], sys.argv[2]
 with Cluster(workers=1, devices_per_worker=1, threads=1, memory="1G") as c:
     go = os.path.join(c.dir, "go")  # the jobs compute once it exists
     def start(mib, rounds, memory, weight=1, extra=None):
@@ -91,4 +93,22 @@ with Cluster(workers=1, devices_per_worker=1, threads=1, memory="1G") as c:
     if sum(busy) > max(took.values()) + 1.5:
         fail(f"busy {sum(busy):.2f} s exceeds the {max(took.values()):.2f} s the jobs ran: waiting was billed")
 
-print("colocation: shared within quotas, quota enforced, time split by weight")
+# Quotas follow forecasts: 64 MiB asked, +50% headroom = 96 MiB; each 16 MiB
+# step raises the forecast, the keepalive reports it, and the quota grows
+# ahead of the next step (a step fits in the headroom of the last forecast).
+with Cluster(workers=1, devices_per_worker=1, threads=1, memory="1G", sched_args=["--share-headroom", "0.5"]) as c:
+    beside = subprocess.Popen([program, "64", "1"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                              env=c.env(MOAI_SHAREABLE=1, MOAI_MEMORY="64M", COLOCATED_GO="/nonexistent"))
+    c.wait_for("a first sharer", lambda: any(j["state"] == "running" for j in c.moai_json("jobs")))
+    r = c.run(growing, ["256", "300"], MOAI_SHAREABLE=1, MOAI_MEMORY="64M", MOAI_LOG="info")
+    print(r.stdout.strip())
+    device = c.moai_json("workers")[0]["device_list"][0]
+    beside.kill()
+    beside.wait()
+    if r.returncode != 0 or "grew to 256 MiB" not in r.stdout:
+        fail(f"the growing job should have had its quota raised step by step:\n{r.stdout}\n{r.stderr[-2000:]}")
+    if "quota before: 96 MiB" not in r.stdout or "quota after: 96 MiB" in r.stdout:
+        fail("cudaMemGetInfo should show the quota growing")
+    if "memory quota grew" not in r.stderr:
+        fail("the client was not told of a larger quota")
+print("colocation: shared within quotas, quota enforced, time split by weight, quotas follow forecasts")
