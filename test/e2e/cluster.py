@@ -197,6 +197,8 @@ class Cluster:
         env["LD_LIBRARY_PATH"] = os.environ["MOAI_SHIM_DIR"]
         env["MOAI_SCHEDULER"] = self.endpoint
         env.setdefault("MOAI_LOG", "warn")
+        # Programs remember their memory peaks here, not in the user's ~/.cache.
+        env.setdefault("MOAI_MEMORY_HISTORY", os.path.join(self.dir, "memory-history"))
         if self.curve:
             env["MOAI_SCHEDULER_KEY"] = self.key("sched", secret=False)
             env["MOAI_KEY"] = self.key("client")
