@@ -13,16 +13,21 @@ bool DeviceArbiter::mayRun(uint64_t job) const {
   return true;
 }
 
-void DeviceArbiter::enter(uint64_t job, uint32_t weight) {
+bool DeviceArbiter::enter(uint64_t job, uint32_t weight) {
   std::unique_lock<std::mutex> lock(mu_);
-  Share& s = jobs_[job];
-  s.weight = std::max<uint32_t>(1, weight);
-  s.vtime = std::max(s.vtime, clock_);  // idle time earns no credit
-  s.waiting = true;
-  cv_.wait(lock, [&] { return mayRun(job); });
-  s.waiting = false;
+  {
+    Share& s = jobs_[job];
+    s.weight = std::max<uint32_t>(1, weight);
+    s.vtime = std::max(s.vtime, clock_);  // idle time earns no credit
+    s.waiting = true;
+  }
+  cv_.wait(lock, [&] { return !jobs_.count(job) || mayRun(job); });
+  auto it = jobs_.find(job);
+  if (it == jobs_.end()) return false;  // forgotten while it waited
+  it->second.waiting = false;
   running_ = job;
-  clock_ = std::max(clock_, s.vtime);
+  clock_ = std::max(clock_, it->second.vtime);
+  return true;
 }
 
 void DeviceArbiter::leave(uint64_t job, uint64_t busy_ns, bool again) {

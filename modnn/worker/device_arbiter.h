@@ -18,14 +18,15 @@ namespace moai::worker {
 
 class DeviceArbiter {
  public:
-  // Blocks until `job` may run a command on the device.
-  void enter(uint64_t job, uint32_t weight);
+  // Blocks until `job` may run a command on the device (true), or until the
+  // job is forgotten meanwhile (false: it ended; run nothing).
+  bool enter(uint64_t job, uint32_t weight);
   // The command `enter` admitted ran for `busy_ns`. `again`: the job's next
   // command for this device is already here and it will enter at once; it
   // keeps the device if its turn is not over (another job waiting woken in
   // between would otherwise take the device from a job with less virtual time).
   void leave(uint64_t job, uint64_t busy_ns, bool again = false);
-  // The job is gone from the device.
+  // The job is gone from the device; a wait of its in enter() ends.
   void forget(uint64_t job);
 
   // For tests and status: the job's virtual time (ns of device time / weight).

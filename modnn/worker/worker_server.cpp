@@ -53,6 +53,11 @@ class JobThread {
       std::lock_guard<std::mutex> lock(mu_);
       stopping_ = true;
     }
+    // The job ended: what it still has queued is dropped, and a wait for a
+    // turn on a shared device ends, so the I/O thread joining it is not held
+    // up behind the other jobs' work.
+    dropping_ = true;
+    for (uint32_t i : indices_) arbiters_[i].forget(session_->jobId());
     cv_.notify_one();
     thread_.join();
     for (uint32_t i : indices_) arbiters_[i].forget(session_->jobId());
@@ -140,6 +145,7 @@ class JobThread {
     return inbox_.empty() ? std::nullopt : first(inbox_.front());
   }
   void execute(const wire::Command& c, std::optional<uint32_t> next) {
+    if (dropping_) return;
     if (c.device >= indices_.size()) {
       session_->execute(c);  // refused by the session
       return;
@@ -148,7 +154,7 @@ class JobThread {
     // device in turn: it runs outside the turn, so two jobs copying between
     // two shared devices cannot hold each other up.
     DeviceArbiter* arbiter = arbitrated(c) ? &arbiters_[indices_[c.device]] : nullptr;
-    if (arbiter) arbiter->enter(session_->jobId(), weight_);
+    if (arbiter && !arbiter->enter(session_->jobId(), weight_)) return;
     auto t0 = std::chrono::steady_clock::now();
     session_->execute(c);
     uint64_t took = nanos(std::chrono::steady_clock::now() - t0);
@@ -163,6 +169,7 @@ class JobThread {
   std::atomic<uint64_t>* busy_ns_;
   DeviceArbiter* arbiters_;
   uint32_t weight_;
+  std::atomic<bool> dropping_{false};
   std::atomic<uint64_t> job_busy_ns_{0};
   std::mutex mu_;
   std::condition_variable cv_;

@@ -5,7 +5,9 @@ two carry on; the device's time is split by the jobs' weights (with the
 same work, the job of weight 3 is done well before the one of weight 1);
 an exclusive job waits until the shared device is free. Then, on a
 scheduler with 50% headroom, a job whose memory grows while it runs gets its
-quota raised from its forecasts, step after step, and never fails."""
+quota raised from its forecasts, step after step, and never fails; and a
+sharer cancelled with a long queue of work ends at once, without holding up
+the worker or the job beside it."""
 import os
 import re
 import subprocess
@@ -111,4 +113,34 @@ with Cluster(workers=1, devices_per_worker=1, threads=1, memory="1G", sched_args
         fail("cudaMemGetInfo should show the quota growing")
     if "memory quota grew" not in r.stderr:
         fail("the client was not told of a larger quota")
-print("colocation: shared within quotas, quota enforced, time split by weight, quotas follow forecasts")
+# Cancelling a sharer with seconds of queued work: its queue is dropped, so the
+# worker (whose I/O thread ends the job) keeps heartbeating, and the other
+# sharer finishes correctly.
+with Cluster(workers=1, devices_per_worker=1, threads=1, memory="1G") as c:
+    go = os.path.join(c.dir, "go")
+    jobs = []
+    for _ in range(2):
+        p = subprocess.Popen([program, "128", "40"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                             env=c.env(MOAI_SHAREABLE=1, MOAI_MEMORY="300M", COLOCATED_GO=go))
+        for line in p.stdout:
+            if line.strip() == "ready":
+                break
+        jobs.append(p)
+    open(go, "w").close()
+    time.sleep(1.0)  # both have queued all their kernels (about 6 s of work each)
+    t0 = time.time()
+    r = c.moai("cancel", 1)
+    if r.returncode != 0:
+        fail(f"cancel: {r.stderr}")
+    c.wait_for("the cancelled job to be gone from the device",
+               lambda: c.moai_json("workers")[0]["device_list"][0]["sharers"] == [2], timeout=5)
+    print(f"cancelled a sharer with queued work in {time.time() - t0:.2f} s")
+    out, _ = jobs[1].communicate(timeout=90)
+    jobs[0].kill()
+    jobs[0].wait()
+    if jobs[1].returncode != 0 or "correct after" not in out:
+        fail(f"the job beside the cancelled one failed: {out[-1500:]}")
+    if not c.moai_json("workers")[0]["alive"]:
+        fail("the worker stopped heartbeating while it ended the cancelled job")
+print("colocation: shared within quotas, quota enforced, time split by weight, quotas follow forecasts, "
+      "a cancelled sharer ends at once")

@@ -111,6 +111,20 @@ TEST_CASE("a job that keeps its turn still yields to one with less virtual time"
   CHECK(ran);
 }
 
+TEST_CASE("forgetting a job that waits for its turn ends the wait") {
+  DeviceArbiter arbiter;
+  arbiter.enter(1, 1);  // job 1 holds the device
+  std::atomic<int> got{-1};
+  std::thread t([&] { got = arbiter.enter(2, 1) ? 1 : 0; });
+  std::this_thread::sleep_for(20ms);
+  CHECK(got == -1);
+  arbiter.forget(2);  // job 2 ended while it waited
+  t.join();
+  CHECK(got == 0);
+  arbiter.leave(1, 0);
+  CHECK(arbiter.enter(3, 1));  // the device is not left held
+}
+
 TEST_CASE("forget lets the others run when a job leaves mid-wait") {
   DeviceArbiter arbiter;
   arbiter.enter(1, 1);
