@@ -7,10 +7,9 @@
 #include <ostream>
 
 namespace moai::planner {
-namespace {
-
-std::string seconds(double s) {
+std::string formatSeconds(double s) {
   char buf[32];
+  if (s < 0) return "-";
   if (s >= 1)
     std::snprintf(buf, sizeof buf, "%.3f s", s);
   else if (s >= 1e-3)
@@ -20,7 +19,7 @@ std::string seconds(double s) {
   return buf;
 }
 
-std::string bytes(double b) {
+std::string formatBytes(double b) {
   const char* units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
   int u = 0;
   while (b >= 1024 && u < 4) b /= 1024, ++u;
@@ -28,8 +27,6 @@ std::string bytes(double b) {
   std::snprintf(buf, sizeof buf, u ? "%.2f %s" : "%.0f %s", b, units[u]);
   return buf;
 }
-
-}  // namespace
 
 void printPlan(const Plan& plan, const Graph& graph, std::ostream& out, int max_op_lines) {
   char line[256];
@@ -66,8 +63,8 @@ void printPlan(const Plan& plan, const Graph& graph, std::ostream& out, int max_
     if (r.first == r.last && !op.name.empty()) what += " " + op.name;
     std::string where = a.ways > 1 ? "devices 0-" + std::to_string(a.ways - 1) : "device 0";
     std::snprintf(line, sizeof line, "  op %-11s %-28.28s %-14s %-13s compute %-10s comm %s\n", ids.c_str(),
-                  what.c_str(), a.strategy.c_str(), where.c_str(), seconds(r.compute).c_str(),
-                  seconds(r.comm).c_str());
+                  what.c_str(), a.strategy.c_str(), where.c_str(), formatSeconds(r.compute).c_str(),
+                  formatSeconds(r.comm).c_str());
     out << line;
   }
   std::map<std::string, std::tuple<int, double, double>> by_kind;  // count, bytes, seconds
@@ -77,23 +74,23 @@ void printPlan(const Plan& plan, const Graph& graph, std::ostream& out, int max_
   }
   for (auto& [name, v] : by_kind) {
     std::snprintf(line, sizeof line, "  %-14s x%-5d %12s  %s\n", name.c_str(), std::get<0>(v),
-                  bytes(std::get<1>(v)).c_str(), seconds(std::get<2>(v)).c_str());
+                  formatBytes(std::get<1>(v)).c_str(), formatSeconds(std::get<2>(v)).c_str());
     out << line;
   }
   if (!plan.offloaded.empty()) {
     double b = 0;
     for (int t : plan.offloaded) b += double(graph.tensors[t].bytes());
-    out << "  offloaded to host: " << plan.offloaded.size() << " tensors, " << bytes(b) << "\n";
+    out << "  offloaded to host: " << plan.offloaded.size() << " tensors, " << formatBytes(b) << "\n";
   }
-  out << "  predicted step " << seconds(plan.step_seconds) << " (compute " << seconds(plan.compute_seconds)
-      << ", communication " << seconds(plan.comm_seconds) << ", offload " << seconds(plan.offload_seconds) << ")";
+  out << "  predicted step " << formatSeconds(plan.step_seconds) << " (compute " << formatSeconds(plan.compute_seconds)
+      << ", communication " << formatSeconds(plan.comm_seconds) << ", offload " << formatSeconds(plan.offload_seconds) << ")";
   if (plan.devices > 1 && plan.step_seconds > 0)
-    std::snprintf(line, sizeof line, "; 1 device %s (%.2fx; its memory not checked)", seconds(plan.single_device_seconds).c_str(),
+    std::snprintf(line, sizeof line, "; 1 device %s (%.2fx; its memory not checked)", formatSeconds(plan.single_device_seconds).c_str(),
                   plan.single_device_seconds / plan.step_seconds),
         out << line;
-  out << "\n  moved " << bytes(double(plan.bytes_moved)) << "; peak memory " << bytes(plan.peak_bytes_per_device)
-      << " of " << bytes(plan.memory_per_device) << " per device" << (plan.fits ? "" : " (DOES NOT FIT)")
-      << "; planned in " << seconds(plan.planning_seconds) << "\n";
+  out << "\n  moved " << formatBytes(double(plan.bytes_moved)) << "; peak memory " << formatBytes(plan.peak_bytes_per_device)
+      << " of " << formatBytes(plan.memory_per_device) << " per device" << (plan.fits ? "" : " (DOES NOT FIT)")
+      << "; planned in " << formatSeconds(plan.planning_seconds) << "\n";
 }
 
 std::string planToJson(const Plan& plan, const Graph& graph) {

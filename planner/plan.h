@@ -49,6 +49,10 @@ struct Plan {
 // At most `max_op_lines` op lines (runs of ops with the same strategy fold
 // into one), then totals.
 void printPlan(const Plan& plan, const Graph& graph, std::ostream& out, int max_op_lines = 20);
+// "12.3 ms", "4.0 us", "1.500 s"; "-" for a negative (unknown) time.
+std::string formatSeconds(double s);
+// "512 B", "1.50 MiB".
+std::string formatBytes(double b);
 std::string planToJson(const Plan& plan, const Graph& graph);
 
 }  // namespace moai::planner

@@ -303,11 +303,13 @@ std::optional<std::vector<Inventory::DeviceRef>> Inventory::pickShared(const Job
     }
   }
   // FGD's workload: the quotas of the jobs sharing devices now, and this one.
-  std::map<uint64_t, double> sizes{{quota, 1.0}};
-  for (auto& [id, j] : jobs_)
-    if (j.running && j.quota) sizes[j.quota] += 1.0;
   std::vector<coloc::MemoryClass> workload;
-  for (auto& [bytes, n] : sizes) workload.push_back({bytes, n});
+  bool mine = false;
+  for (auto& [bytes, n] : shared_quotas_) {
+    mine = mine || bytes == quota;
+    workload.push_back({bytes, n + (bytes == quota ? 1.0 : 0.0)});
+  }
+  if (!mine) workload.push_back({quota, 1.0});
   std::vector<DeviceRef> out;
   while (out.size() < count) {
     auto chosen = coloc::chooseMemoryDevice(devices, quota, workload);
@@ -316,6 +318,13 @@ std::optional<std::vector<Inventory::DeviceRef>> Inventory::pickShared(const Job
     devices[*chosen].shareable = false;  // one job uses a device once
   }
   return out;
+}
+
+void Inventory::countQuota(uint64_t quota, int delta) {
+  if (quota == 0) return;
+  auto& n = shared_quotas_[quota];
+  n = uint32_t(int(n) + delta);
+  if (n == 0) shared_quotas_.erase(quota);
 }
 
 uint64_t Inventory::freedBy(const Worker& w, uint32_t index) const {
@@ -486,6 +495,7 @@ Effects Inventory::start(Job& job, std::vector<DeviceRef> devices) {
     Worker& w = workers_.at(d.worker_id);
     job.quota ? w.share(d.index, job.id, job.quota) : w.hold(d.index, job.id);
   }
+  countQuota(job.quota, +1);
   UsageRecord& u = usage_[job.id];
   u.entry = {job.id, job.request.user, uint32_t(job.devices.size()), job.submit_wall, job.start_wall, 0, 0, -1, ""};
   u.counted_until = job.start_wall;
@@ -587,6 +597,8 @@ std::optional<Effects> Inventory::memoryReport(const wire::MemoryReportMsg& repo
   for (auto& d : job.devices) workers_.at(d.worker_id).share(d.index, job.id, want);
   out.events.push_back(name + "'s quota grew from " + std::to_string(job.quota >> 20) + " to " +
                        std::to_string(want >> 20) + " MiB per device");
+  countQuota(job.quota, -1);
+  countQuota(want, +1);
   job.quota = want;
   for (auto& route : routesOf(job.devices)) out.messages.push_back({route, wire::QuotaMsg{job.id, want}});
   out.messages.push_back({job.client_route, wire::QuotaMsg{job.id, want}});
@@ -597,6 +609,7 @@ Effects Inventory::endJob(uint64_t job_id, std::string reason, bool tell_client)
   Job& job = jobs_.at(job_id);
   Effects out;
   if (job.running) {
+    countQuota(job.quota, -1);
     countUsage(job);
     UsageRecord& u = usage_.at(job_id);
     u.entry.end_time = u.counted_until;
@@ -881,6 +894,7 @@ void Inventory::restore(Snapshot snapshot) {
     job.start_wall = record.start_time;
     job.change_unconfirmed = record.change_unconfirmed;  // sent again at the first keepalive
     job.quota = record.memory_quota;
+    if (job.running) countQuota(job.quota, +1);
     job.started = now - std::chrono::duration_cast<Clock::duration>(
                             std::chrono::duration<double>(std::max(0.0, wall - record.start_time)));
     for (auto& d : record.devices) {

@@ -291,6 +291,10 @@ class Inventory {
   std::map<uint64_t, UsageRecord> usage_;  // every started job; ended ones trimmed to kMaxUsageRecords
   UsageMeter meter_;                       // their per-minute records
   std::map<std::string, uint32_t> kind_ids_;  // every device kind ever registered, so matching compares integers
+  // Running jobs that share devices, by quota: FGD's workload, kept as jobs
+  // start, grow and end so placement does not walk every job.
+  std::map<uint64_t, uint32_t> shared_quotas_;
+  void countQuota(uint64_t quota, int delta);
   uint64_t next_job_id_ = 1;
   bool reschedule_ = false;                // something changed that schedule() must look at
   // Bumped by every change of a device's holder, a worker's registration,

@@ -1,7 +1,8 @@
 // Client lifecycle, device and error state, and the stream executors.
 #include "interpose/core/client.h"
 
-#include <cstdio>
+#include <nlohmann/json.hpp>
+
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
@@ -89,20 +90,16 @@ void Client::atExit() {
     std::ifstream in("/proc/self/cmdline", std::ios::binary);
     for (std::string arg; std::getline(in, arg, '\0');) program += (program.empty() ? "" : " ") + arg;
   }
-  for (char& c : program)
-    if (c == '"' || c == '\\' || uint8_t(c) < 0x20) c = '_';
-  FILE* f = std::fopen(report, "a");
-  if (!f) {
-    log().warn("cannot append to MOAI_MEMORY_REPORT={}", report);
-    return;
-  }
   auto first = forecast_.atFirstSync();
-  std::fprintf(f,
-               "{\"program\": \"%s\", \"asked\": %llu, \"asked_from\": \"%s\", \"at_first_sync\": %lld, "
-               "\"predicted_peak\": %llu, \"peak_allocated\": %llu}\n",
-               program.c_str(), (unsigned long long)asked_memory_, asked_from_.c_str(), first ? (long long)*first : -1LL,
-               (unsigned long long)forecast_.predictedPeak(), (unsigned long long)forecast_.peakAllocated());
-  std::fclose(f);
+  nlohmann::json line = {{"program", program},
+                         {"asked", asked_memory_},
+                         {"asked_from", asked_from_},
+                         {"at_first_sync", first ? int64_t(*first) : int64_t(-1)},
+                         {"predicted_peak", forecast_.predictedPeak()},
+                         {"peak_allocated", forecast_.peakAllocated()}};
+  std::ofstream out(report, std::ios::app);
+  out << line.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
+  if (!out) log().warn("cannot append to MOAI_MEMORY_REPORT={}", report);
 }
 
 Client& Client::get() {

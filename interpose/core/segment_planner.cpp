@@ -51,27 +51,6 @@ modnn_dtype opDtype(const Graph& g, const Op& op) {
   return MODNN_F32;
 }
 
-std::string fmtSeconds(double s) {
-  char buf[32];
-  if (s < 0) return "-";
-  if (s >= 1)
-    std::snprintf(buf, sizeof buf, "%.3f s", s);
-  else if (s >= 1e-3)
-    std::snprintf(buf, sizeof buf, "%.2f ms", s * 1e3);
-  else
-    std::snprintf(buf, sizeof buf, "%.1f us", s * 1e6);
-  return buf;
-}
-
-std::string fmtBytes(double b) {
-  const char* units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
-  int u = 0;
-  while (b >= 1024 && u < 4) b /= 1024, ++u;
-  char buf[32];
-  std::snprintf(buf, sizeof buf, u ? "%.1f %s" : "%.0f %s", b, units[u]);
-  return buf;
-}
-
 std::string hex(uint64_t v) {
   char buf[24];
   std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(v));
@@ -402,7 +381,7 @@ void SegmentPlanner::report(std::ostream& out) {
                 static_cast<unsigned long long>(cache_.misses()));
   out << line;
   std::snprintf(line, sizeof line, "  heaviest graph %s: %zu ops, ran %d times, %s in all\n", hex(e.key).c_str(),
-                e.graph.ops.size(), e.runs, fmtSeconds(e.measured_total).c_str());
+                e.graph.ops.size(), e.runs, planner::formatSeconds(e.measured_total).c_str());
   out << line;
   if (!e.planned) {
     out << "  not planned: " << e.not_planned << "\n";
@@ -430,19 +409,19 @@ void SegmentPlanner::report(std::ostream& out) {
                          : r.strategy[i] == "replicate" ? "all" : "0";
       std::snprintf(line, sizeof line, "  %-11s %-12s %-20.20s %-15.15s %-18.18s %-8s %s%s\n", ids.c_str(),
                     planner::opKindName(op.kind), op.name.c_str(), e.plan.ops[i].strategy.c_str(), ran.c_str(),
-                    devs.c_str(), fmtSeconds(t).c_str(), r.differs[i] ? "  (differs from plan)" : "");
+                    devs.c_str(), planner::formatSeconds(t).c_str(), r.differs[i] ? "  (differs from plan)" : "");
       out << line;
       i = j;
     }
     if (e.unconstrained_seconds > 0)
       out << "  with sharded tensors (every strategy, not runnable by this device group) the planner predicts "
-          << fmtSeconds(e.unconstrained_seconds) << "\n";
+          << planner::formatSeconds(e.unconstrained_seconds) << "\n";
     std::snprintf(line, sizeof line,
                   "  plan: predicted %s (compute %s, comm %s), moves %s; as run: predicted %s, moves %s; "
                   "%d of %d GEMM splits from the plan, %d ops ran otherwise than planned\n",
-                  fmtSeconds(e.plan.step_seconds).c_str(), fmtSeconds(e.plan.compute_seconds).c_str(),
-                  fmtSeconds(e.plan.comm_seconds).c_str(), fmtBytes(double(e.plan.bytes_moved)).c_str(),
-                  fmtSeconds(r.seconds).c_str(), fmtBytes(double(r.bytes_moved)).c_str(), r.plan_driven, r.gemms,
+                  planner::formatSeconds(e.plan.step_seconds).c_str(), planner::formatSeconds(e.plan.compute_seconds).c_str(),
+                  planner::formatSeconds(e.plan.comm_seconds).c_str(), planner::formatBytes(double(e.plan.bytes_moved)).c_str(),
+                  planner::formatSeconds(r.seconds).c_str(), planner::formatBytes(double(r.bytes_moved)).c_str(), r.plan_driven, r.gemms,
                   r.differ_count);
     out << line;
   }
@@ -462,15 +441,15 @@ void SegmentPlanner::report(std::ostream& out) {
     if (s.measured > 0 && s.plan_driven == s.gemms && s.gemms > 0) err_sum += std::abs(err), ++err_n;
     if (shown++ < 8) {
       std::snprintf(line, sizeof line, "  %-5d %-11s %-11s %+6.1f%%  %-11s %-11s %-6s %d/%d\n", of,
-                    fmtSeconds(s.predicted).c_str(), fmtSeconds(s.measured).c_str(), err,
-                    fmtBytes(double(s.bytes_moved)).c_str(), fmtSeconds(s.planning).c_str(), s.hit ? "hit" : "miss",
+                    planner::formatSeconds(s.predicted).c_str(), planner::formatSeconds(s.measured).c_str(), err,
+                    planner::formatBytes(double(s.bytes_moved)).c_str(), planner::formatSeconds(s.planning).c_str(), s.hit ? "hit" : "miss",
                     s.plan_driven, s.gemms);
       out << line;
     }
   }
   if (shown > 8) out << "  ... " << shown - 8 << " more steps of this graph\n";
-  std::snprintf(line, sizeof line, "  planning: first step %s, cached step %s (mean of %d)", fmtSeconds(first_plan).c_str(),
-                fmtSeconds(cached_n ? cached_sum / cached_n : -1).c_str(), cached_n);
+  std::snprintf(line, sizeof line, "  planning: first step %s, cached step %s (mean of %d)", planner::formatSeconds(first_plan).c_str(),
+                planner::formatSeconds(cached_n ? cached_sum / cached_n : -1).c_str(), cached_n);
   out << line;
   if (err_n) std::snprintf(line, sizeof line, "; |predicted - measured| %.1f%% on plan-driven steps\n", err_sum / err_n),
              out << line;
