@@ -56,6 +56,7 @@ typedef struct modnn_device_props {
   double peak_flops_fp32;   /* FLOP/s, for the planner's cost model */
   double memory_bandwidth;  /* bytes/s */
   bool integrated;          /* device memory is host memory */
+  bool block_ranges;        /* launch_kernel honours modnn_kernel_launch's block range */
 } modnn_device_props;
 
 /* A module-level variable (__device__ / __constant__) whose storage the
@@ -87,6 +88,11 @@ typedef struct modnn_kernel_launch {
   uint32_t dynamic_shared_bytes;
   const void* params;       /* packed parameter buffer, kernel's layout */
   uint32_t param_bytes;
+  /* Run only the blocks whose linear index (x fastest) is in [block_begin,
+   * block_end); %ctaid and %nctaid stay those of the whole grid. block_end 0:
+   * every block. A device whose props lack block_ranges runs every block, so
+   * a caller that splits a grid across devices must not rely on it. */
+  uint64_t block_begin, block_end;
 } modnn_kernel_launch;
 
 typedef struct modnn_device_i {
@@ -197,6 +203,10 @@ typedef struct modnn_device_i {
  * backend is shorter: entries past its struct_size are absent.) */
 #define MODNN_HAS_ENTRY(iface, fn) \
   ((iface)->struct_size >= offsetof(modnn_device_i, fn) + sizeof((iface)->fn) && (iface)->fn != NULL)
+
+/* Does the struct at `s` (of `type`, sized by its struct_size) reach `field`?
+ * A caller built against an older header passes a shorter struct. */
+#define MODNN_STRUCT_HAS(s, type, field) ((s)->struct_size >= offsetof(type, field) + sizeof((s)->field))
 
 typedef struct modnn_device {
   const modnn_device_i* iface;

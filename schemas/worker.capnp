@@ -109,6 +109,8 @@ struct Launch {
   block @3 :List(UInt32);         # 3 entries
   dynamicShared @4 :UInt32;
   params @5 :Data;
+  blockBegin @6 :UInt64;          # run blocks [blockBegin, blockEnd) only; blockEnd 0: all
+  blockEnd @7 :UInt64;
 }
 
 struct Gemm {
@@ -259,4 +261,5 @@ struct DeviceProps {
   peakFlopsFp32 @18 :Float64;
   memoryBandwidth @19 :Float64;
   integrated @20 :Bool;
+  blockRanges @21 :Bool;          # launches may run a range of the grid's blocks
 }

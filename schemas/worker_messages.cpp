@@ -292,6 +292,9 @@ Command decodeCommand(schema::Command::Reader c, Attachment& att) {
       cmd.dynamic_shared = l.getDynamicShared();
       cmd.params = bytes(l.getParams());
       require(cmd.params.size() <= kMaxKernelParamBytes, "kernel parameters too large");
+      cmd.block_begin = l.getBlockBegin();
+      cmd.block_end = l.getBlockEnd();
+      require(cmd.block_end == 0 || cmd.block_begin < cmd.block_end, "empty block range");
       out.body = std::move(cmd);
       break;
     }
@@ -355,6 +358,7 @@ void propsToWire(const modnn_device_props& p, schema::DeviceProps::Builder out) 
   out.setPeakFlopsFp32(p.peak_flops_fp32);
   out.setMemoryBandwidth(p.memory_bandwidth);
   out.setIntegrated(p.integrated);
+  out.setBlockRanges(p.block_ranges);
 }
 
 Result<modnn_device_props> propsFromWire(schema::DeviceProps::Reader in) {
@@ -384,6 +388,7 @@ Result<modnn_device_props> propsFromWire(schema::DeviceProps::Reader in) {
   p.peak_flops_fp32 = in.getPeakFlopsFp32();
   p.memory_bandwidth = in.getMemoryBandwidth();
   p.integrated = in.getIntegrated();
+  p.block_ranges = in.getBlockRanges();
   if (p.multiprocessor_count <= 0 || p.max_threads_per_block <= 0 || p.max_threads_per_block > 4096)
     return makeError(MODNN_ERR_INVALID_VALUE, "device properties out of range");
   return p;
@@ -581,6 +586,8 @@ std::vector<uint8_t> encodeCommands(const std::vector<Command>& cmds) {
             }
             l.setDynamicShared(v.dynamic_shared);
             l.setParams(kj::arrayPtr(v.params.data(), v.params.size()));
+            l.setBlockBegin(v.block_begin);
+            l.setBlockEnd(v.block_end);
           } else if constexpr (std::is_same_v<T, GemmCmd>) {
             gemmToWire(v.gemm, c.initGemm());
           } else if constexpr (std::is_same_v<T, BlasCmd>) {

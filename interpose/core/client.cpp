@@ -309,7 +309,7 @@ modnn_status Client::execute(Op& op) {
   if (auto* l = std::get_if<LaunchOp>(&op.body)) {
     if (residency_)
       if (modnn_status st = residency_->acquire(*l, &pins); st != MODNN_OK) return st;
-    return executeLaunch(*l);
+    return executeLaunch(*l, op.plan);
   }
   if (auto* m = std::get_if<ModnnOp>(&op.body)) {
     if (residency_)

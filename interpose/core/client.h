@@ -221,7 +221,7 @@ class Client {
   modnn_status execute(Op& op);
   modnn_status executeCopy(CopyOp& op);
   modnn_status executeFill(FillOp& op);
-  modnn_status executeLaunch(LaunchOp& op);
+  modnn_status executeLaunch(LaunchOp& op, const PlanTag& tag);
   modnn_status recordOpLocked(const modnn_op& op, const std::vector<DeviceRange>& ranges, Stream* handle,
                               StreamPos* out);
   modnn_status ensureModuleLoadedLocked(ModuleRecord* m);

@@ -177,7 +177,7 @@ modnn_status Client::launch(const LaunchRequest& req) {
   return MODNN_OK;
 }
 
-modnn_status Client::executeLaunch(LaunchOp& op) {
+modnn_status Client::executeLaunch(LaunchOp& op, const PlanTag& tag) {
   modnn_kernel_launch l{};
   l.struct_size = sizeof l;
   l.module = op.module->loaded;
@@ -191,7 +191,7 @@ modnn_status Client::executeLaunch(LaunchOp& op) {
   l.dynamic_shared_bytes = op.dynamic_shared;
   l.params = op.params.data();
   l.param_bytes = uint32_t(op.params.size());
-  return device_.iface->launch_kernel(device_.ctx, &l);
+  return planning_ ? planning_->launch(device_, l, tag) : device_.iface->launch_kernel(device_.ctx, &l);
 }
 
 }  // namespace moai

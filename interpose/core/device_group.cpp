@@ -1,6 +1,8 @@
 #include "interpose/core/device_group.h"
 
+#include "interpose/core/kernel_footprint.h"
 #include "interpose/core/log.h"
+#include "modnn/cpu/ptx/ptx_ast.h"
 
 #include <algorithm>
 #include <condition_variable>
@@ -15,6 +17,7 @@
 #include <string>
 #include <new>
 #include <thread>
+#include <unordered_map>
 
 namespace moai {
 namespace {
@@ -89,6 +92,12 @@ struct GroupModule {
   std::vector<std::string> names;
   std::vector<modnn_module_symbol> symbols;
   modnn_module_image image{};
+  // For splitting launches: the PTX parsed on first use, and what each
+  // launch seen writes (training steps repeat their launches exactly).
+  std::mutex analysis_mu;
+  bool parsed = false;
+  std::unique_ptr<modnn::ptx::Module> ast;
+  std::unordered_map<std::string, std::shared_ptr<const KernelFootprint>> footprints;
 };
 
 struct Group {
@@ -101,6 +110,8 @@ struct Group {
   std::unique_ptr<Crew> crew;
   std::mutex mu;
   std::map<uint64_t, GroupBuffer*> buffers;  // by va, to find a GEMM's output buffers
+  bool block_ranges = false;  // every member runs block ranges of a launch
+  GroupCosts costs;
 };
 
 Group* group(void* ctx) { return static_cast<Group*>(ctx); }
@@ -314,18 +325,6 @@ bool supportsKernel(void* ctx, modnn_module* module, const char* name) {
   return true;
 }
 
-// A kernel runs whole on every device: whatever it writes stays identical
-// everywhere, without knowing what that is.
-modnn_status launchKernel(void* ctx, const modnn_kernel_launch* l) {
-  std::shared_lock<std::shared_mutex> members(group(ctx)->members);
-  auto* m = reinterpret_cast<GroupModule*>(l->module);
-  return onAll(group(ctx), [&](int i, const modnn_device& d) {
-    modnn_kernel_launch mine = *l;
-    mine.module = m->parts[size_t(i)];
-    return d.iface->launch_kernel(d.ctx, &mine);
-  });
-}
-
 bool supportsOp(void* ctx, const modnn_op* op) {
   std::shared_lock<std::shared_mutex> members(group(ctx)->members);
   for (auto& d : group(ctx)->devs)
@@ -419,6 +418,25 @@ std::vector<std::pair<uint64_t, uint64_t>> writtenBy(const modnn_gemm& g, Slice 
   return out;
 }
 
+// After a split op: device i (< ways) wrote `written[i]`, which every other
+// device receives.
+modnn_status allGather(Group* g, int ways, const std::vector<std::vector<std::pair<uint64_t, uint64_t>>>& written) {
+  auto send = [&](int i, const modnn_device&) {
+    if (i >= ways) return MODNN_OK;
+    for (auto [va, size] : written[size_t(i)])
+      for (int to = 0; to < int(g->devs.size()); ++to)
+        if (to != i)
+          if (modnn_status s = copyAcross(g, i, to, va, size); s != MODNN_OK) return s;
+    return MODNN_OK;
+  };
+  bool host_memory = true;
+  for (auto& d : g->devs) host_memory = host_memory && d.iface->buffer_host_pointer;
+  if (host_memory) return onAll(g, send);
+  // Between workers one at a time: a worker sending to a peer waits for it,
+  // and two workers sending to each other at once would wait for each other.
+  return eachInTurn(g, send);
+}
+
 modnn_status runSplitGemm(Group* g, const modnn_gemm& gemm, int ways) {
   std::vector<Slice> slices;
   for (int i = 0; i < ways; ++i) slices.push_back({gemm.n * i / ways, gemm.n * (i + 1) / ways});
@@ -432,21 +450,121 @@ modnn_status runSplitGemm(Group* g, const modnn_gemm& gemm, int ways) {
     return d.iface->run_op(d.ctx, &op);
   });
   if (st != MODNN_OK) return st;
-  // 2. all-gather: each device sends its columns to every other device.
-  auto send = [&](int i, const modnn_device&) {
-    if (i >= ways) return MODNN_OK;
-    for (auto [va, size] : writtenBy(gemm, slices[size_t(i)]))
-      for (int to = 0; to < int(g->devs.size()); ++to)
-        if (to != i)
-          if (modnn_status s = copyAcross(g, i, to, va, size); s != MODNN_OK) return s;
-    return MODNN_OK;
+  // 2. each device sends its columns to every other device.
+  std::vector<std::vector<std::pair<uint64_t, uint64_t>>> written;
+  for (const Slice& sl : slices) written.push_back(writtenBy(gemm, sl));
+  return allGather(g, ways, written);
+}
+
+// ---- kernels split by block ranges ----------------------------------------
+
+const char* splitPolicy() {
+  static const char* policy = std::getenv("MOAI_SPLIT");
+  return policy ? policy : "";
+}
+
+// What the launch writes, from the module's PTX; null when the module has
+// none that parses.
+std::shared_ptr<const KernelFootprint> footprintOf(Group* g, GroupModule* m, const modnn_kernel_launch& l) {
+  std::lock_guard<std::mutex> lock(m->analysis_mu);
+  if (!m->parsed) {
+    m->parsed = true;
+    std::string error;
+    auto ast = std::make_unique<modnn::ptx::Module>();
+    if (!m->ptx.empty() && modnn::ptx::parseModule(m->ptx, *ast, error)) m->ast = std::move(ast);
+  }
+  if (!m->ast) return nullptr;
+  std::string key(l.kernel_name);
+  key.push_back('\0');
+  key.append(reinterpret_cast<const char*>(l.grid), sizeof l.grid);
+  key.append(reinterpret_cast<const char*>(l.block), sizeof l.block);
+  key.append(static_cast<const char*>(l.params), l.param_bytes);
+  if (auto it = m->footprints.find(key); it != m->footprints.end()) return it->second;
+  LaunchShape shape;
+  shape.kernel = l.kernel_name;
+  std::copy(l.grid, l.grid + 3, shape.grid);
+  std::copy(l.block, l.block + 3, shape.block);
+  shape.params = static_cast<const uint8_t*>(l.params);
+  shape.param_bytes = l.param_bytes;
+  shape.allocation_end = [g](uint64_t va) -> uint64_t {
+    uint64_t off = 0;
+    GroupBuffer* b = findBuffer(g, va, 1, &off);
+    return b ? b->va + b->size : 0;
   };
-  bool host_memory = true;
-  for (auto& d : g->devs) host_memory = host_memory && d.iface->buffer_host_pointer;
-  if (host_memory) return onAll(g, send);
-  // Between workers one at a time: a worker sending to a peer waits for it,
-  // and two workers sending to each other at once would wait for each other.
-  return eachInTurn(g, send);
+  auto f = std::make_shared<const KernelFootprint>(analyzeLaunch(*m->ast, shape));
+  if (!f->splittable) log().debug("kernel {} runs whole on every device: {}", l.kernel_name, f->why);
+  if (m->footprints.size() >= 4096) m->footprints.clear();  // a program whose pointers never repeat
+  m->footprints.emplace(std::move(key), f);
+  return f;
+}
+
+// Ways to split a launch of `f`: the kernel at the measured element rate on
+// one device against a share of it plus the all-gather of what it writes.
+int kernelSplitWays(const Group* g, const KernelFootprint& f, int n) {
+  int most = int(std::min<uint64_t>(uint64_t(n), f.blocks));
+  if (most < 2 || std::strcmp(splitPolicy(), "never") == 0) return 1;
+  if (std::strcmp(splitPolicy(), "always") == 0) return most;
+  const GroupCosts& c = g->costs;
+  if (c.kernel_rate <= 0 || c.link_bandwidth <= 0) return 1;
+  uint64_t bytes = 0;
+  size_t copies = 0;
+  for (auto [va, size] : rangesWritten(f, 0, f.blocks)) bytes += size, ++copies;
+  // Elements: a grid-stride kernel walks more of them than it has threads.
+  double elements = std::max(double(f.threads), double(bytes) / 4);
+  double whole = elements / c.kernel_rate;
+  int best = 1;
+  double best_t = whole;
+  for (int ways = 2; ways <= most; ++ways) {
+    // Each device sends its share to ways - 1 peers, all at once.
+    double gather = double(bytes) / ways * (ways - 1) / c.link_bandwidth +
+                    c.link_latency * double(copies) / ways * (ways - 1);
+    double t = whole / ways + gather + c.op_overhead;
+    if (t < best_t) best = ways, best_t = t;
+  }
+  return best;
+}
+
+modnn_status launchWays(Group* g, const modnn_kernel_launch& l, int* out_ways) {
+  std::shared_lock<std::shared_mutex> members(g->members);
+  auto* m = reinterpret_cast<GroupModule*>(l.module);
+  int n = int(g->devs.size());
+  int ways = 1;
+  std::shared_ptr<const KernelFootprint> f;
+  bool whole_launch = !MODNN_STRUCT_HAS(&l, modnn_kernel_launch, block_end) || l.block_end == 0;
+  if (n > 1 && g->block_ranges && whole_launch && std::strcmp(splitPolicy(), "never") != 0) {
+    f = footprintOf(g, m, l);
+    if (f && f->splittable) ways = kernelSplitWays(g, *f, n);
+  }
+  if (out_ways) *out_ways = ways;
+  std::vector<std::pair<uint64_t, uint64_t>> shares;  // block ranges
+  for (int i = 0; i < ways; ++i) shares.emplace_back(f ? f->blocks * i / ways : 0, f ? f->blocks * (i + 1) / ways : 0);
+  // A kernel that is not split runs whole on every device: whatever it
+  // writes stays identical everywhere, without knowing what that is.
+  modnn_status st = onAll(g, [&](int i, const modnn_device& d) {
+    if (ways > 1 && i >= ways) return MODNN_OK;
+    modnn_kernel_launch mine{};
+    std::memcpy(&mine, &l, std::min(sizeof mine, l.struct_size));
+    mine.struct_size = sizeof mine;
+    mine.module = m->parts[size_t(i)];
+    if (ways > 1) mine.block_begin = shares[size_t(i)].first, mine.block_end = shares[size_t(i)].second;
+    return d.iface->launch_kernel(d.ctx, &mine);
+  });
+  if (st != MODNN_OK || ways == 1) return st;
+  std::vector<std::vector<std::pair<uint64_t, uint64_t>>> written;
+  for (auto [b0, b1] : shares) written.push_back(rangesWritten(*f, b0, b1));
+  return allGather(g, ways, written);
+}
+
+modnn_status launchKernel(void* ctx, const modnn_kernel_launch* l) { return launchWays(group(ctx), *l, nullptr); }
+
+bool membersRunBlockRanges(const std::vector<modnn_device>& devs) {
+  for (auto& d : devs) {
+    modnn_device_props p{};
+    p.struct_size = sizeof p;
+    d.iface->get_props(d.ctx, &p);
+    if (!MODNN_STRUCT_HAS(&p, modnn_device_props, block_ranges) || !p.block_ranges) return false;
+  }
+  return !devs.empty();
 }
 
 // `ways` 0: the group's own cost model decides a GEMM's split.
@@ -589,6 +707,7 @@ void followLease(Group* g) {
   for (GroupModule* m : g->modules) m->parts = std::move(module_parts[k++]);
   g->devs = std::move(members_next);
   g->crew = std::make_unique<Crew>(int(g->devs.size()));
+  g->block_ranges = membersRunBlockRanges(g->devs);
   g->devs[0].iface->lease_confirm(g->devs[0].ctx);
   log().info("the virtual device now has {} device(s)", g->devs.size());
 }
@@ -664,9 +783,8 @@ int gemmSplitWays(const modnn_gemm& g, const modnn_device_props& props, int n) {
   int ways = int(std::min<int64_t>(n, g.n));
   if (ways < 2) return 1;
   // $MOAI_SPLIT: always / never override the cost model (tests, diagnosis).
-  static const char* policy = std::getenv("MOAI_SPLIT");
-  if (policy && std::strcmp(policy, "always") == 0) return ways;
-  if (policy && std::strcmp(policy, "never") == 0) return 1;
+  if (std::strcmp(splitPolicy(), "always") == 0) return ways;
+  if (std::strcmp(splitPolicy(), "never") == 0) return 1;
   // Roofline: the product on one device against 1/ways of it plus the
   // all-gather of everyone else's columns, and a fixed cost per hand-off.
   double flops = 2.0 * double(g.m) * double(g.n) * double(g.k);
@@ -678,6 +796,17 @@ int gemmSplitWays(const modnn_gemm& g, const modnn_device_props& props, int n) {
   double whole = flops / peak;
   double split = flops / (peak * ways) + out_bytes * (ways - 1) / bandwidth + kHandOff * ways;
   return split < whole ? ways : 1;
+}
+
+void setGroupCosts(const modnn_device& device, const GroupCosts& costs) {
+  if (!isGroup(device)) return;
+  std::unique_lock<std::shared_mutex> members(group(device.ctx)->members);
+  group(device.ctx)->costs = costs;
+}
+
+modnn_status launchOnGroup(const modnn_device& device, const modnn_kernel_launch& launch, int* out_ways) {
+  if (!isGroup(device)) return MODNN_ERR_INVALID_VALUE;
+  return launchWays(group(device.ctx), launch, out_ways);
 }
 
 int groupSize(const modnn_device& device) {
@@ -706,6 +835,7 @@ modnn_device makeDeviceGroup(std::vector<modnn_device> devices) {
   g->props.struct_size = sizeof g->props;
   g->devs[0].iface->get_props(g->devs[0].ctx, &g->props);
   g->crew = std::make_unique<Crew>(int(g->devs.size()));
+  g->block_ranges = membersRunBlockRanges(g->devs);
   return modnn_device{devicesTimeEvents(g) ? &kGroup : &kGroupUntimed, g};
 }
 

@@ -4,11 +4,12 @@
 // client runtime does not change with N. This first execution strategy keeps
 // every allocation replicated on all devices and runs each operation on all
 // of them (they stay identical), except GEMMs, which a per-op cost model may
-// split by output columns: each device computes its share and the shares are
-// all-gathered (memcpy between CPU devices, worker->worker copies between
-// remote ones). Replicated execution is what makes opaque kernels safe
-// without knowing what they write; the planner (planner/) is what will
-// replace it with sharded tensors.
+// split by output columns, and kernels whose PTX shows them element-wise
+// (kernel_footprint.h), which it may split by block ranges: each device
+// computes its share and the shares are all-gathered (memcpy between CPU
+// devices, worker->worker copies between remote ones). Replicated execution
+// is what keeps every other kernel safe without knowing what it writes; the
+// planner (planner/) is what will replace it with sharded tensors.
 #pragma once
 #include <vector>
 
@@ -30,6 +31,20 @@ int gemmSplitWays(const modnn_gemm& g, const modnn_device_props& props, int n);
 // be split by columns), and a copy of [va, va + size) from member `from` to
 // member `to` (start-up link measurements).
 int groupSize(const modnn_device& device);
+
+// What the group's split decisions for kernels need from start-up
+// measurements (device_calibration.h); until they are set, kernels run whole.
+struct GroupCosts {
+  double kernel_rate = 0;     // elements/s of an element-wise kernel on one member
+  double link_bandwidth = 0;  // bytes/s from one member to another
+  double link_latency = 0;    // seconds per copy between two members
+  double op_overhead = 0;     // seconds to hand one op to every member
+};
+void setGroupCosts(const modnn_device& group, const GroupCosts& costs);
+
+// A launch as the group runs it, reporting the ways it was split (1: whole on
+// every member). $MOAI_SPLIT=always|never overrides the cost model here too.
+modnn_status launchOnGroup(const modnn_device& group, const modnn_kernel_launch& launch, int* out_ways);
 modnn_status runOnGroup(const modnn_device& group, const modnn_op& op, int ways, int* out_ways);
 modnn_status copyBetweenMembers(const modnn_device& group, int from, int to, uint64_t va, uint64_t size);
 

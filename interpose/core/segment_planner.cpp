@@ -136,6 +136,7 @@ std::unique_ptr<SegmentPlanner> SegmentPlanner::fromEnvironment(const modnn_devi
   if (o.devices > 1) member.peak_flops_fp32 /= o.devices;
   Calibration c = calibrate(device, member, vas);
   log().info("calibration: {}", describeCalibration(c));
+  setGroupCosts(device, GroupCosts{c.kernel_rate, c.link.bandwidth, c.link.latency, c.op_overhead});
   auto planner = std::make_unique<SegmentPlanner>(std::move(o), std::move(c), member);
   if (planner->opt_.report) {
     static SegmentPlanner* self = planner.get();  // the client keeps it until exit
@@ -235,6 +236,16 @@ modnn_status SegmentPlanner::run(const modnn_device& device, const modnn_op& op,
   return st;
 }
 
+modnn_status SegmentPlanner::launch(const modnn_device& device, const modnn_kernel_launch& l, const PlanTag& tag) {
+  int used = 1;
+  modnn_status st = groupSize(device) > 0 ? launchOnGroup(device, l, &used) : device.iface->launch_kernel(device.ctx, &l);
+  if (tag.segment && tag.op >= 0) {
+    std::lock_guard<std::mutex> lock(tag.segment->mu);
+    if (size_t(tag.op) < tag.segment->executed.size()) tag.segment->executed[size_t(tag.op)] = used;
+  }
+  return st;
+}
+
 void SegmentPlanner::endSegment() {
   std::lock_guard<std::mutex> lock(mu_);
   endSegmentLocked(true);
@@ -306,10 +317,20 @@ SegmentPlanner::AsRun SegmentPlanner::asRun(const Entry& e, SegmentRun& run) con
   for (size_t i = 0; i < g.ops.size(); ++i) {
     const Op& op = g.ops[i];
     int ways = i < executed.size() && executed[i] > 0 ? executed[i] : i < run.decided.size() && run.decided[i] > 0 ? run.decided[i] : 1;
-    if (op.kind != OpKind::Gemm) ways = 1;
+    const double kernel_elements = i < run.kernel_elements.size() ? run.kernel_elements[i] : 0;
+    if (op.kind != OpKind::Gemm && kernel_elements <= 0) ways = 1;
     double t = 0;
     const double flops = op.totalFlops();
-    if (ways > 1) {
+    if (ways > 1 && op.kind != OpKind::Gemm) {
+      // A kernel split by block ranges (kernel_footprint.h): a share of it at
+      // the measured element rate, then an all-gather of what it writes.
+      double d = 0;
+      for (int w : op.writes) d += double(g.tensors[size_t(w)].bytes());
+      t = calibration_.op_overhead + kernel_elements / (std::max(calibration_.kernel_rate, 1.0) * ways) +
+          planner::allGatherSeconds(d, ways, cluster_.intra_node);
+      r.bytes_moved += int64_t(d);
+      r.strategy.push_back("split blocks");
+    } else if (ways > 1) {
       // Its columns (the twin's rows) on `ways` devices, then an all-gather of D.
       const double share = double((op.gemm.m + ways - 1) / ways) / double(op.gemm.m);
       double bytes = double(g.tensors[op.reads[1]].bytes()) +
@@ -332,11 +353,11 @@ SegmentPlanner::AsRun SegmentPlanner::asRun(const Entry& e, SegmentRun& run) con
         r.bytes_moved += int64_t(b * times);
       } else if (n > 1 && (op.kind == OpKind::Copy || op.kind == OpKind::Memset)) {
         t *= n;  // device copies and fills run on the members one after another
-      } else if (i < run.kernel_elements.size() && run.kernel_elements[i] > 0 && calibration_.kernel_rate > 0) {
+      } else if (kernel_elements > 0 && calibration_.kernel_rate > 0) {
         // A kernel: at the measured element rate where that is slower than
         // the roofline (an interpreting CPU device); the planner's roofline
         // alone does not know it.
-        t = std::max(t, calibration_.op_overhead + run.kernel_elements[i] / calibration_.kernel_rate);
+        t = std::max(t, calibration_.op_overhead + kernel_elements / calibration_.kernel_rate);
       }
       r.strategy.push_back(n > 1 && !host_out ? "replicate" : "whole");
     }

@@ -71,6 +71,8 @@ class SegmentPlanner {
   PlanTag record(const RecordedOp& op);
   // Runs a moDNN op as its tag says and notes what the device ran.
   modnn_status run(const modnn_device& device, const modnn_op& op, const PlanTag& tag);
+  // Launches a kernel (the device group may split it, kernel_footprint.h) and notes the ways it ran.
+  modnn_status launch(const modnn_device& device, const modnn_kernel_launch& launch, const PlanTag& tag);
   // A synchronising call is returning: the segment ends and is planned.
   void endSegment();
   // The report (text) and JSON of everything so far; finish() prints and writes them (once).

@@ -94,6 +94,7 @@ void getProps(void* ctx, modnn_device_props* out) {
   out->peak_flops_fp32 = 32e9 * d->threads;
   out->memory_bandwidth = 10e9;
   out->integrated = true;
+  out->block_ranges = true;
 }
 
 modnn_status bufferAlloc(void* ctx, uint64_t va, uint64_t size, modnn_buffer** out) {

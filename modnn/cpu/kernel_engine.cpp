@@ -204,6 +204,11 @@ modnn_status KernelEngine::launch(const modnn_kernel_launch* l) {
   uint64_t threads = uint64_t(l->block[0]) * l->block[1] * l->block[2];
   uint64_t blocks = uint64_t(l->grid[0]) * l->grid[1] * l->grid[2];
   if (threads == 0 || threads > 1024 || blocks == 0) return MODNN_ERR_INVALID_CONFIGURATION;
+  uint64_t first = 0, end = blocks;
+  if (MODNN_STRUCT_HAS(l, modnn_kernel_launch, block_end) && l->block_end) {
+    if (l->block_begin >= l->block_end || l->block_end > blocks) return MODNN_ERR_INVALID_CONFIGURATION;
+    first = l->block_begin, end = l->block_end;
+  }
   if (prog.reqntid[0] && (prog.reqntid[0] != l->block[0] || std::max(prog.reqntid[1], 1u) != l->block[1] ||
                           std::max(prog.reqntid[2], 1u) != l->block[2]))
     return MODNN_ERR_INVALID_CONFIGURATION;
@@ -225,7 +230,8 @@ modnn_status KernelEngine::launch(const modnn_kernel_launch* l) {
   L.warpsPerBlock = uint32_t((threads + ptx::kLanes - 1) / ptx::kLanes);
   L.dynShared = l->dynamic_shared_bytes;
   L.sharedBytes = uint32_t(shared);
-  L.totalBlocks = blocks;
+  L.totalBlocks = end;
+  L.nextBlock.store(first, std::memory_order_relaxed);
   L.heap = &heap_;
   modnn_status st = ptx::runLaunch(L, workers_, pool_);
   if (st != MODNN_OK) {

@@ -237,6 +237,10 @@ modnn_status launchKernel(void* ctx, const modnn_kernel_launch* l) {
   std::memcpy(cmd.block, l->block, sizeof cmd.block);
   cmd.dynamic_shared = l->dynamic_shared_bytes;
   cmd.params = {static_cast<const uint8_t*>(l->params), l->param_bytes};
+  if (MODNN_STRUCT_HAS(l, modnn_kernel_launch, block_end)) {
+    cmd.block_begin = l->block_begin;
+    cmd.block_end = l->block_end;
+  }
   c.body = std::move(cmd);
   dev(ctx)->conn->command(std::move(c));
   return MODNN_OK;

@@ -267,6 +267,8 @@ modnn_status JobSession::run(const wire::Command& cmd, std::string* why) {
     l.dynamic_shared_bytes = c->dynamic_shared;
     l.params = c->params.data();
     l.param_bytes = uint32_t(c->params.size());
+    l.block_begin = c->block_begin;
+    l.block_end = c->block_end;
     return dev.launch_kernel(ctx, &l);
   }
   // Ops name device addresses the backend translates through this job's own

@@ -46,7 +46,7 @@ struct LaunchShared {
   uint32_t warpsPerBlock = 1;
   uint32_t dynShared = 0;
   uint32_t sharedBytes = 0;
-  uint64_t totalBlocks = 1;
+  uint64_t totalBlocks = 1;  // blocks run: nextBlock (initially the first) up to this one
   DeviceHeap* heap = nullptr;
   std::atomic<uint64_t> nextBlock{0};
   std::atomic<uint64_t> threadInstructions{0};  // lanes x instructions executed (for MOAI_PTX_STATS)

@@ -560,7 +560,7 @@ modnn_status runBlock(Worker& wk, uint64_t linear) {
 }  // namespace
 
 modnn_status runLaunch(LaunchShared& L, std::vector<std::unique_ptr<Worker>>& workers, cpu::ThreadPool& pool) {
-  int n = int(std::min<uint64_t>({uint64_t(pool.size()), uint64_t(workers.size()), L.totalBlocks}));
+  int n = int(std::min<uint64_t>({uint64_t(pool.size()), uint64_t(workers.size()), L.totalBlocks - L.nextBlock.load()}));
   static const bool stats = std::getenv("MOAI_PTX_STATS") != nullptr;
   auto t0 = std::chrono::steady_clock::now();
   pool.run(n, [&](int i) {

@@ -1,0 +1,490 @@
+#include "interpose/core/kernel_footprint.h"
+
+#include <algorithm>
+#include <cstring>
+#include <numeric>
+#include <optional>
+
+#include "modnn/cpu/ptx/ptx_ast.h"
+
+namespace moai {
+namespace {
+
+using modnn::ptx::Function;
+using modnn::ptx::Instr;
+using modnn::ptx::Operand;
+using modnn::ptx::OpKind;
+using modnn::ptx::Ty;
+
+// An integer register's value over the launch: c0 + ct*tid.x + cb*ctaid.x,
+// plus k*stride for some unknown k >= 0 when stride != 0 (a loop counter).
+// Every parameter is a known number, so so is every pointer argument.
+// Arithmetic wraps (uint64_t); 32-bit overflow of index arithmetic is not
+// modelled, as nvcc itself assumes it away for signed indices.
+struct Val {
+  enum Kind : uint8_t { Bottom, Lin, Top } kind = Bottom;
+  uint64_t c0 = 0, ct = 0, cb = 0, stride = 0;
+
+  static Val top() { return Val{Top}; }
+  static Val num(uint64_t v) { return Val{Lin, v}; }
+  bool isNum() const { return kind == Lin && ct == 0 && cb == 0 && stride == 0; }
+  bool operator==(const Val&) const = default;
+};
+
+uint64_t gcd0(uint64_t a, uint64_t b) { return std::gcd(a, b); }  // gcd(0, x) = x
+
+// Where control flow merges, a register holds one of the values reaching
+// it: the one that covers the other, if one does. Along a loop's back edge the smallest value covering both is a + k*g,
+// with g the gcd of both strides and their distance: an induction variable
+// (i += blockDim.x * gridDim.x) converges in two steps, a decreasing one
+// never does (the analysis gives up). Elsewhere, two different values are
+// unknown: a stride there could join two arrays, and a stream's writes are
+// only followed inside the allocation its base is in.
+// Does `a` take every value `b` takes?
+bool covers(const Val& a, const Val& b) {
+  if (a.kind != Val::Lin || b.kind != Val::Lin || a.ct != b.ct || a.cb != b.cb) return false;
+  if (a.stride == 0) return a == b;
+  uint64_t d = b.c0 - a.c0;
+  return int64_t(d) >= 0 && d % a.stride == 0 && b.stride % a.stride == 0;
+}
+
+Val join(const Val& a, const Val& b, bool loop) {
+  if (a.kind == Val::Bottom) return b;
+  if (b.kind == Val::Bottom) return a;
+  if (covers(a, b)) return a;
+  if (covers(b, a)) return b;
+  if (!loop || a.kind == Val::Top || b.kind == Val::Top || a.ct != b.ct || a.cb != b.cb) return Val::top();
+  const Val& lo = int64_t(a.c0 - b.c0) <= 0 ? a : b;
+  const Val& hi = &lo == &a ? b : a;
+  Val r = lo;
+  r.stride = gcd0(gcd0(a.stride, b.stride), hi.c0 - lo.c0);
+  return r;
+}
+
+Val add(const Val& a, const Val& b) {
+  if (a.kind != Val::Lin || b.kind != Val::Lin) return a.kind == Val::Bottom || b.kind == Val::Bottom ? Val{} : Val::top();
+  return Val{Val::Lin, a.c0 + b.c0, a.ct + b.ct, a.cb + b.cb, gcd0(a.stride, b.stride)};
+}
+
+Val scale(const Val& a, uint64_t m) {
+  if (a.kind != Val::Lin) return a;
+  if (a.stride && int64_t(m) < 0) return Val::top();  // k*stride*m would run downwards
+  return Val{Val::Lin, a.c0 * m, a.ct * m, a.cb * m, a.stride * m};
+}
+
+Val mul(const Val& a, const Val& b) {
+  if (a.kind == Val::Bottom || b.kind == Val::Bottom) return Val{};
+  if (a.isNum()) return scale(b, a.c0);
+  if (b.isNum()) return scale(a, b.c0);
+  return Val::top();
+}
+
+Val neg(const Val& a) {
+  if (a.kind != Val::Lin || a.stride) return a.kind == Val::Bottom ? a : Val::top();
+  return Val{Val::Lin, 0 - a.c0, 0 - a.ct, 0 - a.cb, 0};
+}
+
+// Constant folding for what only needs numbers (masks, shifts, min/max of
+// two parameters, ...).
+std::optional<uint64_t> fold(std::string_view op, bool is_signed, uint64_t a, uint64_t b) {
+  if (op == "and") return a & b;
+  if (op == "or") return a | b;
+  if (op == "xor") return a ^ b;
+  if (op == "shr") return b >= 64 ? 0 : is_signed ? uint64_t(int64_t(a) >> b) : a >> b;
+  if (op == "div" && b) return is_signed ? uint64_t(int64_t(a) / int64_t(b)) : a / b;
+  if (op == "rem" && b) return is_signed ? uint64_t(int64_t(a) % int64_t(b)) : a % b;
+  if (op == "min") return is_signed ? uint64_t(std::min(int64_t(a), int64_t(b))) : std::min(a, b);
+  if (op == "max") return is_signed ? uint64_t(std::max(int64_t(a), int64_t(b))) : std::max(a, b);
+  return std::nullopt;
+}
+
+// An opcode split at its dots: "ld.global.nc.v2.f32" -> ld, {global, nc, v2, f32}.
+struct Opcode {
+  std::string_view base;
+  std::vector<std::string_view> quals;
+  bool has(std::string_view q) const { return std::find(quals.begin(), quals.end(), q) != quals.end(); }
+  Ty type() const {  // the last type qualifier
+    for (auto it = quals.rbegin(); it != quals.rend(); ++it)
+      if (Ty t = modnn::ptx::parseTy(*it); t != Ty::None) return t;
+    return Ty::None;
+  }
+  Ty firstType() const {
+    for (auto q : quals)
+      if (Ty t = modnn::ptx::parseTy(q); t != Ty::None) return t;
+    return Ty::None;
+  }
+  uint32_t vector() const {
+    for (auto q : quals)
+      if (q.size() == 2 && q[0] == 'v' && q[1] >= '2' && q[1] <= '8') return uint32_t(q[1] - '0');
+    return 1;
+  }
+};
+
+Opcode splitOpcode(std::string_view s) {
+  Opcode o;
+  size_t dot = s.find('.');
+  o.base = s.substr(0, dot);
+  while (dot != std::string_view::npos) {
+    size_t next = s.find('.', dot + 1);
+    o.quals.push_back(s.substr(dot + 1, next == std::string_view::npos ? next : next - dot - 1));
+    dot = next;
+  }
+  return o;
+}
+
+// Values narrower than 64 bits: a number keeps only the type's bits, extended
+// as the type says; symbolic values are left alone (no overflow, see Val).
+Val fit(Val v, Ty t) {
+  uint32_t bytes = modnn::ptx::tySize(t);
+  if (!v.isNum() || bytes == 0 || bytes >= 8) return v;
+  uint64_t mask = (uint64_t(1) << (bytes * 8)) - 1;
+  uint64_t x = v.c0 & mask;
+  if (modnn::ptx::isSigned(t) && (x >> (bytes * 8 - 1)) & 1) x |= ~mask;
+  return Val::num(x);
+}
+
+struct Store {
+  Val addr;
+  uint32_t width = 0;
+  uint32_t line = 0;
+};
+
+class Analysis {
+ public:
+  Analysis(const Function& fn, const LaunchShape& launch) : fn_(fn), launch_(launch) {
+    uint32_t off = 0;
+    for (const auto& p : fn.params) {
+      uint32_t align = std::max<uint32_t>(p.align, 1);
+      off = (off + align - 1) / align * align;
+      param_offsets_.push_back(off);
+      off += p.size;
+    }
+  }
+
+  // Runs to a fixed point over the control-flow graph; false with `why_`.
+  bool run() {
+    if (!blocks()) return false;
+    std::vector<std::vector<Val>> in(starts_.size(), std::vector<Val>(fn_.regs.size()));
+    std::vector<bool> queued(starts_.size(), false), reached(starts_.size(), false);
+    std::vector<size_t> work{0};
+    queued[0] = true;
+    size_t visits = 0;
+    while (!work.empty()) {
+      if (++visits > 64 * starts_.size() + 1024) return fail("the analysis does not converge");
+      size_t b = work.back();
+      work.pop_back();
+      queued[b] = false;
+      std::vector<Val> regs = in[b];
+      if (!transfer(b, regs, nullptr)) return false;
+      reached[b] = true;
+      for (size_t s : successors(b)) {
+        bool changed = false;
+        for (size_t r = 0; r < regs.size(); ++r) {
+          Val j = join(in[s][r], regs[r], s <= b);
+          if (!(j == in[s][r])) in[s][r] = j, changed = true;
+        }
+        if (changed && !queued[s]) work.push_back(s), queued[s] = true;
+      }
+    }
+    // The stores, with the registers as they are once nothing changes.
+    for (size_t b = 0; b < starts_.size(); ++b) {
+      if (!reached[b]) continue;
+      std::vector<Val> regs = in[b];
+      if (!transfer(b, regs, &stores_)) return false;
+    }
+    return true;
+  }
+
+  const std::vector<Store>& stores() const { return stores_; }
+  const std::string& why() const { return why_; }
+
+ private:
+  bool fail(std::string why, uint32_t line = 0) {
+    if (why_.empty()) why_ = line ? why + " (PTX line " + std::to_string(line) + ")" : why;
+    return false;
+  }
+
+  // Basic blocks: starts at labels and after branches and returns.
+  bool blocks() {
+    const auto& code = fn_.code;
+    std::vector<bool> start(code.size() + 1, false);
+    start[0] = true;
+    for (auto& [label, at] : fn_.labels) start[std::min<size_t>(at, code.size())] = true;
+    for (size_t i = 0; i < code.size(); ++i) {
+      Opcode op = splitOpcode(code[i].opcode);
+      if (op.base == "bra" || op.base == "ret" || op.base == "exit" || op.base == "trap" || op.base == "brx") start[i + 1] = true;
+    }
+    for (size_t i = 0; i < code.size(); ++i)
+      if (start[i]) starts_.push_back(i);
+    if (starts_.empty()) starts_.push_back(0);
+    block_of_.assign(code.size() + 1, 0);
+    for (size_t b = 0; b < starts_.size(); ++b)
+      for (size_t i = starts_[b]; i < end(b); ++i) block_of_[i] = b;
+    return true;
+  }
+
+  size_t end(size_t b) const { return b + 1 < starts_.size() ? starts_[b + 1] : fn_.code.size(); }
+
+  std::vector<size_t> successors(size_t b) const {
+    std::vector<size_t> out;
+    size_t e = end(b);
+    bool falls = true;
+    if (e > starts_[b]) {
+      const Instr& last = fn_.code[e - 1];
+      Opcode op = splitOpcode(last.opcode);
+      if (op.base == "bra" && !last.ops.empty()) {
+        auto it = fn_.labels.find(last.ops[0].name);
+        if (it != fn_.labels.end() && it->second < fn_.code.size()) out.push_back(block_of_[it->second]);
+        falls = last.guard >= 0;
+      } else if (op.base == "ret" || op.base == "exit" || op.base == "trap") {
+        falls = last.guard >= 0;
+      }
+    }
+    if (falls && e < fn_.code.size()) out.push_back(block_of_[e]);
+    return out;
+  }
+
+  Val special(const std::string& name) const {
+    const uint32_t* grid = launch_.grid;
+    const uint32_t* block = launch_.block;
+    if (name == "%tid.x") return Val{Val::Lin, 0, 1, 0, 0};
+    if (name == "%ctaid.x") return Val{Val::Lin, 0, 0, 1, 0};
+    if (name == "%ntid.x") return Val::num(block[0]);
+    if (name == "%nctaid.x") return Val::num(grid[0]);
+    // Launches are one-dimensional (analyzeLaunch checks).
+    if (name == "%tid.y" || name == "%tid.z" || name == "%ctaid.y" || name == "%ctaid.z") return Val::num(0);
+    if (name == "%ntid.y" || name == "%ntid.z" || name == "%nctaid.y" || name == "%nctaid.z") return Val::num(1);
+    return Val::top();
+  }
+
+  Val eval(const Operand& o, const std::vector<Val>& regs) const {
+    switch (o.kind) {
+      case OpKind::Reg:
+        return o.reg >= 0 && size_t(o.reg) < regs.size() && o.reg2 < 0 ? regs[size_t(o.reg)] : Val::top();
+      case OpKind::Int: return Val::num(o.ival);
+      case OpKind::Special: return special(o.name);
+      case OpKind::Addr: {
+        if (o.addrHasSym) return Val::top();  // a variable's address: not an argument
+        Val base = !o.addrHasReg ? Val::num(0)
+                   : o.reg >= 0 && size_t(o.reg) < regs.size() ? regs[size_t(o.reg)] : Val::top();
+        return add(base, Val::num(uint64_t(o.offset)));
+      }
+      default: return Val::top();
+    }
+  }
+
+  // ld.param of a kernel parameter: the launch's own bytes.
+  Val loadParam(const Instr& in, const Opcode& op) const {
+    if (in.ops.size() < 2 || in.ops[0].kind != OpKind::Reg || op.vector() != 1) return Val::top();
+    const Operand& a = in.ops[1];
+    if (a.kind != OpKind::Addr || !a.addrHasSym || a.addrHasReg || a.symKind != modnn::ptx::SymKind::Param ||
+        a.symId < 0 || size_t(a.symId) >= param_offsets_.size())
+      return Val::top();
+    Ty t = op.type();
+    uint32_t bytes = modnn::ptx::tySize(t);
+    uint64_t at = uint64_t(param_offsets_[size_t(a.symId)]) + uint64_t(a.offset);
+    if (bytes == 0 || bytes > 8 || !modnn::ptx::isInt(t) || at + bytes > launch_.param_bytes) return Val::top();
+    uint64_t v = 0;
+    std::memcpy(&v, launch_.params + at, bytes);
+    return fit(Val::num(v), t);
+  }
+
+  void setDest(const Instr& in, Val v, std::vector<Val>& regs) const {
+    if (in.ops.empty()) return;
+    auto set = [&](const Operand& d) {
+      if (d.kind != OpKind::Reg) return;
+      for (int r : {d.reg, d.reg2}) {
+        if (r < 0 || size_t(r) >= regs.size()) continue;
+        // A predicated write may not happen: the register holds either value.
+        regs[size_t(r)] = in.guard >= 0 ? join(regs[size_t(r)], v, false) : v;
+        v = d.reg2 >= 0 ? Val::top() : v;
+      }
+    };
+    const Operand& d = in.ops[0];
+    if (d.kind == OpKind::Vec) {
+      for (const Operand& e : d.elems) set(e);
+    } else {
+      set(d);
+    }
+  }
+
+  // Anything not named block-local (shared, shared::cta, local, ...) may be global.
+  static bool globalSpace(const Opcode& op) {
+    for (auto q : op.quals)
+      for (std::string_view local : {"shared", "local", "param", "const"})
+        if (q.substr(0, local.size()) == local) return false;
+    return true;
+  }
+
+  // Applies block b's instructions to regs; collects stores into `stores`.
+  bool transfer(size_t b, std::vector<Val>& regs, std::vector<Store>* stores) {
+    for (size_t i = starts_[b]; i < end(b); ++i) {
+      const Instr& in = fn_.code[i];
+      Opcode op = splitOpcode(in.opcode);
+      auto src = [&](size_t k) { return k < in.ops.size() ? eval(in.ops[k], regs) : Val::top(); };
+      std::string_view base = op.base;
+      if (base == "st") {
+        if (!globalSpace(op)) continue;
+        if (in.ops.size() < 2) return fail("a store without operands", in.line);
+        uint32_t width = modnn::ptx::tySize(op.type()) * op.vector();
+        if (stores) stores->push_back(Store{src(0), width, in.line});
+        continue;
+      }
+      if (base == "atom" || base == "red") {
+        if (globalSpace(op)) return fail("an atomic or reduction on global memory", in.line);
+        setDest(in, Val::top(), regs);
+        continue;
+      }
+      if (base == "call") return fail("a function call", in.line);
+      if (base == "brx") return fail("an indirect branch", in.line);
+      if (base == "sust" || base == "sured" || base == "multimem" || base == "tcgen05" || base == "discard" ||
+          base == "tensormap" || base == "stmatrix" ||
+          (base == "cp" && (op.has("bulk") || op.has("reduce"))) || (base == "wmma" && op.has("store")))
+        return fail("a store the analysis does not follow (" + in.opcode + ")", in.line);
+      if (base == "bra" || base == "ret" || base == "exit" || base == "trap" || base == "bar" || base == "barrier" ||
+          base == "membar" || base == "fence" || base == "prefetch" || base == "prefetchu")
+        continue;
+      Val v = Val::top();
+      Ty t = op.type();
+      bool integer = modnn::ptx::isInt(t);
+      if (base == "ld" && op.has("param")) {
+        v = loadParam(in, op);
+      } else if (base == "mov" && integer) {
+        v = in.ops.size() >= 2 && in.ops[1].kind != OpKind::Sym && in.ops[1].kind != OpKind::Vec ? src(1) : Val::top();
+        v = fit(v, t);
+      } else if (base == "cvta" && op.has("to") && op.has("global")) {
+        v = src(1);
+      } else if (base == "cvta" && op.has("global") && !op.has("to")) {
+        v = src(1);
+      } else if (base == "cvt" && integer && modnn::ptx::isInt(op.type()) && modnn::ptx::isInt(op.firstType()) &&
+                 !op.has("sat")) {
+        // cvt.dst.src: a number is cut to the source type, then to the destination.
+        Ty from = op.type(), to = op.firstType();
+        v = fit(fit(src(1), from), to);
+      } else if ((base == "add" || base == "sub") && integer && !op.has("cc") && !op.has("sat")) {
+        v = base == "add" ? add(src(1), src(2)) : add(src(1), neg(src(2)));
+        v = fit(v, t);
+      } else if (base == "mul" && integer && (op.has("lo") || op.has("wide"))) {
+        v = mul(src(1), src(2));
+        if (op.has("lo")) v = fit(v, t);
+      } else if (base == "mad" && integer && (op.has("lo") || op.has("wide")) && !op.has("cc") && !op.has("sat")) {
+        v = add(mul(src(1), src(2)), src(3));
+        if (op.has("lo")) v = fit(v, t);
+      } else if (base == "shl" && integer) {
+        Val s = src(2);
+        v = s.isNum() && s.c0 < 64 ? mul(src(1), Val::num(uint64_t(1) << s.c0)) : Val::top();
+        v = fit(v, t);
+      } else if (base == "neg" && integer) {
+        v = fit(neg(src(1)), t);
+      } else if (base == "selp") {
+        v = join(src(1), src(2), false);
+      } else if (integer && in.ops.size() == 3) {
+        Val a = src(1), c = src(2);
+        if (a.isNum() && c.isNum())
+          if (auto r = fold(base, modnn::ptx::isSigned(t), a.c0, c.c0)) v = fit(Val::num(*r), t);
+      }
+      setDest(in, v, regs);
+    }
+    return true;
+  }
+
+  const Function& fn_;
+  const LaunchShape& launch_;
+  std::vector<uint32_t> param_offsets_;
+  std::vector<size_t> starts_;
+  std::vector<size_t> block_of_;
+  std::vector<Store> stores_;
+  std::string why_;
+};
+
+KernelFootprint notSplittable(std::string why) {
+  KernelFootprint f;
+  f.why = std::move(why);
+  return f;
+}
+
+}  // namespace
+
+KernelFootprint analyzeLaunch(const modnn::ptx::Module& module, const LaunchShape& launch) {
+  const Function* fn = nullptr;
+  for (const auto& f : module.funcs)
+    if (f.isEntry && f.hasBody && f.name == launch.kernel) fn = &f;
+  if (!fn) return notSplittable("no PTX body for the kernel");
+  if (launch.grid[1] != 1 || launch.grid[2] != 1 || launch.block[1] != 1 || launch.block[2] != 1)
+    return notSplittable("not a one-dimensional launch");
+  if (launch.grid[0] < 2) return notSplittable("a single block");
+  if (fn->clusterCtas > 1) return notSplittable("thread block clusters");
+  Analysis a(*fn, launch);
+  if (!a.run()) return notSplittable(a.why());
+
+  KernelFootprint f;
+  f.threads_per_block = launch.block[0];
+  f.blocks = launch.grid[0];
+  f.threads = f.blocks * f.threads_per_block;
+  const uint64_t bx = launch.block[0];
+  struct Piece {
+    uint64_t c0, c, stride, width;
+  };
+  std::vector<Piece> pieces;
+  for (const Store& s : a.stores()) {
+    const Val& v = s.addr;
+    std::string at = " (PTX line " + std::to_string(s.line) + ")";
+    if (v.kind != Val::Lin) return notSplittable("a store whose address is not affine in the thread index" + at);
+    if (v.ct == 0 && v.cb == 0) return notSplittable("a store every thread makes to the same address" + at);
+    if (int64_t(v.ct) <= 0 || v.cb != v.ct * bx)
+      return notSplittable("a store not indexed by the global thread index" + at);
+    if (s.width == 0 || s.width > v.ct) return notSplittable("stores of neighbouring threads overlap" + at);
+    pieces.push_back({v.c0, v.ct, v.stride, s.width});
+  }
+  if (pieces.empty()) return notSplittable("no global stores");
+  // Streams: stores with one step and stride that fall in one thread's
+  // footprint (the fields of a struct, an unrolled inner loop).
+  std::sort(pieces.begin(), pieces.end(), [](const Piece& x, const Piece& y) {
+    return std::tie(x.c, x.stride, x.c0) < std::tie(y.c, y.stride, y.c0);
+  });
+  struct Extent {
+    uint64_t lo, hi;
+  };
+  std::vector<Extent> extents;
+  for (size_t i = 0; i < pieces.size();) {
+    const Piece& p = pieces[i];
+    uint64_t hi = p.c0 + p.width;
+    size_t j = i + 1;
+    while (j < pieces.size() && pieces[j].c == p.c && pieces[j].stride == p.stride &&
+           pieces[j].c0 + pieces[j].width - p.c0 <= p.c)
+      hi = std::max(hi, pieces[j].c0 + pieces[j].width), ++j;
+    if (hi - p.c0 > p.c) return notSplittable("stores of neighbouring threads overlap");
+    uint64_t limit = launch.allocation_end ? launch.allocation_end(p.c0) : 0;
+    if (!limit) return notSplittable("a store outside every allocation");
+    if (p.stride && p.stride < p.c * f.threads)
+      return notSplittable("a loop's stores step by less than the grid covers");
+    f.streams.push_back({p.c0, p.c, p.stride, limit});
+    // What the whole grid may write of this stream, for the overlap check.
+    uint64_t reach = p.stride ? limit : std::min(limit, p.c0 + p.c * f.threads);
+    extents.push_back({p.c0, reach});
+    i = j;
+  }
+  std::sort(extents.begin(), extents.end(), [](const Extent& x, const Extent& y) { return x.lo < y.lo; });
+  for (size_t i = 1; i < extents.size(); ++i)
+    if (extents[i].lo < extents[i - 1].hi) return notSplittable("two store streams interleave");
+  f.splittable = true;
+  return f;
+}
+
+std::vector<std::pair<uint64_t, uint64_t>> rangesWritten(const KernelFootprint& f, uint64_t b0, uint64_t b1) {
+  std::vector<std::pair<uint64_t, uint64_t>> out;
+  if (!f.splittable || b0 >= b1) return out;
+  uint64_t t0 = b0 * f.threads_per_block, t1 = b1 * f.threads_per_block;
+  for (const StoreStream& s : f.streams) {
+    for (uint64_t k = 0;; ++k) {
+      uint64_t lo = s.base + k * s.stride + s.per_thread * t0;
+      uint64_t hi = std::min(s.base + k * s.stride + s.per_thread * t1, s.limit);
+      if (lo >= s.limit) break;
+      if (hi > lo) out.emplace_back(lo, hi - lo);
+      if (!s.stride) break;
+    }
+  }
+  return out;
+}
+
+}  // namespace moai

@@ -1,0 +1,60 @@
+// What one kernel launch writes to global memory, read from the kernel's
+// PTX with the launch's own parameter values and dimensions, so that the
+// device group can run disjoint block ranges of one launch on different
+// devices and then exchange exactly what each of them wrote.
+//
+// A launch qualifies when it is one-dimensional and every global store's
+// address is `base + c*t (+ k*stride, k >= 0)` for the global thread index
+// t = ctaid.x * ntid.x + tid.x: element-wise kernels, with a bounds check or
+// a grid-stride loop (the stride term), writing one or several arrays.
+// Different threads' stores must not overlap. Anything else does not
+// qualify, with the reason: atomics or reductions on global memory, calls,
+// stores through pointers loaded from memory, 2-D/3-D launches, ...
+// Reads are unrestricted: the group keeps every input replicated.
+#pragma once
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace modnn::ptx {
+struct Module;
+}
+
+namespace moai {
+
+// The bytes thread t writes (at k = 0) lie in [base + c*t, base + c*t + c).
+struct StoreStream {
+  uint64_t base = 0;
+  uint64_t per_thread = 0;  // c
+  uint64_t stride = 0;      // 0: nothing more; else also every k*stride above, k >= 1
+  uint64_t limit = 0;       // end of the allocation holding base: nothing at or beyond it
+};
+
+struct KernelFootprint {
+  bool splittable = false;
+  std::string why;              // when not splittable
+  std::vector<StoreStream> streams;
+  uint64_t threads = 0;         // in the grid
+  uint32_t threads_per_block = 0;
+  uint64_t blocks = 0;
+};
+
+struct LaunchShape {
+  std::string_view kernel;
+  uint32_t grid[3] = {1, 1, 1}, block[3] = {1, 1, 1};
+  const uint8_t* params = nullptr;
+  size_t param_bytes = 0;
+  // The end of the allocation holding an address, 0 if none does.
+  std::function<uint64_t(uint64_t)> allocation_end;
+};
+
+KernelFootprint analyzeLaunch(const modnn::ptx::Module& module, const LaunchShape& launch);
+
+// The byte ranges (address, size) that blocks [b0, b1) of the launch may
+// write: a superset of what they write, disjoint from what other blocks write.
+std::vector<std::pair<uint64_t, uint64_t>> rangesWritten(const KernelFootprint& f, uint64_t b0, uint64_t b1);
+
+}  // namespace moai

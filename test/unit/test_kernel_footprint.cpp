@@ -1,0 +1,258 @@
+// What a launch writes, from PTX that nvcc builds at test time ($NVCC):
+// element-wise kernels (bounds-checked, grid-stride, several outputs, vector
+// and struct stores) qualify with exact ranges per block range; kernels
+// whose writes are not a function of the global thread index do not.
+#include <catch2/catch.hpp>
+
+#include <cstring>
+#include <fstream>
+#include <string>
+#include <vector>
+
+#include "interpose/core/kernel_footprint.h"
+#include "modnn/cpu/ptx/ptx_ast.h"
+#include "test/unit/nvcc_build.h"
+
+using namespace moai;
+
+namespace {
+
+const char* kKernels = R"(
+extern "C" __global__ void add(const float* a, const float* b, float* c, int n) {
+  int i = blockIdx.x * blockDim.x + threadIdx.x;
+  if (i < n) c[i] = a[i] + b[i];
+}
+extern "C" __global__ void relu(float* y, size_t n) {
+  for (size_t i = blockIdx.x * size_t(blockDim.x) + threadIdx.x; i < n; i += size_t(gridDim.x) * blockDim.x)
+    y[i] = y[i] > 0 ? y[i] : 0;
+}
+extern "C" __global__ void relu_grad(float* dy, const float* y, size_t n) {
+  for (size_t i = blockIdx.x * size_t(blockDim.x) + threadIdx.x; i < n; i += size_t(gridDim.x) * blockDim.x)
+    if (y[i] <= 0) dy[i] = 0;
+}
+extern "C" __global__ void two_outputs(const float* x, float* y, double* z, int n) {
+  int i = blockIdx.x * blockDim.x + threadIdx.x;
+  if (i < n) { y[i] = 2 * x[i]; z[i] = x[i]; }
+}
+extern "C" __global__ void pairs(float2* y, const float2* x, float a, int n) {
+  int i = blockIdx.x * blockDim.x + threadIdx.x;
+  if (i < n) { y[i].x += a * x[i].x; y[i].y += a * x[i].y; }
+}
+struct Rgb { unsigned char r, g, b; };
+extern "C" __global__ void rgb(Rgb* p, int n) {
+  int i = blockIdx.x * blockDim.x + threadIdx.x;
+  if (i < n) { p[i].r = 1; p[i].g = 2; p[i].b = 3; }
+}
+extern "C" __global__ void sum(const float* x, float* out, int n) {
+  int i = blockIdx.x * blockDim.x + threadIdx.x;
+  if (i < n) atomicAdd(out, x[i]);
+}
+extern "C" __global__ void scatter(const int* idx, float* out, int n) {
+  int i = blockIdx.x * blockDim.x + threadIdx.x;
+  if (i < n) out[idx[i]] = 1;
+}
+extern "C" __global__ void first(float* out) {
+  if (blockIdx.x == 0 && threadIdx.x == 0) out[0] = 1;
+}
+extern "C" __global__ void transpose(const float* in, float* out, int n) {
+  int i = blockIdx.x * blockDim.x + threadIdx.x;
+  if (i < n * n) out[(i % n) * n + i / n] = in[i];
+}
+extern "C" __global__ void shift(float* out, int n) {
+  int i = blockIdx.x * blockDim.x + threadIdx.x;
+  if (i + 1 < n) { out[i] = 0; out[i + 1] = 1; }
+}
+extern "C" __global__ void either(float* a, float* b, int n) {
+  int i = blockIdx.x * blockDim.x + threadIdx.x;
+  float* p = (i & 1) ? a : b;
+  if (i < n) p[i] = 1;
+}
+extern "C" __global__ void rows(float* m, int cols) {
+  for (int j = threadIdx.x; j < cols; j += blockDim.x) m[blockIdx.x * cols + j] = 0;
+}
+extern "C" __global__ void down(float* y, int n) {
+  for (int i = n - 1 - int(blockIdx.x * blockDim.x + threadIdx.x); i >= 0; i -= gridDim.x * blockDim.x) y[i] = 0;
+}
+)";
+
+const modnn::ptx::Module& module() {
+  static modnn::ptx::Module m;
+  static bool built = false;
+  if (built) return m;
+  const auto& dir = test::workDir();
+  {
+    std::ofstream f(dir / "footprint.cu");
+    f << kKernels;
+  }
+  std::string cmd = "cd '" + dir.string() + "' && '" + test::nvccPath() +
+                    "' -ptx -arch=sm_75 -o footprint.ptx footprint.cu > nvcc.log 2>&1";
+  REQUIRE(std::system(cmd.c_str()) == 0);
+  auto bytes = test::readFile(dir / "footprint.ptx");
+  std::string ptx(bytes.begin(), bytes.end());
+  std::string error;
+  REQUIRE(modnn::ptx::parseModule(ptx, m, error));
+  built = true;
+  return m;
+}
+
+// Allocations of the test: [base, base + size) each.
+struct Memory {
+  std::vector<std::pair<uint64_t, uint64_t>> allocs;
+  uint64_t end(uint64_t va) const {
+    for (auto [b, s] : allocs)
+      if (va >= b && va < b + s) return b + s;
+    return 0;
+  }
+};
+
+struct Params {
+  std::vector<uint8_t> bytes;
+  template <typename T>
+  Params& add(T v) {
+    size_t align = sizeof(T);
+    bytes.resize((bytes.size() + align - 1) / align * align);
+    size_t at = bytes.size();
+    bytes.resize(at + sizeof v);
+    std::memcpy(bytes.data() + at, &v, sizeof v);
+    return *this;
+  }
+};
+
+KernelFootprint analyze(const char* kernel, uint32_t grid, uint32_t block, const Params& p, const Memory& mem,
+                        uint32_t grid_y = 1) {
+  LaunchShape s;
+  s.kernel = kernel;
+  s.grid[0] = grid, s.grid[1] = grid_y;
+  s.block[0] = block;
+  s.params = p.bytes.data();
+  s.param_bytes = p.bytes.size();
+  s.allocation_end = [&mem](uint64_t va) { return mem.end(va); };
+  KernelFootprint f = analyzeLaunch(module(), s);
+  INFO(kernel << ": " << f.why);
+  return f;
+}
+
+using Ranges = std::vector<std::pair<uint64_t, uint64_t>>;
+
+constexpr uint64_t A = 0x10000000, B = 0x20000000, C = 0x30000000;
+
+}  // namespace
+
+TEST_CASE("a bounds-checked element-wise kernel writes one range per block range", "[footprint]") {
+  REQUIRE_NVCC();
+  const int n = 1000;
+  Memory mem{{{A, n * 4}, {B, n * 4}, {C, n * 4}}};
+  KernelFootprint f = analyze("add", 4, 256, Params().add(A).add(B).add(C).add(n), mem);
+  REQUIRE(f.splittable);
+  REQUIRE(f.streams.size() == 1);  // c only: a and b are read
+  CHECK(f.streams[0].base == C);
+  CHECK(f.streams[0].per_thread == 4);
+  CHECK(f.streams[0].stride == 0);
+  CHECK(rangesWritten(f, 0, 2) == Ranges{{C, 2 * 256 * 4}});
+  // The last block runs past n: clipped to the allocation.
+  CHECK(rangesWritten(f, 2, 4) == Ranges{{C + 512 * 4, (n - 512) * 4}});
+}
+
+TEST_CASE("a grid-stride loop writes one range per pass of the grid", "[footprint]") {
+  REQUIRE_NVCC();
+  const uint64_t n = 64 * 1024;
+  Memory mem{{{A, n * 4}}};
+  KernelFootprint f = analyze("relu", 16, 256, Params().add(A).add(n), mem);
+  REQUIRE(f.splittable);
+  REQUIRE(f.streams.size() == 1);
+  CHECK(f.streams[0].stride == 16 * 256 * 4);
+  Ranges first = rangesWritten(f, 0, 8), second = rangesWritten(f, 8, 16);
+  REQUIRE(first.size() == 16);  // n / (grid threads) passes
+  REQUIRE(second.size() == 16);
+  uint64_t covered = 0;
+  for (size_t k = 0; k < 16; ++k) {
+    CHECK(first[k] == std::make_pair(A + k * 16384, uint64_t(2048 * 4)));
+    CHECK(second[k] == std::make_pair(A + k * 16384 + 2048 * 4, uint64_t(2048 * 4)));
+    covered += first[k].second + second[k].second;
+  }
+  CHECK(covered == n * 4);
+  // A store on some iterations only (a branch inside the loop).
+  Memory two{{{A, n * 4}, {B, n * 4}}};
+  KernelFootprint g = analyze("relu_grad", 16, 256, Params().add(A).add(B).add(n), two);
+  REQUIRE(g.splittable);
+  CHECK(rangesWritten(g, 8, 16) == second);
+}
+
+TEST_CASE("several outputs, vector and struct stores", "[footprint]") {
+  REQUIRE_NVCC();
+  const int n = 512;
+  Memory mem{{{A, n * 4}, {B, n * 4}, {C, n * 8}}};
+  KernelFootprint two = analyze("two_outputs", 2, 256, Params().add(A).add(B).add(C).add(n), mem);
+  REQUIRE(two.splittable);
+  CHECK(rangesWritten(two, 1, 2) == Ranges{{B + 256 * 4, 256 * 4}, {C + 256 * 8, 256 * 8}});
+
+  Memory pmem{{{A, n * 8}, {B, n * 8}}};
+  KernelFootprint pairs = analyze("pairs", 2, 256, Params().add(A).add(B).add(2.0f).add(n), pmem);
+  REQUIRE(pairs.splittable);
+  CHECK(rangesWritten(pairs, 0, 1) == Ranges{{A, 256 * 8}});
+
+  Memory rmem{{{A, n * 3}}};
+  KernelFootprint rgb = analyze("rgb", 2, 256, Params().add(A).add(n), rmem);
+  REQUIRE(rgb.splittable);
+  CHECK(rgb.streams.size() == 1);
+  CHECK(rgb.streams[0].per_thread == 3);
+  CHECK(rangesWritten(rgb, 1, 2) == Ranges{{A + 256 * 3, 256 * 3}});
+}
+
+TEST_CASE("kernels whose writes do not follow the thread index run whole", "[footprint]") {
+  REQUIRE_NVCC();
+  const int n = 1024;
+  Memory mem{{{A, n * 4}, {B, n * 4}, {C, 4}}};
+  auto whole = [&](const char* kernel, const Params& p, const char* why, uint32_t grid_y = 1) {
+    KernelFootprint f = analyze(kernel, 4, 256, p, mem, grid_y);
+    INFO(kernel << ": " << f.why);
+    CHECK_FALSE(f.splittable);
+    CHECK(f.why.find(why) != std::string::npos);
+  };
+  whole("sum", Params().add(A).add(C).add(n), "atomic");
+  whole("scatter", Params().add(A).add(B).add(n), "not affine");
+  whole("first", Params().add(A), "same address");
+  whole("transpose", Params().add(A).add(B).add(32), "not affine");
+  whole("shift", Params().add(A).add(n), "interleave");  // out[i + 1] is the next thread's out[i]
+  whole("either", Params().add(A).add(B).add(n), "not affine");
+  whole("rows", Params().add(A).add(300), "global thread index");
+  whole("down", Params().add(A).add(n), "not affine");  // a decreasing loop
+  whole("add", Params().add(A).add(A).add(B).add(n), "one-dimensional", 2);
+  // Pointers that are not in any allocation: nothing to follow.
+  whole("add", Params().add(A).add(A).add(uint64_t(0x90000000)).add(n), "outside");
+}
+
+TEST_CASE("a kernel that calls a function runs whole", "[footprint]") {
+  // nvcc inlines small device functions; this call is written by hand.
+  const char* ptx = R"(
+.version 8.0
+.target sm_75
+.address_size 64
+.func (.param .b32 r) twice(.param .b32 v) { .reg .b32 %a; ld.param.b32 %a, [v]; add.s32 %a, %a, %a; st.param.b32 [r], %a; ret; }
+.visible .entry calls(.param .u64 y) {
+  .reg .b32 %r<4>; .reg .b64 %rd<4>;
+  ld.param.u64 %rd1, [y];
+  mov.u32 %r1, %ctaid.x; mov.u32 %r2, %ntid.x; mov.u32 %r3, %tid.x;
+  mad.lo.s32 %r1, %r1, %r2, %r3;
+  { .param .b32 pv; .param .b32 pr; st.param.b32 [pv], %r1; call (pr), twice, (pv); ld.param.b32 %r2, [pr]; }
+  mul.wide.s32 %rd2, %r1, 4; add.s64 %rd3, %rd1, %rd2;
+  st.global.u32 [%rd3], %r2;
+  ret;
+})";
+  modnn::ptx::Module m;
+  std::string error;
+  REQUIRE(modnn::ptx::parseModule(ptx, m, error));
+  Memory mem{{{A, 4096}}};
+  Params p;
+  p.add(A);
+  LaunchShape s;
+  s.kernel = "calls";
+  s.grid[0] = 4;
+  s.block[0] = 256;
+  s.params = p.bytes.data();
+  s.param_bytes = p.bytes.size();
+  s.allocation_end = [&mem](uint64_t va) { return mem.end(va); };
+  KernelFootprint f = analyzeLaunch(m, s);
+  CHECK_FALSE(f.splittable);
+  CHECK(f.why.find("call") != std::string::npos);
+}
