@@ -93,6 +93,9 @@ typedef struct modnn_kernel_launch {
    * every block. A device whose props lack block_ranges runs every block, so
    * a caller that splits a grid across devices must not rely on it. */
   uint64_t block_begin, block_end;
+  /* Discard the kernel's printf output: the caller runs the same blocks on
+   * another device too (a replica) and shows that one's. */
+  bool quiet;
 } modnn_kernel_launch;
 
 typedef struct modnn_device_i {

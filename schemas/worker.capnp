@@ -111,6 +111,7 @@ struct Launch {
   params @5 :Data;
   blockBegin @6 :UInt64;          # run blocks [blockBegin, blockEnd) only; blockEnd 0: all
   blockEnd @7 :UInt64;
+  quiet @8 :Bool;                 # drop the kernel's printf output (a replica's)
 }
 
 struct Gemm {

@@ -294,6 +294,7 @@ Command decodeCommand(schema::Command::Reader c, Attachment& att) {
       require(cmd.params.size() <= kMaxKernelParamBytes, "kernel parameters too large");
       cmd.block_begin = l.getBlockBegin();
       cmd.block_end = l.getBlockEnd();
+      cmd.quiet = l.getQuiet();
       require(cmd.block_end == 0 || cmd.block_begin < cmd.block_end, "empty block range");
       out.body = std::move(cmd);
       break;
@@ -588,6 +589,7 @@ std::vector<uint8_t> encodeCommands(const std::vector<Command>& cmds) {
             l.setParams(kj::arrayPtr(v.params.data(), v.params.size()));
             l.setBlockBegin(v.block_begin);
             l.setBlockEnd(v.block_end);
+            l.setQuiet(v.quiet);
           } else if constexpr (std::is_same_v<T, GemmCmd>) {
             gemmToWire(v.gemm, c.initGemm());
           } else if constexpr (std::is_same_v<T, BlasCmd>) {

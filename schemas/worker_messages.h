@@ -71,6 +71,7 @@ struct LaunchCmd {
   uint32_t dynamic_shared = 0;
   std::span<const uint8_t> params;
   uint64_t block_begin = 0, block_end = 0;  // modnn_kernel_launch's block range
+  bool quiet = false;
 };
 struct GemmCmd { modnn_gemm gemm{}; };
 struct BlasCmd { modnn_blas blas{}; };

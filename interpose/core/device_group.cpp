@@ -547,6 +547,7 @@ modnn_status launchWays(Group* g, const modnn_kernel_launch& l, int* out_ways) {
     mine.struct_size = sizeof mine;
     mine.module = m->parts[size_t(i)];
     if (ways > 1) mine.block_begin = shares[size_t(i)].first, mine.block_end = shares[size_t(i)].second;
+    mine.quiet = ways == 1 && i > 0;  // a replica: member 0 prints
     return d.iface->launch_kernel(d.ctx, &mine);
   });
   if (st != MODNN_OK || ways == 1) return st;

@@ -209,6 +209,7 @@ modnn_status KernelEngine::launch(const modnn_kernel_launch* l) {
     if (l->block_begin >= l->block_end || l->block_end > blocks) return MODNN_ERR_INVALID_CONFIGURATION;
     first = l->block_begin, end = l->block_end;
   }
+  bool quiet = MODNN_STRUCT_HAS(l, modnn_kernel_launch, quiet) && l->quiet;
   if (prog.reqntid[0] && (prog.reqntid[0] != l->block[0] || std::max(prog.reqntid[1], 1u) != l->block[1] ||
                           std::max(prog.reqntid[2], 1u) != l->block[2]))
     return MODNN_ERR_INVALID_CONFIGURATION;
@@ -232,6 +233,7 @@ modnn_status KernelEngine::launch(const modnn_kernel_launch* l) {
   L.sharedBytes = uint32_t(shared);
   L.totalBlocks = end;
   L.nextBlock.store(first, std::memory_order_relaxed);
+  L.quiet = quiet;
   L.heap = &heap_;
   modnn_status st = ptx::runLaunch(L, workers_, pool_);
   if (st != MODNN_OK) {

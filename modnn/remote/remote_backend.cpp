@@ -241,6 +241,7 @@ modnn_status launchKernel(void* ctx, const modnn_kernel_launch* l) {
     cmd.block_begin = l->block_begin;
     cmd.block_end = l->block_end;
   }
+  if (MODNN_STRUCT_HAS(l, modnn_kernel_launch, quiet)) cmd.quiet = l->quiet;
   c.body = std::move(cmd);
   dev(ctx)->conn->command(std::move(c));
   return MODNN_OK;

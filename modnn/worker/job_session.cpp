@@ -269,6 +269,7 @@ modnn_status JobSession::run(const wire::Command& cmd, std::string* why) {
     l.param_bytes = uint32_t(c->params.size());
     l.block_begin = c->block_begin;
     l.block_end = c->block_end;
+    l.quiet = c->quiet;
     return dev.launch_kernel(ctx, &l);
   }
   // Ops name device addresses the backend translates through this job's own

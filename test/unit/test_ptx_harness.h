@@ -159,7 +159,7 @@ class Device {
   bool supports(modnn_module* m, const std::string& name) { return dev_.iface->supports_kernel(dev_.ctx, m, name.c_str()); }
 
   modnn_status launch(modnn_module* m, const std::string& name, Dim grid, Dim block, const Params& p,
-                      uint32_t shared = 0) {
+                      uint32_t shared = 0, uint64_t block_begin = 0, uint64_t block_end = 0) {
     modnn_kernel_launch l{};
     l.struct_size = sizeof l;
     l.module = m;
@@ -173,6 +173,8 @@ class Device {
     l.dynamic_shared_bytes = shared;
     l.params = p.bytes.data();
     l.param_bytes = uint32_t(p.bytes.size());
+    l.block_begin = block_begin;
+    l.block_end = block_end;
     return dev_.iface->launch_kernel(dev_.ctx, &l);
   }
 

@@ -775,6 +775,38 @@ TEST_CASE("launch validation", "[ptx][snippet]") {
   REQUIRE(d.launch(m, "k", {1}, {32}, p) == MODNN_OK);
 }
 
+TEST_CASE("a block range runs those blocks only, with the whole grid's ids", "[ptx][snippet]") {
+  // out[ctaid.x * ntid.x + tid.x] = nctaid.x * 100 + ctaid.x + 1 (x * y blocks of 32 threads)
+  std::string ptx = module(R"(
+  .reg .b64 %rd<4>;
+  .reg .b32 %r<8>;
+  ld.param.u64 %rd1, [out];
+  mov.u32 %r1, %ctaid.x; mov.u32 %r2, %ntid.x; mov.u32 %r3, %tid.x; mov.u32 %r4, %nctaid.x;
+  mov.u32 %r6, %ctaid.y; mad.lo.s32 %r1, %r6, %r4, %r1;
+  mad.lo.s32 %r5, %r1, %r2, %r3;
+  mul.wide.s32 %rd2, %r5, 4; add.s64 %rd3, %rd1, %rd2;
+  mul.lo.s32 %r7, %r4, 100; add.s32 %r7, %r7, %r1; add.s32 %r7, %r7, 1;
+  st.global.u32 [%rd3], %r7;
+  ret;)");
+  Device d;
+  modnn_module* m = d.loadOk(ptx);
+  uint64_t out = d.alloc(8 * 32 * 4);
+  std::vector<uint32_t> zeros(8 * 32, 0);
+  d.write(out, zeros.data(), zeros.size() * 4);
+  Params p;
+  p.add(out).add(uint64_t(0));
+  // Linear blocks 3..5 of a 4 x 2 grid: (3,0), (0,1), (1,1).
+  REQUIRE(d.launch(m, "k", {4, 2}, {32}, p, 0, 3, 6) == MODNN_OK);
+  auto got = d.download<uint32_t>(out, 8 * 32);
+  for (uint32_t b = 0; b < 8; ++b)
+    for (uint32_t t = 0; t < 32; ++t) {
+      INFO("block " << b << " thread " << t);
+      CHECK(got[b * 32 + t] == (b >= 3 && b < 6 ? 4 * 100 + b + 1 : 0u));
+    }
+  REQUIRE(d.launch(m, "k", {4, 2}, {32}, p, 0, 6, 6) == MODNN_ERR_INVALID_CONFIGURATION);
+  REQUIRE(d.launch(m, "k", {4, 2}, {32}, p, 0, 2, 9) == MODNN_ERR_INVALID_CONFIGURATION);
+}
+
 TEST_CASE("a module loaded twice keeps separate private variables", "[ptx][snippet]") {
   std::string ptx = module(R"(
   .reg .b64 %rd<4>;

@@ -53,6 +53,7 @@ struct LaunchShared {
   std::atomic<int> status{MODNN_OK};
   std::mutex outMu;
   std::vector<std::pair<uint64_t, std::string>> printfOut;  // (block, text)
+  bool quiet = false;  // printf output is dropped (a replica's)
   std::string faultMessage;                                  // first fault, for the log
 
   void fail(modnn_status st, const std::string& why) {

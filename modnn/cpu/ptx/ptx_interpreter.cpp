@@ -582,7 +582,7 @@ modnn_status runLaunch(LaunchShared& L, std::vector<std::unique_ptr<Worker>>& wo
       }
     }
   });
-  if (!L.printfOut.empty()) {
+  if (!L.printfOut.empty() && !L.quiet) {
     std::stable_sort(L.printfOut.begin(), L.printfOut.end(),
                      [](const auto& a, const auto& b) { return a.first < b.first; });
     for (const auto& [block, text] : L.printfOut) std::fwrite(text.data(), 1, text.size(), stdout);
