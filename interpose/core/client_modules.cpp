@@ -178,19 +178,7 @@ modnn_status Client::launch(const LaunchRequest& req) {
 }
 
 modnn_status Client::executeLaunch(LaunchOp& op, const PlanTag& tag) {
-  modnn_kernel_launch l{};
-  l.struct_size = sizeof l;
-  l.module = op.module->loaded;
-  l.kernel_name = op.kernel.c_str();
-  l.grid[0] = op.grid.x;
-  l.grid[1] = op.grid.y;
-  l.grid[2] = op.grid.z;
-  l.block[0] = op.block.x;
-  l.block[1] = op.block.y;
-  l.block[2] = op.block.z;
-  l.dynamic_shared_bytes = op.dynamic_shared;
-  l.params = op.params.data();
-  l.param_bytes = uint32_t(op.params.size());
+  modnn_kernel_launch l = launchOf(op);
   return planning_ ? planning_->launch(device_, l, tag) : device_.iface->launch_kernel(device_.ctx, &l);
 }
 

@@ -418,6 +418,30 @@ std::vector<std::pair<uint64_t, uint64_t>> writtenBy(const modnn_gemm& g, Slice 
   return out;
 }
 
+const char* splitPolicy() {
+  static const char* policy = std::getenv("MOAI_SPLIT");
+  return policy ? policy : "";
+}
+
+// The ways (1..most) that minimise an op of `whole` seconds on one device
+// split evenly, plus the all-gather of the `bytes` it writes in `copies`
+// pieces (each device sends its share to every other one, all at once).
+int splitWays(const Group* g, double whole, double bytes, double copies, int most) {
+  if (most < 2 || std::strcmp(splitPolicy(), "never") == 0) return 1;
+  if (std::strcmp(splitPolicy(), "always") == 0) return most;
+  const GroupCosts& c = g->costs;
+  double bandwidth = c.link_bandwidth > 0 ? c.link_bandwidth : g->props.memory_bandwidth;
+  if (whole <= 0 || bandwidth <= 0) return 1;
+  int best = 1;
+  double best_t = whole;
+  for (int ways = 2; ways <= most; ++ways) {
+    double gather = (bytes / bandwidth + c.link_latency * copies) / ways * (ways - 1);
+    double t = whole / ways + gather + c.op_overhead;
+    if (t < best_t) best = ways, best_t = t;
+  }
+  return best;
+}
+
 // After a split op: device i (< ways) wrote `written[i]`, which every other
 // device receives.
 modnn_status allGather(Group* g, int ways, const std::vector<std::vector<std::pair<uint64_t, uint64_t>>>& written) {
@@ -458,11 +482,6 @@ modnn_status runSplitGemm(Group* g, const modnn_gemm& gemm, int ways) {
 
 // ---- kernels split by block ranges ----------------------------------------
 
-const char* splitPolicy() {
-  static const char* policy = std::getenv("MOAI_SPLIT");
-  return policy ? policy : "";
-}
-
 // What the launch writes, from the module's PTX; null when the module has
 // none that parses.
 std::shared_ptr<const KernelFootprint> footprintOf(Group* g, GroupModule* m, const modnn_kernel_launch& l) {
@@ -501,40 +520,37 @@ std::shared_ptr<const KernelFootprint> footprintOf(Group* g, GroupModule* m, con
 // Ways to split a launch of `f`: the kernel at the measured element rate on
 // one device against a share of it plus the all-gather of what it writes.
 int kernelSplitWays(const Group* g, const KernelFootprint& f, int n) {
-  int most = int(std::min<uint64_t>(uint64_t(n), f.blocks));
-  if (most < 2 || std::strcmp(splitPolicy(), "never") == 0) return 1;
-  if (std::strcmp(splitPolicy(), "always") == 0) return most;
-  const GroupCosts& c = g->costs;
-  if (c.kernel_rate <= 0 || c.link_bandwidth <= 0) return 1;
+  if (g->costs.kernel_rate <= 0 && std::strcmp(splitPolicy(), "always") != 0) return 1;
   uint64_t bytes = 0;
   size_t copies = 0;
   for (auto [va, size] : rangesWritten(f, 0, f.blocks)) bytes += size, ++copies;
   // Elements: a grid-stride kernel walks more of them than it has threads.
   double elements = std::max(double(f.threads), double(bytes) / 4);
-  double whole = elements / c.kernel_rate;
-  int best = 1;
-  double best_t = whole;
-  for (int ways = 2; ways <= most; ++ways) {
-    // Each device sends its share to ways - 1 peers, all at once.
-    double gather = double(bytes) / ways * (ways - 1) / c.link_bandwidth +
-                    c.link_latency * double(copies) / ways * (ways - 1);
-    double t = whole / ways + gather + c.op_overhead;
-    if (t < best_t) best = ways, best_t = t;
-  }
-  return best;
+  double whole = g->costs.kernel_rate > 0 ? elements / g->costs.kernel_rate : 0;
+  return splitWays(g, whole, double(bytes), double(copies), int(std::min<uint64_t>(uint64_t(n), f.blocks)));
 }
 
-modnn_status launchWays(Group* g, const modnn_kernel_launch& l, int* out_ways) {
+// What the group could split of this launch; null when nothing.
+std::shared_ptr<const KernelFootprint> splittableFootprint(Group* g, const modnn_kernel_launch& l) {
+  bool whole_launch = !MODNN_STRUCT_HAS(&l, modnn_kernel_launch, block_end) || l.block_end == 0;
+  if (g->devs.size() < 2 || !g->block_ranges || !whole_launch || !l.module) return nullptr;
+  auto f = footprintOf(g, reinterpret_cast<GroupModule*>(l.module), l);
+  return f && f->splittable ? f : nullptr;
+}
+
+// `ways` 0: the group's cost model decides.
+modnn_status launchWays(Group* g, const modnn_kernel_launch& l, int ways, int* out_ways) {
   std::shared_lock<std::shared_mutex> members(g->members);
   auto* m = reinterpret_cast<GroupModule*>(l.module);
   int n = int(g->devs.size());
-  int ways = 1;
   std::shared_ptr<const KernelFootprint> f;
-  bool whole_launch = !MODNN_STRUCT_HAS(&l, modnn_kernel_launch, block_end) || l.block_end == 0;
-  if (n > 1 && g->block_ranges && whole_launch && std::strcmp(splitPolicy(), "never") != 0) {
-    f = footprintOf(g, m, l);
-    if (f && f->splittable) ways = kernelSplitWays(g, *f, n);
-  }
+  if (ways != 1 && std::strcmp(splitPolicy(), "never") != 0) f = splittableFootprint(g, l);
+  if (!f)
+    ways = 1;
+  else if (ways > 1 && std::strcmp(splitPolicy(), "always") != 0)
+    ways = int(std::min<uint64_t>({uint64_t(ways), uint64_t(n), f->blocks}));
+  else
+    ways = kernelSplitWays(g, *f, n);
   if (out_ways) *out_ways = ways;
   std::vector<std::pair<uint64_t, uint64_t>> shares;  // block ranges
   for (int i = 0; i < ways; ++i) shares.emplace_back(f ? f->blocks * i / ways : 0, f ? f->blocks * (i + 1) / ways : 0);
@@ -556,7 +572,7 @@ modnn_status launchWays(Group* g, const modnn_kernel_launch& l, int* out_ways) {
   return allGather(g, ways, written);
 }
 
-modnn_status launchKernel(void* ctx, const modnn_kernel_launch* l) { return launchWays(group(ctx), *l, nullptr); }
+modnn_status launchKernel(void* ctx, const modnn_kernel_launch* l) { return launchWays(group(ctx), *l, 0, nullptr); }
 
 bool membersRunBlockRanges(const std::vector<modnn_device>& devs) {
   for (auto& d : devs) {
@@ -568,7 +584,52 @@ bool membersRunBlockRanges(const std::vector<modnn_device>& devs) {
   return !devs.empty();
 }
 
-// `ways` 0: the group's own cost model decides a GEMM's split.
+// ---- AXPY, SCAL, SWAP split by ranges -------------------------------------
+
+bool blasSplittable(const modnn_blas& b) {
+  bool element_wise = b.fn == MODNN_BLAS_AXPY || b.fn == MODNN_BLAS_SCAL || b.fn == MODNN_BLAS_SWAP;
+  return element_wise && b.n >= 2 && b.incx == 1 && (b.fn == MODNN_BLAS_SCAL || b.incy == 1);
+}
+
+// Elements [i0, i1) of the vectors, and what that share writes.
+modnn_blas blasSlice(const modnn_blas& b, int64_t i0, int64_t i1, std::vector<std::pair<uint64_t, uint64_t>>* written) {
+  modnn_blas p = b;
+  uint64_t es = modnn_dtype_size(b.type);
+  p.n = i1 - i0;
+  p.x = b.x + uint64_t(i0) * es;
+  if (b.y) p.y = b.y + uint64_t(i0) * es;
+  uint64_t bytes = uint64_t(i1 - i0) * es;
+  if (b.fn != MODNN_BLAS_AXPY) written->emplace_back(p.x, bytes);
+  if (b.fn != MODNN_BLAS_SCAL) written->emplace_back(p.y, bytes);
+  return p;
+}
+
+int blasSplitWays(const Group* g, const modnn_blas& b, int n) {
+  int most = int(std::min<int64_t>(n, b.n));
+  double es = double(modnn_dtype_size(b.type));
+  double vectors = b.fn == MODNN_BLAS_SCAL ? 1 : 2;
+  double traffic = double(b.n) * es * vectors * 2;  // read and write
+  double bandwidth = g->props.memory_bandwidth > 0 ? g->props.memory_bandwidth : 1e10;
+  return splitWays(g, traffic / bandwidth, double(b.n) * es * (vectors == 1 ? 1 : b.fn == MODNN_BLAS_SWAP ? 2 : 1),
+                   vectors, most);
+}
+
+modnn_status runSplitBlas(Group* g, const modnn_blas& b, int ways) {
+  std::vector<std::vector<std::pair<uint64_t, uint64_t>>> written(static_cast<size_t>(ways));
+  std::vector<modnn_blas> shares;
+  for (int i = 0; i < ways; ++i) shares.push_back(blasSlice(b, b.n * i / ways, b.n * (i + 1) / ways, &written[size_t(i)]));
+  modnn_status st = onAll(g, [&](int i, const modnn_device& d) {
+    if (i >= ways) return MODNN_OK;
+    modnn_op op{};
+    op.struct_size = sizeof op;
+    op.kind = MODNN_OP_BLAS;
+    op.u.blas = shares[size_t(i)];
+    return d.iface->run_op(d.ctx, &op);
+  });
+  return st != MODNN_OK ? st : allGather(g, ways, written);
+}
+
+// `ways` 0: the group's own cost model decides a GEMM's or vector op's split.
 modnn_status runOpWays(Group* g, const modnn_op* op, int ways, int* out_ways) {
   std::shared_lock<std::shared_mutex> members(g->members);
   int n = int(g->devs.size());
@@ -577,6 +638,11 @@ modnn_status runOpWays(Group* g, const modnn_op* op, int ways, int* out_ways) {
     ways = ways > 0 ? std::min(ways, most) : gemmSplitWays(op->u.gemm, g->props, n);
     if (out_ways) *out_ways = std::max(ways, 1);
     if (ways > 1) return runSplitGemm(g, op->u.gemm, ways);
+  } else if (op->kind == MODNN_OP_BLAS && blasSplittable(op->u.blas) && n > 1) {
+    int most = int(std::min<int64_t>(n, op->u.blas.n));
+    ways = ways > 0 ? std::min(ways, most) : blasSplitWays(g, op->u.blas, n);
+    if (out_ways) *out_ways = std::max(ways, 1);
+    if (ways > 1) return runSplitBlas(g, op->u.blas, ways);
   } else if (out_ways) {
     *out_ways = 1;
   }
@@ -805,9 +871,15 @@ void setGroupCosts(const modnn_device& device, const GroupCosts& costs) {
   group(device.ctx)->costs = costs;
 }
 
-modnn_status launchOnGroup(const modnn_device& device, const modnn_kernel_launch& launch, int* out_ways) {
+modnn_status launchOnGroup(const modnn_device& device, const modnn_kernel_launch& launch, int ways, int* out_ways) {
   if (!isGroup(device)) return MODNN_ERR_INVALID_VALUE;
-  return launchWays(group(device.ctx), launch, out_ways);
+  return launchWays(group(device.ctx), launch, ways, out_ways);
+}
+
+std::shared_ptr<const KernelFootprint> launchFootprint(const modnn_device& device, const modnn_kernel_launch& launch) {
+  if (!isGroup(device)) return nullptr;
+  std::shared_lock<std::shared_mutex> members(group(device.ctx)->members);
+  return splittableFootprint(group(device.ctx), launch);
 }
 
 int groupSize(const modnn_device& device) {

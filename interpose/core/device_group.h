@@ -11,8 +11,10 @@
 // is what keeps every other kernel safe without knowing what it writes; the
 // planner (planner/) is what will replace it with sharded tensors.
 #pragma once
+#include <memory>
 #include <vector>
 
+#include "interpose/core/kernel_footprint.h"
 #include "modnn/backend.h"
 
 namespace moai {
@@ -26,10 +28,10 @@ modnn_device makeDeviceGroup(std::vector<modnn_device> devices);
 int gemmSplitWays(const modnn_gemm& g, const modnn_device_props& props, int n);
 
 // For the client's planning (segment_planner.h): the group's size (0: not a
-// group), an op run with the GEMM column split a plan chose (`ways` >= 1; 0:
-// gemmSplitWays decides), reporting the ways it used (1 when the GEMM cannot
-// be split by columns), and a copy of [va, va + size) from member `from` to
-// member `to` (start-up link measurements).
+// group), an op run with the split a plan chose (`ways` >= 1: GEMM columns,
+// AXPY/SCAL/SWAP ranges; 0: the group's cost model decides), reporting the
+// ways it used (1 when the op cannot be split), and a copy of [va, va + size)
+// from member `from` to member `to` (start-up link measurements).
 int groupSize(const modnn_device& device);
 
 // What the group's split decisions for kernels need from start-up
@@ -42,9 +44,13 @@ struct GroupCosts {
 };
 void setGroupCosts(const modnn_device& group, const GroupCosts& costs);
 
-// A launch as the group runs it, reporting the ways it was split (1: whole on
-// every member). $MOAI_SPLIT=always|never overrides the cost model here too.
-modnn_status launchOnGroup(const modnn_device& group, const modnn_kernel_launch& launch, int* out_ways);
+// A launch as the group runs it: split `ways` ways by block ranges (1: whole
+// on every member; 0: the group's cost model decides), reporting the ways it
+// used (1 when the kernel is not provably element-wise).
+// $MOAI_SPLIT=always|never overrides the cost model here too.
+modnn_status launchOnGroup(const modnn_device& group, const modnn_kernel_launch& launch, int ways, int* out_ways);
+// What the launch writes, when the group could split it; null otherwise.
+std::shared_ptr<const KernelFootprint> launchFootprint(const modnn_device& group, const modnn_kernel_launch& launch);
 modnn_status runOnGroup(const modnn_device& group, const modnn_op& op, int ways, int* out_ways);
 modnn_status copyBetweenMembers(const modnn_device& group, int from, int to, uint64_t va, uint64_t size);
 

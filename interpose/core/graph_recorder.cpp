@@ -198,9 +198,9 @@ int addBlas(Graph& g, const TensorAt& at, const modnn_blas& b, const Keep& keep)
 
 }  // namespace
 
-int GraphRecorder::add(const RecordedOp& op) {
+int GraphRecorder::add(const RecordedOp& op, const KernelFootprint* footprint) {
   if (auto* m = std::get_if<ModnnOp>(&op.body)) return addModnn(*m);
-  if (auto* l = std::get_if<LaunchOp>(&op.body)) return addLaunch(*l);
+  if (auto* l = std::get_if<LaunchOp>(&op.body)) return addLaunch(*l, footprint);
   if (auto* c = std::get_if<CopyOp>(&op.body)) return addCopy(*c);
   if (auto* f = std::get_if<FillOp>(&op.body)) return addFill(*f);
   return -1;
@@ -242,10 +242,12 @@ int GraphRecorder::addModnn(const ModnnOp& m) {
   return graph_.addOp(std::move(op));
 }
 
-int GraphRecorder::addLaunch(const LaunchOp& l) {
+int GraphRecorder::addLaunch(const LaunchOp& l, const KernelFootprint* footprint) {
   Op op;
   op.kind = OpKind::Opaque;
   op.name = l.kernel;
+  double threads = double(l.grid.x) * l.grid.y * l.grid.z * l.block.x * l.block.y * l.block.z;
+  double elements = threads;
   // Pointer arguments are 8-byte aligned in the packed parameters; a value
   // that lands in one of the allocations the launch keeps alive is one.
   for (size_t off = 0; off + 8 <= l.params.size(); off += 8) {
@@ -254,8 +256,29 @@ int GraphRecorder::addLaunch(const LaunchOp& l) {
     const Allocation* a = holder(l.keep_alive, v);
     if (!a) continue;
     int t = flat(a->base, v - a->base, a->size - (v - a->base));
-    push(&op.reads, t), push(&op.writes, t);
+    push(&op.reads, t);
+    if (!footprint || !footprint->splittable) push(&op.writes, t);
   }
+  if (footprint && footprint->splittable) {
+    double written = 0;
+    for (const StoreStream& s : footprint->streams) {
+      const Allocation* a = holder(l.keep_alive, s.base);
+      uint64_t end = s.stride ? s.limit : std::min(s.limit, s.base + s.per_thread * footprint->threads);
+      if (!a || end > a->base + a->size) {
+        op.writes.clear();
+        break;
+      }
+      push(&op.writes, flat(a->base, s.base - a->base, end - s.base));
+      written += double(end - s.base);
+    }
+    if (!op.writes.empty()) {
+      op.kind = OpKind::Elementwise;
+      elements = std::max(threads, written / 4);  // a grid-stride loop walks more than its threads
+    }
+  }
+  if (op.writes.empty())  // not element-wise after all: every pointer argument may be written
+    for (int t : op.reads) push(&op.writes, t);
+  op.flops = elements * kernel_flops_per_element_;
   return graph_.addOp(std::move(op));
 }
 

@@ -7,9 +7,12 @@
 //    device memory the client does not read);
 //  - AXPY, SCAL, SWAP on contiguous vectors are element-wise, COPY a copy,
 //    DOT/NRM2/ASUM/IAMAX/IAMIN reductions, other BLAS routines opaque;
-//  - kernels are opaque (nothing in the client proves a kernel element-wise
-//    yet): every device allocation a pointer argument points into is read
-//    and written, from that address to the allocation's end;
+//  - a kernel launch whose PTX shows it element-wise (kernel_footprint.h) is
+//    element-wise, writing the regions its store streams reach; other
+//    kernels are opaque. Either reads (opaque: and writes) every device
+//    allocation a pointer argument points into, from that address to the
+//    allocation's end. A kernel's FLOPs are its elements at the device's
+//    measured kernel rate (setKernelCost), not a count of its instructions;
 //  - copies and memsets of device memory, with no reads for host->device and
 //    no writes for device->host;
 //  - a tensor is a region (allocation base address, offset) with a flat shape
@@ -20,6 +23,7 @@
 #include <map>
 #include <tuple>
 
+#include "interpose/core/kernel_footprint.h"
 #include "interpose/core/recorded_op.h"
 #include "planner/graph.h"
 
@@ -30,7 +34,12 @@ class GraphRecorder {
   // Adds the graph op an entry of a stream's queue stands for; its index in
   // the segment, or -1 when it is none (events, waits, host functions,
   // host-to-host copies).
-  int add(const RecordedOp& op);
+  // `footprint`: what a launch writes, when the caller knows.
+  int add(const RecordedOp& op, const KernelFootprint* footprint = nullptr);
+  // A kernel's cost: FLOPs per element it walks (the device's vector FLOP/s
+  // over its measured kernel rate), so the planner's roofline times it as
+  // measured. 0: kernels carry no FLOPs.
+  void setKernelCost(double flops_per_element) { kernel_flops_per_element_ = flops_per_element; }
 
   const planner::Graph& graph() const { return graph_; }
   bool empty() const { return graph_.ops.empty(); }
@@ -39,7 +48,7 @@ class GraphRecorder {
 
  private:
   int addModnn(const ModnnOp& m);
-  int addLaunch(const LaunchOp& l);
+  int addLaunch(const LaunchOp& l, const KernelFootprint* footprint);
   int addCopy(const CopyOp& c);
   int addFill(const FillOp& f);
 
@@ -50,6 +59,7 @@ class GraphRecorder {
 
   planner::Graph graph_;
   std::map<std::tuple<uint64_t, uint64_t, int64_t>, int> regions_;  // (alloc, offset, bytes) -> tensor
+  double kernel_flops_per_element_ = 0;
 };
 
 }  // namespace moai

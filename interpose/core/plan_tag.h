@@ -10,7 +10,7 @@ struct SegmentRun;  // segment_planner.h
 struct PlanTag {
   std::shared_ptr<SegmentRun> segment;  // null: no planning in this process
   int op = -1;                          // index in the segment's graph; -1: not a graph op
-  int gemm_ways = 0;                    // column split the plan chose; 0: the device group decides
+  int ways = 0;  // split the plan chose (GEMM columns, element-wise ranges); 0: the device group decides
 };
 
 }  // namespace moai

@@ -11,6 +11,7 @@
 #include "interpose/core/allocation_table.h"
 #include "interpose/core/module_registry.h"
 #include "interpose/core/plan_tag.h"
+#include "modnn/backend.h"
 #include "modnn/ops.h"
 
 namespace moai {
@@ -45,6 +46,20 @@ struct LaunchOp {
   std::vector<uint8_t> params;
   std::vector<std::shared_ptr<Allocation>> keep_alive;
 };
+// The launch as a device takes it (pointing into `op`, which must outlive it).
+inline modnn_kernel_launch launchOf(const LaunchOp& op) {
+  modnn_kernel_launch l{};
+  l.struct_size = sizeof l;
+  l.module = op.module ? op.module->loaded : nullptr;
+  l.kernel_name = op.kernel.c_str();
+  l.grid[0] = op.grid.x, l.grid[1] = op.grid.y, l.grid[2] = op.grid.z;
+  l.block[0] = op.block.x, l.block[1] = op.block.y, l.block[2] = op.block.z;
+  l.dynamic_shared_bytes = op.dynamic_shared;
+  l.params = op.params.data();
+  l.param_bytes = uint32_t(op.params.size());
+  return l;
+}
+
 struct EventOp {
   Event* event = nullptr;
   uint64_t generation = 0;

@@ -65,12 +65,16 @@ bool sameChoice(const std::string& planned, int planned_ways, const std::string&
 }
 
 // What the device group can run: a GEMM whole or split by the twin's rows
-// (its own output columns) and every op whole on each device.
+// (its own output columns), an element-wise op (a kernel the PTX analysis
+// proved so, AXPY/SCAL/SWAP) whole or split by ranges, and every op whole on
+// each device.
 planner::SearchOptions runnableHere() {
   planner::SearchOptions o;
   o.allow_offload = false;  // the group keeps every tensor on its devices
   o.runnable = [](const Op& op, const planner::Strategy& s) {
-    return op.kind == OpKind::Gemm ? s.name == "split M" && op.gemm.batch == 1 : s.name == "replicate";
+    if (op.kind == OpKind::Gemm) return s.name == "split M" && op.gemm.batch == 1;
+    if (op.kind == OpKind::Elementwise) return s.name == "split dim 0" || s.name == "replicate";
+    return s.name == "replicate";
   };
   return o;
 }
@@ -104,6 +108,7 @@ struct SegmentPlanner::Step {
   bool hit = false;
   int plan_driven = 0;    // GEMMs whose split came from a plan
   int gemms = 0;
+  int elementwise_plan_driven = 0, elementwise = 0;  // the same for element-wise ops
   int differs = 0;        // ops that ran otherwise than planned
 };
 
@@ -116,6 +121,7 @@ struct SegmentPlanner::AsRun {
   std::vector<double> op_seconds;
   std::vector<bool> differs;
   int plan_driven = 0, gemms = 0, differ_count = 0;
+  int elementwise_plan_driven = 0, elementwise = 0;
 };
 
 std::unique_ptr<SegmentPlanner> SegmentPlanner::fromEnvironment(const modnn_device& device,
@@ -137,7 +143,7 @@ std::unique_ptr<SegmentPlanner> SegmentPlanner::fromEnvironment(const modnn_devi
   Calibration c = calibrate(device, member, vas);
   log().info("calibration: {}", describeCalibration(c));
   setGroupCosts(device, GroupCosts{c.kernel_rate, c.link.bandwidth, c.link.latency, c.op_overhead});
-  auto planner = std::make_unique<SegmentPlanner>(std::move(o), std::move(c), member);
+  auto planner = std::make_unique<SegmentPlanner>(std::move(o), std::move(c), member, device);
   if (planner->opt_.report) {
     static SegmentPlanner* self = planner.get();  // the client keeps it until exit
     std::atexit([] { self->finish(); });
@@ -145,11 +151,15 @@ std::unique_ptr<SegmentPlanner> SegmentPlanner::fromEnvironment(const modnn_devi
   return planner;
 }
 
-SegmentPlanner::SegmentPlanner(PlannerOptions options, Calibration calibration, const modnn_device_props& props)
+SegmentPlanner::SegmentPlanner(PlannerOptions options, Calibration calibration, const modnn_device_props& props,
+                               modnn_device device)
     : opt_(std::move(options)),
+      device_(device),
       calibration_(std::move(calibration)),
       cluster_(clusterFrom(calibration_, props)),
       model_(cluster_, opt_.devices) {
+  if (calibration_.kernel_rate > 0 && !cluster_.kinds.empty())
+    recorder_.setKernelCost(cluster_.kinds[0].vector_flops / calibration_.kernel_rate);
   if (!opt_.record_path.empty()) {
     record_.open(opt_.record_path, std::ios::trunc);
     if (record_)
@@ -178,7 +188,10 @@ PlanTag SegmentPlanner::record(const RecordedOp& rop) {
   std::lock_guard<std::mutex> lock(mu_);
   // A program that never synchronises still gets segments (not measured).
   if (recorder_.graph().ops.size() >= kMaxSegmentOps) endSegmentLocked(false);
-  int idx = recorder_.add(rop);
+  std::shared_ptr<const KernelFootprint> footprint;
+  if (auto* l = std::get_if<LaunchOp>(&rop.body); l && opt_.devices > 1 && l->module && l->module->loaded)
+    footprint = launchFootprint(device_, launchOf(*l));
+  int idx = recorder_.add(rop, footprint.get());
   if (idx < 0) return {};
   const Graph& g = recorder_.graph();
   const Op& op = g.ops[size_t(idx)];
@@ -193,7 +206,7 @@ PlanTag SegmentPlanner::record(const RecordedOp& rop) {
     diverged_ = true;
   int ways = 0;
   std::string by;
-  if (op.kind == OpKind::Gemm) {
+  if (op.kind == OpKind::Gemm || op.kind == OpKind::Elementwise) {
     if (opt_.split_override) {
       by = "MOAI_SPLIT";
     } else if (opt_.devices < 2) {
@@ -202,9 +215,9 @@ PlanTag SegmentPlanner::record(const RecordedOp& rop) {
       by = "no plan yet: group cost model";
     } else {
       const planner::OpAssignment& a = expected_->plan.ops[size_t(idx)];
-      if (a.strategy == "whole")
+      if (a.strategy == "whole" || a.strategy == "replicate")
         ways = 1, by = "plan";
-      else if (a.strategy == "split M")
+      else if (a.strategy == (op.kind == OpKind::Gemm ? "split M" : "split dim 0"))
         ways = a.ways, by = "plan";
       else
         by = "plan chose " + a.strategy + " (not runnable here): group cost model";
@@ -227,7 +240,7 @@ PlanTag SegmentPlanner::record(const RecordedOp& rop) {
 
 modnn_status SegmentPlanner::run(const modnn_device& device, const modnn_op& op, const PlanTag& tag) {
   int used = 1;
-  modnn_status st = groupSize(device) > 0 ? runOnGroup(device, op, tag.gemm_ways, &used)
+  modnn_status st = groupSize(device) > 0 ? runOnGroup(device, op, tag.ways, &used)
                                           : device.iface->run_op(device.ctx, &op);
   if (tag.segment && tag.op >= 0) {
     std::lock_guard<std::mutex> lock(tag.segment->mu);
@@ -238,7 +251,8 @@ modnn_status SegmentPlanner::run(const modnn_device& device, const modnn_op& op,
 
 modnn_status SegmentPlanner::launch(const modnn_device& device, const modnn_kernel_launch& l, const PlanTag& tag) {
   int used = 1;
-  modnn_status st = groupSize(device) > 0 ? launchOnGroup(device, l, &used) : device.iface->launch_kernel(device.ctx, &l);
+  modnn_status st =
+      groupSize(device) > 0 ? launchOnGroup(device, l, tag.ways, &used) : device.iface->launch_kernel(device.ctx, &l);
   if (tag.segment && tag.op >= 0) {
     std::lock_guard<std::mutex> lock(tag.segment->mu);
     if (size_t(tag.op) < tag.segment->executed.size()) tag.segment->executed[size_t(tag.op)] = used;
@@ -300,6 +314,8 @@ void SegmentPlanner::endSegmentLocked(bool synchronised) {
   step.bytes_moved = r.bytes_moved;
   step.plan_driven = r.plan_driven;
   step.gemms = r.gemms;
+  step.elementwise_plan_driven = r.elementwise_plan_driven;
+  step.elementwise = r.elementwise;
   step.differs = r.differ_count;
   if (steps_.size() < kMaxSteps) steps_.push_back(step);
 }
@@ -318,18 +334,19 @@ SegmentPlanner::AsRun SegmentPlanner::asRun(const Entry& e, SegmentRun& run) con
     const Op& op = g.ops[i];
     int ways = i < executed.size() && executed[i] > 0 ? executed[i] : i < run.decided.size() && run.decided[i] > 0 ? run.decided[i] : 1;
     const double kernel_elements = i < run.kernel_elements.size() ? run.kernel_elements[i] : 0;
-    if (op.kind != OpKind::Gemm && kernel_elements <= 0) ways = 1;
+    if (op.kind != OpKind::Gemm && op.kind != OpKind::Elementwise) ways = 1;
     double t = 0;
     const double flops = op.totalFlops();
-    if (ways > 1 && op.kind != OpKind::Gemm) {
-      // A kernel split by block ranges (kernel_footprint.h): a share of it at
-      // the measured element rate, then an all-gather of what it writes.
+    if (ways > 1 && op.kind == OpKind::Elementwise) {
+      // Split by ranges (a kernel by blocks, kernel_footprint.h): a share of
+      // the work (a kernel's FLOPs are its measured element rate), then an
+      // all-gather of what it writes.
       double d = 0;
       for (int w : op.writes) d += double(g.tensors[size_t(w)].bytes());
-      t = calibration_.op_overhead + kernel_elements / (std::max(calibration_.kernel_rate, 1.0) * ways) +
+      t = model_.computeSeconds(op, opDtype(g, op), flops / ways, double(g.opBytes(op)) / ways) +
           planner::allGatherSeconds(d, ways, cluster_.intra_node);
       r.bytes_moved += int64_t(d);
-      r.strategy.push_back("split blocks");
+      r.strategy.push_back("split dim 0");
     } else if (ways > 1) {
       // Its columns (the twin's rows) on `ways` devices, then an all-gather of D.
       const double share = double((op.gemm.m + ways - 1) / ways) / double(op.gemm.m);
@@ -374,6 +391,9 @@ SegmentPlanner::AsRun SegmentPlanner::asRun(const Entry& e, SegmentRun& run) con
     if (op.kind == OpKind::Gemm) {
       ++r.gemms;
       if (i < run.decided_by.size() && run.decided_by[i] == "plan") ++r.plan_driven;
+    } else if (op.kind == OpKind::Elementwise) {
+      ++r.elementwise;
+      if (i < run.decided_by.size() && run.decided_by[i] == "plan") ++r.elementwise_plan_driven;
     }
   }
   return r;
@@ -439,11 +459,11 @@ void SegmentPlanner::report(std::ostream& out) {
           << planner::formatSeconds(e.unconstrained_seconds) << "\n";
     std::snprintf(line, sizeof line,
                   "  plan: predicted %s (compute %s, comm %s), moves %s; as run: predicted %s, moves %s; "
-                  "%d of %d GEMM splits from the plan, %d ops ran otherwise than planned\n",
+                  "%d of %d GEMM and %d of %d element-wise splits from the plan, %d ops ran otherwise than planned\n",
                   planner::formatSeconds(e.plan.step_seconds).c_str(), planner::formatSeconds(e.plan.compute_seconds).c_str(),
                   planner::formatSeconds(e.plan.comm_seconds).c_str(), planner::formatBytes(double(e.plan.bytes_moved)).c_str(),
                   planner::formatSeconds(r.seconds).c_str(), planner::formatBytes(double(r.bytes_moved)).c_str(), r.plan_driven, r.gemms,
-                  r.differ_count);
+                  r.elementwise_plan_driven, r.elementwise, r.differ_count);
     out << line;
   }
   // Per step of the heaviest graph: predicted (as run) against measured.
@@ -532,6 +552,8 @@ std::string SegmentPlanner::json() {
                      {"cache_hit", s.hit},
                      {"gemms", s.gemms},
                      {"gemm_splits_from_plan", s.plan_driven},
+                     {"elementwise", s.elementwise},
+                     {"elementwise_splits_from_plan", s.elementwise_plan_driven},
                      {"ops_differing_from_plan", s.differs}});
   j["segments"] = std::move(segs);
   j["steps"] = std::move(steps);

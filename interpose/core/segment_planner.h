@@ -64,7 +64,9 @@ class SegmentPlanner {
   // Null when nothing asks for planning. Calibrates `device` when it does.
   static std::unique_ptr<SegmentPlanner> fromEnvironment(const modnn_device& device, const modnn_device_props& props,
                                                          VirtualAddressSpace& vas);
-  SegmentPlanner(PlannerOptions options, Calibration calibration, const modnn_device_props& props);
+  // `device`: the one the client runs on (a device group is asked which kernels it can split).
+  SegmentPlanner(PlannerOptions options, Calibration calibration, const modnn_device_props& props,
+                 modnn_device device = {});
   ~SegmentPlanner();
 
   // An op entering a stream's queue (the client's lock held).
@@ -92,6 +94,7 @@ class SegmentPlanner {
   size_t heaviestEntry() const;
 
   PlannerOptions opt_;
+  modnn_device device_;
   Calibration calibration_;
   planner::Cluster cluster_;
   planner::CostModel model_;

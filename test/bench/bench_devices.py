@@ -48,6 +48,8 @@ def step_figures(j):
         "measured": sum(total(k, "measured_s") for k in range(1, steps)) / (steps - 1),
         "from_plan": sum(p[-1]["gemm_splits_from_plan"] for p in per),
         "gemms": sum(p[-1]["gemms"] for p in per),
+        "ew_from_plan": sum(p[-1].get("elementwise_splits_from_plan", 0) for p in per),
+        "elementwise": sum(p[-1].get("elementwise", 0) for p in per),
     }
 
 
@@ -67,7 +69,7 @@ for devices, step_ms, j in ((1, one, j1), (2, two, j2)):
           f"({'miss' if not f['first_hit'] else 'hit'}), cached step {f['plan_cached'] * 1e3:.3f} ms "
           f"({'hits' if f['cached_hit'] else 'NOT ALL HITS'}); predicted step {f['predicted'] * 1e3:.1f} ms, "
           f"measured {step_ms:.1f} ms (segments {f['measured'] * 1e3:.1f} ms): error {err:+.1f}% (goal within 20%); "
-          f"GEMM splits from the plan {f['from_plan']}/{f['gemms']}")
+          f"GEMM splits from the plan {f['from_plan']}/{f['gemms']}, element-wise {f['ew_from_plan']}/{f['elementwise']}")
     print(f"RESULT predicted_error_pct_{devices}_devices={err:+.1f} planning_first_ms_{devices}={f['plan_first'] * 1e3:.3f} "
           f"planning_cached_ms_{devices}={f['plan_cached'] * 1e3:.3f}")
     if not f["cached_hit"]:

@@ -2,7 +2,7 @@
 program run under MOAI_RECORD writes a recording that moai-plan plans; run
 on a virtual device of 2 CPU devices with MOAI_PLAN_REPORT=path, it still
 computes the right losses (it checks them itself) with plans driving its
-GEMM splits, prints the report, and the JSON has every op, predicted and
+GEMM and element-wise kernel splits, prints the report, and the JSON has every op, predicted and
 measured times, and a cache hit for the repeated step.
 Usage: test_plan_report.py APP MOAI_PLAN CLUSTER_TOML"""
 import json
@@ -67,5 +67,15 @@ with tempfile.TemporaryDirectory() as tmp:
         sys.exit("a step has no predicted or measured time")
     if not any(st["gemm_splits_from_plan"] > 0 for st in runs[1:]):
         sys.exit("no GEMM followed the plan after the first step")
+    # Its kernels are element-wise by their PTX (kernel_footprint.h): the
+    # graph says so, and where the plan splits one, the group ran it split.
+    kernels = [(op, ran) for s in j["segments"] for op, ran in zip(s["plan"]["ops"], s["as_run"])
+               if op["name"].startswith("_Z")]
+    if not any(op["kind"] == "elementwise" for op, _ in kernels):
+        sys.exit("no kernel of the program was recognised as element-wise: " + str([op["name"] for op, _ in kernels]))
+    for op, ran in kernels:
+        if op["kind"] == "elementwise" and op["strategy"].startswith("split") and not ran["differs"] \
+                and ran["ran"] != op["strategy"]:
+            sys.exit(f"kernel {op['name']} planned {op['strategy']} but ran {ran['ran']}")
     print(f"{len(j['segments'])} graphs, {len(j['steps'])} segments; training step: {len(runs)} runs, "
           f"plan-cache hits from the second; GEMMs from the plan: {runs[-1]['gemm_splits_from_plan']}/{runs[-1]['gemms']}")

@@ -167,8 +167,8 @@ TEST_CASE("segments are planned once, GEMMs follow the cached plan, the report h
     sp.endSegment();
   }
   // The first step ran before any plan existed; the second follows the plan.
-  CHECK(tags[0].gemm_ways == 0);
-  CHECK(tags[1].gemm_ways == 2);
+  CHECK(tags[0].ways == 0);
+  CHECK(tags[1].ways == 2);
   CHECK(sp.cache().misses() == 1);
   CHECK(sp.cache().hits() == 1);
 
