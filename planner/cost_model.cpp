@@ -42,16 +42,16 @@ CostModel::CostModel(const Cluster& cluster, int devices, int stride)
     : cluster_(cluster), n_(std::max(devices, 1)) {
   per_node_ = std::clamp(cluster_.devicesPerNode() / std::max(stride, 1), 1, n_);
   nodes_ = (n_ + per_node_ - 1) / per_node_;
-  slowest_ = &cluster_.kindOf(0);
+  slowest_ = cluster_.kindOf(0);
   for (int d = 1; d < n_ && d < cluster_.deviceCount(); ++d) {
     const DeviceKind& k = cluster_.kindOf(d);
-    if (k.matmul_flops[MODNN_F32] * k.matmul_efficiency < slowest_->matmul_flops[MODNN_F32] * slowest_->matmul_efficiency)
-      slowest_ = &k;
+    if (k.matmul_flops[MODNN_F32] * k.matmul_efficiency < slowest_.matmul_flops[MODNN_F32] * slowest_.matmul_efficiency)
+      slowest_ = k;
   }
 }
 
 double CostModel::computeSeconds(const Op& op, modnn_dtype dtype, double flops, double bytes) const {
-  const DeviceKind& k = *slowest_;
+  const DeviceKind& k = slowest_;
   double peak = op.kind == OpKind::Gemm ? k.matmul_flops[dtype] * k.matmul_efficiency : k.vector_flops;
   double t_flops = peak > 0 ? flops / peak : 0;
   double t_bytes = bytes / (k.memory_bandwidth * k.memory_efficiency);
@@ -104,7 +104,7 @@ double CostModel::gather(double bytes) const {
 }
 
 double CostModel::hostTransfer(double bytes) const {
-  return pointToPointSeconds(bytes, slowest_->host_link);
+  return pointToPointSeconds(bytes, slowest_.host_link);
 }
 
 double CostModel::reshardSeconds(double bytes, const Placement& from, const Placement& to,

@@ -37,8 +37,8 @@ class CostModel {
   int devices() const { return n_; }
   const Cluster& cluster() const { return cluster_; }
   // The slowest kind among the group's devices: even splits wait for it.
-  const DeviceKind& slowestKind() const { return *slowest_; }
-  double memoryPerDevice() const { return slowest_->memory_bytes; }
+  const DeviceKind& slowestKind() const { return slowest_; }
+  double memoryPerDevice() const { return slowest_.memory_bytes; }
 
   // One device's share of an op: `flops` of work touching `bytes` of memory.
   double computeSeconds(const Op& op, modnn_dtype dtype, double flops, double bytes) const;
@@ -64,7 +64,7 @@ class CostModel {
   int n_;
   int per_node_;  // group devices per node
   int nodes_;     // nodes the group spans
-  const DeviceKind* slowest_;
+  DeviceKind slowest_;  // a copy: a model stays valid when copied or moved
 };
 
 }  // namespace moai::planner

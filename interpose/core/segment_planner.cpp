@@ -87,6 +87,7 @@ constexpr size_t kMaxSteps = 100000;  // segment runs kept for the report
 
 struct SegmentPlanner::Entry {
   uint64_t key = 0;
+  int devices = 1;                  // planned for
   Graph graph;
   Plan plan;
   bool planned = false;
@@ -174,7 +175,8 @@ SegmentPlanner::~SegmentPlanner() = default;
 SegmentPlanner::Entry* SegmentPlanner::expectedFor(const Op& first) {
   const Graph& g = recorder_.graph();
   auto starts = [&](const Entry* e) {
-    return e && e->planned && !e->graph.ops.empty() && sameOp(e->graph, e->graph.ops[0], g, first);
+    return e && e->planned && e->devices == opt_.devices && !e->graph.ops.empty() &&
+           sameOp(e->graph, e->graph.ops[0], g, first);
   };
   if (auto s = successor_.find(last_key_); s != successor_.end())
     if (auto e = by_key_.find(s->second); e != by_key_.end() && starts(e->second)) return e->second;
@@ -182,6 +184,19 @@ SegmentPlanner::Entry* SegmentPlanner::expectedFor(const Op& first) {
   for (auto& e : entries_)
     if (starts(e.get()) && (!best || e->last_used > best->last_used)) best = e.get();
   return best;
+}
+
+// A lease the scheduler resized (the device group follows it at a flush):
+// segments from now on are planned for the devices there are now. The
+// cluster keeps its measured numbers; a group that started with one device
+// has no member-to-member link measured, so the host link stands in.
+void SegmentPlanner::followDevices() {
+  int n = device_.iface ? std::max(groupSize(device_), 1) : opt_.devices;
+  if (n == opt_.devices) return;
+  log().info("planning for {} device(s) from now on (was {})", n, opt_.devices);
+  opt_.devices = n;
+  cluster_ = cluster_.withDevices(n);
+  model_ = planner::CostModel(cluster_, n);
 }
 
 PlanTag SegmentPlanner::record(const RecordedOp& rop) {
@@ -196,6 +211,7 @@ PlanTag SegmentPlanner::record(const RecordedOp& rop) {
   const Graph& g = recorder_.graph();
   const Op& op = g.ops[size_t(idx)];
   if (!current_) {
+    followDevices();
     current_ = std::make_shared<SegmentRun>();
     current_->start = now();
     diverged_ = false;
@@ -292,6 +308,7 @@ void SegmentPlanner::endSegmentLocked(bool synchronised) {
     entries_.push_back(std::make_unique<Entry>());
     e = entries_.back().get();
     e->key = key;
+    e->devices = opt_.devices;
     e->graph = std::move(graph);
     e->planned = plan != nullptr;
     e->not_planned = why;
@@ -324,7 +341,7 @@ SegmentPlanner::AsRun SegmentPlanner::asRun(const Entry& e, SegmentRun& run) con
   AsRun r;
   r.seconds = calibration_.sync_latency;  // the synchronising call that ends the segment
   const Graph& g = e.graph;
-  const int n = opt_.devices;
+  const int n = e.devices;
   std::vector<int> executed;
   {
     std::lock_guard<std::mutex> lock(run.mu);

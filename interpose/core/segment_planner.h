@@ -89,6 +89,7 @@ class SegmentPlanner {
   struct Step;
   struct AsRun;
   Entry* expectedFor(const planner::Op& first);
+  void followDevices();
   void endSegmentLocked(bool synchronised);
   AsRun asRun(const Entry& e, SegmentRun& run) const;
   size_t heaviestEntry() const;
