@@ -263,7 +263,7 @@ int GraphRecorder::addLaunch(const LaunchOp& l, const KernelFootprint* footprint
     double written = 0;
     for (const StoreStream& s : footprint->streams) {
       const Allocation* a = holder(l.keep_alive, s.base);
-      uint64_t end = s.stride ? s.limit : std::min(s.limit, s.base + s.per_thread * footprint->threads);
+      uint64_t end = s.stride ? s.limit : std::min(s.limit, s.base + s.per_block * footprint->blocks);
       if (!a || end > a->base + a->size) {
         op.writes.clear();
         break;

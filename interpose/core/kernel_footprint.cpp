@@ -418,12 +418,12 @@ KernelFootprint analyzeLaunch(const modnn::ptx::Module& module, const LaunchShap
   if (!a.run()) return notSplittable(a.why());
 
   KernelFootprint f;
-  f.threads_per_block = launch.block[0];
   f.blocks = launch.grid[0];
-  f.threads = f.blocks * f.threads_per_block;
-  const uint64_t bx = launch.block[0];
+  f.threads = f.blocks * launch.block[0];
+  const int64_t last_thread = int64_t(launch.block[0]) - 1;
+  // Each store as the bytes one block may write with it: [lo, hi) + cb*b.
   struct Piece {
-    uint64_t c0, c, stride, width;
+    uint64_t lo, hi, cb, stride;
   };
   std::vector<Piece> pieces;
   for (const Store& s : a.stores()) {
@@ -431,16 +431,17 @@ KernelFootprint analyzeLaunch(const modnn::ptx::Module& module, const LaunchShap
     std::string at = " (PTX line " + std::to_string(s.line) + ")";
     if (v.kind != Val::Lin) return notSplittable("a store whose address is not affine in the thread index" + at);
     if (v.ct == 0 && v.cb == 0) return notSplittable("a store every thread makes to the same address" + at);
-    if (int64_t(v.ct) <= 0 || v.cb != v.ct * bx)
-      return notSplittable("a store not indexed by the global thread index" + at);
-    if (s.width == 0 || s.width > v.ct) return notSplittable("stores of neighbouring threads overlap" + at);
-    pieces.push_back({v.c0, v.ct, v.stride, s.width});
+    if (int64_t(v.cb) <= 0) return notSplittable("a store not indexed by the block index" + at);
+    int64_t spread = int64_t(v.ct) * last_thread;  // the block's threads, first to last
+    uint64_t lo = v.c0 + uint64_t(std::min<int64_t>(spread, 0));
+    uint64_t hi = v.c0 + uint64_t(std::max<int64_t>(spread, 0)) + s.width;
+    pieces.push_back({lo, hi, v.cb, v.stride});
   }
   if (pieces.empty()) return notSplittable("no global stores");
-  // Streams: stores with one step and stride that fall in one thread's
-  // footprint (the fields of a struct, an unrolled inner loop).
+  // Streams: stores with one block step and stride whose bytes fall in one
+  // block's slab (the fields of a struct, an unrolled loop over items).
   std::sort(pieces.begin(), pieces.end(), [](const Piece& x, const Piece& y) {
-    return std::tie(x.c, x.stride, x.c0) < std::tie(y.c, y.stride, y.c0);
+    return std::tie(x.cb, x.stride, x.lo) < std::tie(y.cb, y.stride, y.lo);
   });
   struct Extent {
     uint64_t lo, hi;
@@ -448,20 +449,19 @@ KernelFootprint analyzeLaunch(const modnn::ptx::Module& module, const LaunchShap
   std::vector<Extent> extents;
   for (size_t i = 0; i < pieces.size();) {
     const Piece& p = pieces[i];
-    uint64_t hi = p.c0 + p.width;
+    uint64_t hi = p.hi;
     size_t j = i + 1;
-    while (j < pieces.size() && pieces[j].c == p.c && pieces[j].stride == p.stride &&
-           pieces[j].c0 + pieces[j].width - p.c0 <= p.c)
-      hi = std::max(hi, pieces[j].c0 + pieces[j].width), ++j;
-    if (hi - p.c0 > p.c) return notSplittable("stores of neighbouring threads overlap");
-    uint64_t limit = launch.allocation_end ? launch.allocation_end(p.c0) : 0;
+    while (j < pieces.size() && pieces[j].cb == p.cb && pieces[j].stride == p.stride && pieces[j].hi - p.lo <= p.cb)
+      hi = std::max(hi, pieces[j].hi), ++j;
+    if (hi - p.lo > p.cb) return notSplittable("stores of neighbouring blocks overlap");
+    uint64_t limit = launch.allocation_end ? launch.allocation_end(p.lo) : 0;
     if (!limit) return notSplittable("a store outside every allocation");
-    if (p.stride && p.stride < p.c * f.threads)
+    if (p.stride && p.stride < p.cb * f.blocks)
       return notSplittable("a loop's stores step by less than the grid covers");
-    f.streams.push_back({p.c0, p.c, p.stride, limit});
+    f.streams.push_back({p.lo, p.cb, p.stride, limit});
     // What the whole grid may write of this stream, for the overlap check.
-    uint64_t reach = p.stride ? limit : std::min(limit, p.c0 + p.c * f.threads);
-    extents.push_back({p.c0, reach});
+    uint64_t reach = p.stride ? limit : std::min(limit, p.lo + p.cb * f.blocks);
+    extents.push_back({p.lo, reach});
     i = j;
   }
   std::sort(extents.begin(), extents.end(), [](const Extent& x, const Extent& y) { return x.lo < y.lo; });
@@ -474,11 +474,10 @@ KernelFootprint analyzeLaunch(const modnn::ptx::Module& module, const LaunchShap
 std::vector<std::pair<uint64_t, uint64_t>> rangesWritten(const KernelFootprint& f, uint64_t b0, uint64_t b1) {
   std::vector<std::pair<uint64_t, uint64_t>> out;
   if (!f.splittable || b0 >= b1) return out;
-  uint64_t t0 = b0 * f.threads_per_block, t1 = b1 * f.threads_per_block;
   for (const StoreStream& s : f.streams) {
     for (uint64_t k = 0;; ++k) {
-      uint64_t lo = s.base + k * s.stride + s.per_thread * t0;
-      uint64_t hi = std::min(s.base + k * s.stride + s.per_thread * t1, s.limit);
+      uint64_t lo = s.base + k * s.stride + s.per_block * b0;
+      uint64_t hi = std::min(s.base + k * s.stride + s.per_block * b1, s.limit);
       if (lo >= s.limit) break;
       if (hi > lo) out.emplace_back(lo, hi - lo);
       if (!s.stride) break;

@@ -4,13 +4,14 @@
 // devices and then exchange exactly what each of them wrote.
 //
 // A launch qualifies when it is one-dimensional and every global store's
-// address is `base + c*t (+ k*stride, k >= 0)` for the global thread index
-// t = ctaid.x * ntid.x + tid.x: element-wise kernels, with a bounds check or
-// a grid-stride loop (the stride term), writing one or several arrays.
-// Different threads' stores must not overlap. Anything else does not
-// qualify, with the reason: atomics or reductions on global memory, calls,
-// stores through pointers loaded from memory, 2-D/3-D launches, ...
-// Reads are unrestricted: the group keeps every input replicated.
+// address is `c0 + cb*ctaid.x + ct*tid.x (+ k*stride, k >= 0)` and each
+// block's stores stay inside a slab of cb bytes of their own: element-wise
+// kernels with a bounds check, a grid-stride loop (the stride term) or
+// several items per thread (PyTorch's unrolled loops), one or several
+// output arrays, and per-block results (a block reduction's partial sums).
+// Anything else does not qualify, with the reason: atomics or reductions on
+// global memory, calls, stores through pointers loaded from memory, 2-D/3-D
+// launches, ... Reads are unrestricted: the group keeps inputs replicated.
 #pragma once
 #include <cstdint>
 #include <functional>
@@ -25,10 +26,10 @@ struct Module;
 
 namespace moai {
 
-// The bytes thread t writes (at k = 0) lie in [base + c*t, base + c*t + c).
+// The bytes block b writes (at k = 0) lie in [base + cb*b, base + cb*(b + 1)).
 struct StoreStream {
   uint64_t base = 0;
-  uint64_t per_thread = 0;  // c
+  uint64_t per_block = 0;   // cb
   uint64_t stride = 0;      // 0: nothing more; else also every k*stride above, k >= 1
   uint64_t limit = 0;       // end of the allocation holding base: nothing at or beyond it
 };
@@ -38,7 +39,6 @@ struct KernelFootprint {
   std::string why;              // when not splittable
   std::vector<StoreStream> streams;
   uint64_t threads = 0;         // in the grid
-  uint32_t threads_per_block = 0;
   uint64_t blocks = 0;
 };
 

@@ -30,6 +30,28 @@ extern "C" __global__ void relu_grad(float* dy, const float* y, size_t n) {
   for (size_t i = blockIdx.x * size_t(blockDim.x) + threadIdx.x; i < n; i += size_t(gridDim.x) * blockDim.x)
     if (y[i] <= 0) dy[i] = 0;
 }
+// PyTorch's vectorised element-wise kernels: 4 items per thread, strided by
+// the block size inside the block's slab.
+extern "C" __global__ void unrolled(float* y, const float* x, int n) {
+  int base = blockIdx.x * blockDim.x * 4 + threadIdx.x;
+#pragma unroll
+  for (int j = 0; j < 4; ++j) {
+    int i = base + j * blockDim.x;
+    if (i < n) y[i] = 2 * x[i];
+  }
+}
+// A block reduction's partial sums: one result per block.
+extern "C" __global__ void partial_sums(const float* x, float* partial, int n) {
+  __shared__ float s[256];
+  int i = blockIdx.x * blockDim.x + threadIdx.x;
+  s[threadIdx.x] = i < n ? x[i] : 0;
+  __syncthreads();
+  for (int w = blockDim.x / 2; w > 0; w /= 2) {
+    if (threadIdx.x < w) s[threadIdx.x] += s[threadIdx.x + w];
+    __syncthreads();
+  }
+  if (threadIdx.x == 0) partial[blockIdx.x] = s[0];
+}
 extern "C" __global__ void two_outputs(const float* x, float* y, double* z, int n) {
   int i = blockIdx.x * blockDim.x + threadIdx.x;
   if (i < n) { y[i] = 2 * x[i]; z[i] = x[i]; }
@@ -146,7 +168,7 @@ TEST_CASE("a bounds-checked element-wise kernel writes one range per block range
   REQUIRE(f.splittable);
   REQUIRE(f.streams.size() == 1);  // c only: a and b are read
   CHECK(f.streams[0].base == C);
-  CHECK(f.streams[0].per_thread == 4);
+  CHECK(f.streams[0].per_block == 256 * 4);
   CHECK(f.streams[0].stride == 0);
   CHECK(rangesWritten(f, 0, 2) == Ranges{{C, 2 * 256 * 4}});
   // The last block runs past n: clipped to the allocation.
@@ -195,8 +217,23 @@ TEST_CASE("several outputs, vector and struct stores", "[footprint]") {
   KernelFootprint rgb = analyze("rgb", 2, 256, Params().add(A).add(n), rmem);
   REQUIRE(rgb.splittable);
   CHECK(rgb.streams.size() == 1);
-  CHECK(rgb.streams[0].per_thread == 3);
+  CHECK(rgb.streams[0].per_block == 256 * 3);
   CHECK(rangesWritten(rgb, 1, 2) == Ranges{{A + 256 * 3, 256 * 3}});
+}
+
+TEST_CASE("blocks that write slabs of their own: unrolled items, per-block results", "[footprint]") {
+  REQUIRE_NVCC();
+  const int n = 4 * 1024;
+  Memory mem{{{A, n * 4}, {B, n * 4}, {C, 16 * 4}}};
+  KernelFootprint u = analyze("unrolled", 4, 256, Params().add(A).add(B).add(n), mem);
+  REQUIRE(u.splittable);
+  CHECK(u.streams.size() == 1);
+  CHECK(u.streams[0].per_block == 4 * 256 * 4);
+  CHECK(rangesWritten(u, 1, 3) == Ranges{{A + 4096, 8192}});
+  KernelFootprint p = analyze("partial_sums", 16, 256, Params().add(B).add(C).add(n), mem);
+  REQUIRE(p.splittable);
+  CHECK(rangesWritten(p, 0, 8) == Ranges{{C, 8 * 4}});
+  CHECK(rangesWritten(p, 8, 16) == Ranges{{C + 8 * 4, 8 * 4}});
 }
 
 TEST_CASE("kernels whose writes do not follow the thread index run whole", "[footprint]") {
@@ -213,9 +250,9 @@ TEST_CASE("kernels whose writes do not follow the thread index run whole", "[foo
   whole("scatter", Params().add(A).add(B).add(n), "not affine");
   whole("first", Params().add(A), "same address");
   whole("transpose", Params().add(A).add(B).add(32), "not affine");
-  whole("shift", Params().add(A).add(n), "interleave");  // out[i + 1] is the next thread's out[i]
+  whole("shift", Params().add(A).add(n), "interleave");  // out[i + 1] of a block's last thread is the next block's
   whole("either", Params().add(A).add(B).add(n), "not affine");
-  whole("rows", Params().add(A).add(300), "global thread index");
+  whole("rows", Params().add(A).add(300), "step by less");  // a loop bounded only by `cols`
   whole("down", Params().add(A).add(n), "not affine");  // a decreasing loop
   whole("add", Params().add(A).add(A).add(B).add(n), "one-dimensional", 2);
   // Pointers that are not in any allocation: nothing to follow.
