@@ -175,7 +175,7 @@ class Analysis {
       work.pop_back();
       queued[b] = false;
       std::vector<Val> regs = in[b];
-      if (!transfer(b, regs, nullptr)) return false;
+      if (!transfer(b, regs, false)) return false;
       reached[b] = true;
       for (size_t s : successors(b)) {
         bool changed = false;
@@ -186,16 +186,19 @@ class Analysis {
         if (changed && !queued[s]) work.push_back(s), queued[s] = true;
       }
     }
-    // The stores, with the registers as they are once nothing changes.
+    // The accesses, with the registers as they are once nothing changes.
     for (size_t b = 0; b < starts_.size(); ++b) {
       if (!reached[b]) continue;
       std::vector<Val> regs = in[b];
-      if (!transfer(b, regs, &stores_)) return false;
+      if (!transfer(b, regs, true)) return false;
     }
     return true;
   }
 
   const std::vector<Store>& stores() const { return stores_; }
+  const std::vector<Store>& loads() const { return loads_; }
+  // Why the global reads cannot be listed (texture fetches, ...); empty when they can.
+  const std::string& unknownReads() const { return unknown_reads_; }
   const std::string& why() const { return why_; }
 
  private:
@@ -316,8 +319,9 @@ class Analysis {
     return true;
   }
 
-  // Applies block b's instructions to regs; collects stores into `stores`.
-  bool transfer(size_t b, std::vector<Val>& regs, std::vector<Store>* stores) {
+  // Applies block b's instructions to regs; with `collect`, notes the
+  // global stores and loads.
+  bool transfer(size_t b, std::vector<Val>& regs, bool collect) {
     for (size_t i = starts_[b]; i < end(b); ++i) {
       const Instr& in = fn_.code[i];
       Opcode op = splitOpcode(in.opcode);
@@ -327,9 +331,17 @@ class Analysis {
         if (!globalSpace(op)) continue;
         if (in.ops.size() < 2) return fail("a store without operands", in.line);
         uint32_t width = modnn::ptx::tySize(op.type()) * op.vector();
-        if (stores) stores->push_back(Store{src(0), width, in.line});
+        if (collect) stores_.push_back(Store{src(0), width, in.line});
         continue;
       }
+      if (collect && (base == "ld" || base == "ldu") && globalSpace(op) && in.ops.size() >= 2)
+        loads_.push_back(Store{src(1), modnn::ptx::tySize(op.type()) * op.vector(), in.line});
+      if (collect && base == "cp" && op.has("async") && in.ops.size() >= 3)  // global -> shared
+        loads_.push_back(Store{src(1), in.ops[2].kind == OpKind::Int ? uint32_t(in.ops[2].ival) : 16u, in.line});
+      if (collect && unknown_reads_.empty() &&
+          (base == "tex" || base == "tld4" || base == "suld" ||
+           (base == "wmma" && op.has("load") && globalSpace(op))))
+        unknown_reads_ = "a read the analysis does not follow (" + in.opcode + ")";
       if (base == "atom" || base == "red") {
         if (globalSpace(op)) return fail("an atomic or reduction on global memory", in.line);
         setDest(in, Val::top(), regs);
@@ -393,7 +405,8 @@ class Analysis {
   std::vector<uint32_t> param_offsets_;
   std::vector<size_t> starts_;
   std::vector<size_t> block_of_;
-  std::vector<Store> stores_;
+  std::vector<Store> stores_, loads_;
+  std::string unknown_reads_;
   std::string why_;
 };
 
@@ -401,6 +414,46 @@ KernelFootprint notSplittable(std::string why) {
   KernelFootprint f;
   f.why = std::move(why);
   return f;
+}
+
+// Global reads as streams: block b reads [lo + cb*b, hi + cb*b) (+ k*stride).
+// Unlike stores they may overlap and step any way: they only tell a device
+// group what to bring to a member before it runs its blocks.
+void listReads(const std::vector<Store>& loads, const std::string& unknown, const LaunchShape& launch,
+               KernelFootprint* f) {
+  if (!unknown.empty()) {
+    f->reads_why = unknown;
+    return;
+  }
+  const int64_t last_thread = int64_t(launch.block[0]) - 1;
+  for (const Store& l : loads) {
+    const Val& v = l.addr;
+    if (v.kind != Val::Lin) {
+      f->reads.clear();
+      f->reads_why = "a read whose address is not affine (PTX line " + std::to_string(l.line) + ")";
+      return;
+    }
+    int64_t spread = int64_t(v.ct) * last_thread;
+    ReadStream r;
+    r.lo = v.c0 + uint64_t(std::min<int64_t>(spread, 0));
+    r.hi = v.c0 + uint64_t(std::max<int64_t>(spread, 0)) + std::max<uint32_t>(l.width, 1);
+    r.per_block = int64_t(v.cb);
+    r.stride = v.stride;
+    if (r.stride) {
+      r.limit = launch.allocation_end ? launch.allocation_end(r.lo) : 0;
+      if (!r.limit && launch.allocation_end) r.limit = launch.allocation_end(r.hi - 1);
+      if (!r.limit || (r.limit - r.lo) / r.stride > 65536) {
+        f->reads.clear();
+        f->reads_why = "a loop's reads run outside every allocation or too many times";
+        return;
+      }
+    }
+    bool seen = false;
+    for (const ReadStream& o : f->reads)
+      seen = seen || (o.lo == r.lo && o.hi == r.hi && o.per_block == r.per_block && o.stride == r.stride);
+    if (!seen) f->reads.push_back(r);
+  }
+  f->reads_known = true;
 }
 
 }  // namespace
@@ -468,7 +521,24 @@ KernelFootprint analyzeLaunch(const modnn::ptx::Module& module, const LaunchShap
   for (size_t i = 1; i < extents.size(); ++i)
     if (extents[i].lo < extents[i - 1].hi) return notSplittable("two store streams interleave");
   f.splittable = true;
+  listReads(a.loads(), a.unknownReads(), launch, &f);
   return f;
+}
+
+std::vector<std::pair<uint64_t, uint64_t>> rangesRead(const KernelFootprint& f, uint64_t b0, uint64_t b1) {
+  std::vector<std::pair<uint64_t, uint64_t>> out;
+  if (!f.reads_known || b0 >= b1) return out;
+  for (const ReadStream& r : f.reads) {
+    int64_t first = r.per_block * int64_t(r.per_block >= 0 ? b0 : b1 - 1);
+    int64_t last = r.per_block * int64_t(r.per_block >= 0 ? b1 - 1 : b0);
+    for (uint64_t k = 0;; ++k) {
+      uint64_t lo = r.lo + uint64_t(first) + k * r.stride, hi = r.hi + uint64_t(last) + k * r.stride;
+      if (r.stride && lo >= r.limit) break;
+      if (hi > lo) out.emplace_back(lo, hi - lo);
+      if (!r.stride) break;
+    }
+  }
+  return out;
 }
 
 std::vector<std::pair<uint64_t, uint64_t>> rangesWritten(const KernelFootprint& f, uint64_t b0, uint64_t b1) {

@@ -34,10 +34,23 @@ struct StoreStream {
   uint64_t limit = 0;       // end of the allocation holding base: nothing at or beyond it
 };
 
+// Block b reads [lo + per_block*b, hi + per_block*b) (per_block may be 0 or
+// negative), and with a stride also every k*stride above, below `limit`.
+struct ReadStream {
+  uint64_t lo = 0, hi = 0;
+  int64_t per_block = 0;
+  uint64_t stride = 0;
+  uint64_t limit = 0;
+};
+
 struct KernelFootprint {
   bool splittable = false;
   std::string why;              // when not splittable
   std::vector<StoreStream> streams;
+  // Of a splittable launch: its global reads, when every one is affine too.
+  bool reads_known = false;
+  std::string reads_why;        // when they are not known
+  std::vector<ReadStream> reads;
   uint64_t threads = 0;         // in the grid
   uint64_t blocks = 0;
 };
@@ -56,5 +69,8 @@ KernelFootprint analyzeLaunch(const modnn::ptx::Module& module, const LaunchShap
 // The byte ranges (address, size) that blocks [b0, b1) of the launch may
 // write: a superset of what they write, disjoint from what other blocks write.
 std::vector<std::pair<uint64_t, uint64_t>> rangesWritten(const KernelFootprint& f, uint64_t b0, uint64_t b1);
+// The byte ranges blocks [b0, b1) may read (a superset; they may overlap and
+// reach outside allocations); empty unless reads_known.
+std::vector<std::pair<uint64_t, uint64_t>> rangesRead(const KernelFootprint& f, uint64_t b0, uint64_t b1);
 
 }  // namespace moai

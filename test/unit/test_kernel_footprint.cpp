@@ -4,6 +4,7 @@
 // whose writes are not a function of the global thread index do not.
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <cstring>
 #include <fstream>
 #include <string>
@@ -51,6 +52,14 @@ extern "C" __global__ void partial_sums(const float* x, float* partial, int n) {
     __syncthreads();
   }
   if (threadIdx.x == 0) partial[blockIdx.x] = s[0];
+}
+extern "C" __global__ void stencil(const float* x, float* y, int n) {
+  int i = blockIdx.x * blockDim.x + threadIdx.x;
+  if (i > 0 && i + 1 < n) y[i] = x[i - 1] + x[i + 1] + *x;
+}
+extern "C" __global__ void gather_rows(const float* const* rows, float* y, int n) {
+  int i = blockIdx.x * blockDim.x + threadIdx.x;
+  if (i < n) y[i] = rows[i][0];
 }
 extern "C" __global__ void two_outputs(const float* x, float* y, double* z, int n) {
   int i = blockIdx.x * blockDim.x + threadIdx.x;
@@ -234,6 +243,29 @@ TEST_CASE("blocks that write slabs of their own: unrolled items, per-block resul
   REQUIRE(p.splittable);
   CHECK(rangesWritten(p, 0, 8) == Ranges{{C, 8 * 4}});
   CHECK(rangesWritten(p, 8, 16) == Ranges{{C + 8 * 4, 8 * 4}});
+}
+
+TEST_CASE("what a block range reads", "[footprint]") {
+  REQUIRE_NVCC();
+  const int n = 1024;
+  Memory mem{{{A, n * 4}, {B, n * 4}, {C, n * 4}}};
+  KernelFootprint add = analyze("add", 4, 256, Params().add(A).add(B).add(C).add(n), mem);
+  REQUIRE(add.reads_known);
+  Ranges r = rangesRead(add, 1, 3);
+  std::sort(r.begin(), r.end());
+  CHECK(r == Ranges{{A + 1024, 2048}, {B + 1024, 2048}});
+  // Neighbours and the first element: the ranges reach one element past the share on each side.
+  KernelFootprint st = analyze("stencil", 4, 256, Params().add(A).add(B).add(n), mem);
+  REQUIRE(st.splittable);
+  REQUIRE(st.reads_known);
+  r = rangesRead(st, 2, 3);
+  std::sort(r.begin(), r.end());
+  CHECK(r == Ranges{{A, 4}, {A + 511 * 4, 256 * 4}, {A + 513 * 4, 256 * 4}});  // *x, x[i - 1], x[i + 1]
+  // A read through a pointer loaded from memory: splittable, reads unknown.
+  KernelFootprint g = analyze("gather_rows", 4, 256, Params().add(A).add(B).add(n), mem);
+  REQUIRE(g.splittable);
+  CHECK_FALSE(g.reads_known);
+  CHECK(g.reads_why.find("not affine") != std::string::npos);
 }
 
 TEST_CASE("kernels whose writes do not follow the thread index run whole", "[footprint]") {
