@@ -1,147 +1,18 @@
 #include "interpose/core/device_group.h"
 
-#include "interpose/core/kernel_footprint.h"
-#include "interpose/core/log.h"
-#include "modnn/cpu/ptx/ptx_ast.h"
-
 #include <algorithm>
-#include <condition_variable>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
-#include <functional>
-#include <map>
-#include <mutex>
-#include <set>
-#include <shared_mutex>
-#include <string>
 #include <new>
-#include <thread>
-#include <unordered_map>
+
+#include "interpose/core/group_state.h"
+#include "interpose/core/log.h"
 
 namespace moai {
 namespace {
 
-// Runs fn(0..n-1) at once: fn(0) on the caller, the rest on one thread per
-// device, kept for the group's life (ops are too frequent to start threads).
-class Crew {
- public:
-  explicit Crew(int n) {
-    for (int i = 1; i < n; ++i) threads_.emplace_back([this, i] { loop(i); });
-  }
-  ~Crew() {
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      stop_ = true;
-    }
-    cv_.notify_all();
-    for (auto& t : threads_) t.join();
-  }
-  void run(const std::function<void(int)>& fn) {
-    std::unique_lock<std::mutex> lock(run_mu_);  // one batch at a time (several client streams call in)
-    {
-      std::lock_guard<std::mutex> l(mu_);
-      fn_ = &fn;
-      pending_ = int(threads_.size());
-      ++generation_;
-    }
-    cv_.notify_all();
-    fn(0);
-    std::unique_lock<std::mutex> l(mu_);
-    done_cv_.wait(l, [this] { return pending_ == 0; });
-    fn_ = nullptr;
-  }
-
- private:
-  void loop(int i) {
-    uint64_t seen = 0;
-    for (;;) {
-      const std::function<void(int)>* fn;
-      {
-        std::unique_lock<std::mutex> l(mu_);
-        cv_.wait(l, [&] { return stop_ || generation_ != seen; });
-        if (stop_) return;
-        seen = generation_;
-        fn = fn_;
-      }
-      (*fn)(i);
-      std::lock_guard<std::mutex> l(mu_);
-      if (--pending_ == 0) done_cv_.notify_one();
-    }
-  }
-
-  std::vector<std::thread> threads_;
-  std::mutex run_mu_, mu_;
-  std::condition_variable cv_, done_cv_;
-  const std::function<void(int)>* fn_ = nullptr;
-  int pending_ = 0;
-  uint64_t generation_ = 0;
-  bool stop_ = false;
-};
-
-struct GroupBuffer {
-  uint64_t va, size;
-  std::vector<modnn_buffer*> parts;  // one per device
-};
-
-// The module's image is kept (copied), for devices that join later.
-struct GroupModule {
-  std::vector<modnn_module*> parts;
-  std::vector<uint8_t> fatbin;
-  std::string ptx;
-  std::vector<std::string> names;
-  std::vector<modnn_module_symbol> symbols;
-  modnn_module_image image{};
-  // For splitting launches: the PTX parsed on first use, and what each
-  // launch seen writes (training steps repeat their launches exactly).
-  std::mutex analysis_mu;
-  bool parsed = false;
-  std::unique_ptr<modnn::ptx::Module> ast;
-  std::unordered_map<std::string, std::shared_ptr<const KernelFootprint>> footprints;
-};
-
-struct Group {
-  // Every entry point holds `members` shared; a resize holds it alone.
-  std::shared_mutex members;
-  std::vector<modnn_device> devs;
-  uint64_t range_base = 0, range_size = 0;  // the reserved address range, for devices that join
-  std::set<GroupModule*> modules;
-  modnn_device_props props{};  // of the first device: the one each share runs on
-  std::unique_ptr<Crew> crew;
-  std::mutex mu;
-  std::map<uint64_t, GroupBuffer*> buffers;  // by va, to find a GEMM's output buffers
-  bool block_ranges = false;  // every member runs block ranges of a launch
-  GroupCosts costs;
-};
-
-Group* group(void* ctx) { return static_cast<Group*>(ctx); }
-GroupBuffer* gbuf(modnn_buffer* b) { return reinterpret_cast<GroupBuffer*>(b); }
-size_t count(void* ctx) { return group(ctx)->devs.size(); }
-
-modnn_status firstError(const std::vector<modnn_status>& st) {
-  for (modnn_status s : st)
-    if (s != MODNN_OK) return s;
-  return MODNN_OK;
-}
-
-// Runs fn on every device at once; the first error wins.
-template <typename Fn>
-modnn_status onAll(Group* g, Fn&& fn) {
-  std::vector<modnn_status> st(g->devs.size(), MODNN_OK);
-  g->crew->run([&](int i) { st[size_t(i)] = fn(i, g->devs[size_t(i)]); });
-  return firstError(st);
-}
-
-// One after another: cheap calls (writes, fills) are not worth the hand-off.
-template <typename Fn>
-modnn_status eachInTurn(Group* g, Fn&& fn) {
-  modnn_status first = MODNN_OK;
-  for (size_t i = 0; i < g->devs.size(); ++i) {
-    modnn_status s = fn(int(i), g->devs[i]);
-    if (first == MODNN_OK) first = s;
-  }
-  return first;
-}
+using namespace group_impl;
 
 void getProps(void* ctx, modnn_device_props* out) {
   std::shared_lock<std::shared_mutex> members(group(ctx)->members);
@@ -186,6 +57,8 @@ void bufferFree(void* ctx, modnn_buffer* buf) {
   Group* g = group(ctx);
   GroupBuffer* b = gbuf(buf);
   {
+    std::lock_guard<std::mutex> exec(g->exec_mu);
+    g->stale.erase(b);
     std::lock_guard<std::mutex> lock(g->mu);
     g->buffers.erase(b->va);
   }
@@ -193,31 +66,50 @@ void bufferFree(void* ctx, modnn_buffer* buf) {
   delete b;
 }
 
+// Host writes and fills reach every member: the bytes are current everywhere.
 modnn_status bufferWrite(void* ctx, modnn_buffer* dst, uint64_t off, const void* src, uint64_t n) {
-  std::shared_lock<std::shared_mutex> members(group(ctx)->members);
-  return eachInTurn(group(ctx), [&](int i, const modnn_device& d) {
+  Group* g = group(ctx);
+  std::shared_lock<std::shared_mutex> members(g->members);
+  std::lock_guard<std::mutex> exec(g->exec_mu);
+  modnn_status st = eachInTurn(g, [&](int i, const modnn_device& d) {
     return d.iface->buffer_write(d.ctx, gbuf(dst)->parts[size_t(i)], off, src, n);
   });
+  if (st == MODNN_OK) markEverywhere(g, {{gbuf(dst)->va + off, n}});
+  return st;
 }
 
+// Read from member 0, once it holds the current bytes.
 modnn_status bufferRead(void* ctx, modnn_buffer* src, uint64_t off, void* dst, uint64_t n) {
-  std::shared_lock<std::shared_mutex> members(group(ctx)->members);
-  const modnn_device& d = group(ctx)->devs[0];
+  Group* g = group(ctx);
+  std::shared_lock<std::shared_mutex> members(g->members);
+  std::lock_guard<std::mutex> exec(g->exec_mu);
+  if (modnn_status st = pullTo(g, 0, {{gbuf(src)->va + off, n}}); st != MODNN_OK) return st;
+  const modnn_device& d = g->devs[0];
   return d.iface->buffer_read(d.ctx, gbuf(src)->parts[0], off, dst, n);
 }
 
+// Every member copies its own bytes: the copy is current where the source was.
 modnn_status bufferCopy(void* ctx, modnn_buffer* dst, uint64_t doff, modnn_buffer* src, uint64_t soff, uint64_t n) {
-  std::shared_lock<std::shared_mutex> members(group(ctx)->members);
-  return eachInTurn(group(ctx), [&](int i, const modnn_device& d) {
+  Group* g = group(ctx);
+  std::shared_lock<std::shared_mutex> members(g->members);
+  std::lock_guard<std::mutex> exec(g->exec_mu);
+  ValidityMap source = gbuf(src)->current;  // before the copy: dst may be src
+  modnn_status st = eachInTurn(g, [&](int i, const modnn_device& d) {
     return d.iface->buffer_copy(d.ctx, gbuf(dst)->parts[size_t(i)], doff, gbuf(src)->parts[size_t(i)], soff, n);
   });
+  if (st == MODNN_OK) markCopied(g, gbuf(dst), doff, source, soff, n);
+  return st;
 }
 
 modnn_status bufferFill(void* ctx, modnn_buffer* dst, uint64_t off, uint64_t count, uint32_t value, uint32_t elem) {
-  std::shared_lock<std::shared_mutex> members(group(ctx)->members);
-  return eachInTurn(group(ctx), [&](int i, const modnn_device& d) {
+  Group* g = group(ctx);
+  std::shared_lock<std::shared_mutex> members(g->members);
+  std::lock_guard<std::mutex> exec(g->exec_mu);
+  modnn_status st = eachInTurn(g, [&](int i, const modnn_device& d) {
     return d.iface->buffer_fill(d.ctx, gbuf(dst)->parts[size_t(i)], off, count, value, elem);
   });
+  if (st == MODNN_OK) markEverywhere(g, {{gbuf(dst)->va + off, count * elem}});
+  return st;
 }
 
 modnn_status synchronize(void* ctx) {
@@ -332,322 +224,7 @@ bool supportsOp(void* ctx, const modnn_op* op) {
   return true;
 }
 
-// ---- GEMMs split by output columns ----------------------------------------
-
-// Where [va, va + size) lives, on every device.
-GroupBuffer* findBuffer(Group* g, uint64_t va, uint64_t size, uint64_t* off) {
-  std::lock_guard<std::mutex> lock(g->mu);
-  auto it = g->buffers.upper_bound(va);
-  if (it == g->buffers.begin()) return nullptr;
-  --it;
-  GroupBuffer* b = it->second;
-  if (va - b->va > b->size || size > b->size - (va - b->va)) return nullptr;
-  *off = va - b->va;
-  return b;
-}
-
-// Bytes from one device's buffer to another's: memcpy between host-memory
-// devices, a worker->worker copy between remote ones, else through here.
-modnn_status copyBuffer(const modnn_device& src, modnn_buffer* s, const modnn_device& dst, modnn_buffer* d,
-                        uint64_t off, uint64_t size) {
-  void* sp = src.iface->buffer_host_pointer ? src.iface->buffer_host_pointer(src.ctx, s) : nullptr;
-  void* dp = dst.iface->buffer_host_pointer ? dst.iface->buffer_host_pointer(dst.ctx, d) : nullptr;
-  if (sp && dp) {
-    std::memcpy(static_cast<uint8_t*>(dp) + off, static_cast<const uint8_t*>(sp) + off, size);
-    return MODNN_OK;
-  }
-  if (MODNN_HAS_ENTRY(src.iface, buffer_copy_to_peer)) {
-    modnn_status st = src.iface->buffer_copy_to_peer(src.ctx, s, off, &dst, d, off, size);
-    if (st != MODNN_ERR_NOT_SUPPORTED) return st;
-  }
-  std::vector<uint8_t> staging(size);
-  modnn_status st = src.iface->buffer_read(src.ctx, s, off, staging.data(), size);
-  return st != MODNN_OK ? st : dst.iface->buffer_write(dst.ctx, d, off, staging.data(), size);
-}
-
-// Copies [va, va + size) from device `from` to device `to`.
-modnn_status copyAcross(Group* g, int from, int to, uint64_t va, uint64_t size) {
-  uint64_t off = 0;
-  GroupBuffer* b = findBuffer(g, va, size, &off);
-  if (!b) return MODNN_ERR_ILLEGAL_ADDRESS;
-  return copyBuffer(g->devs[size_t(from)], b->parts[size_t(from)], g->devs[size_t(to)], b->parts[size_t(to)], off,
-                    size);
-}
-
-struct Slice {
-  int64_t j0, j1;
-};
-
-// Column slices of a batched GEMM are not contiguous per device, and a bias
-// gradient over D's rows would need a reduction: those run whole.
-bool gemmColumnSplittable(const modnn_gemm& g) {
-  return !g.pointer_arrays && g.batch == 1 && g.epilogue != MODNN_EPILOGUE_DGELU_BGRAD;
-}
-
-modnn_gemm sliceOf(const modnn_gemm& g, Slice s) {
-  modnn_gemm p = g;
-  p.n = s.j1 - s.j0;
-  auto at = [](uint64_t base, int64_t elems, modnn_dtype t) {
-    return base ? base + uint64_t(elems) * modnn_dtype_size(t) : 0;
-  };
-  p.b = at(g.b, g.trans_b ? s.j0 : s.j0 * g.ldb, g.b_type);
-  p.c = at(g.c, s.j0 * g.ldc, g.c_type);
-  p.d = at(g.d, s.j0 * g.ldd, g.d_type);
-  if (modnn_epilogue_uses_aux(g.epilogue)) p.aux = at(g.aux, s.j0 * g.ld_aux, g.aux_type);
-  if (g.epilogue == MODNN_EPILOGUE_BGRADB) p.bias = at(g.bias, s.j0, g.bias_type);
-  return p;
-}
-
-// What a share wrote, as contiguous ranges: its columns of D (the rows
-// between ld and m inside the span are the same on every device, so copying
-// them is harmless), of the GELU auxiliary output, and its bias entries.
-std::vector<std::pair<uint64_t, uint64_t>> writtenBy(const modnn_gemm& g, Slice s) {
-  std::vector<std::pair<uint64_t, uint64_t>> out;
-  int64_t cols = s.j1 - s.j0;
-  auto span = [&](uint64_t base, int64_t ld, modnn_dtype t) {
-    size_t es = modnn_dtype_size(t);
-    out.emplace_back(base + uint64_t(s.j0 * ld) * es, uint64_t((cols - 1) * ld + g.m) * es);
-  };
-  span(g.d, g.ldd, g.d_type);
-  if (g.epilogue == MODNN_EPILOGUE_GELU_AUX || g.epilogue == MODNN_EPILOGUE_GELU_AUX_BIAS)
-    span(g.aux, g.ld_aux, g.aux_type);
-  if (g.epilogue == MODNN_EPILOGUE_BGRADB) {
-    size_t es = modnn_dtype_size(g.bias_type);
-    out.emplace_back(g.bias + uint64_t(s.j0) * es, uint64_t(cols) * es);
-  }
-  return out;
-}
-
-const char* splitPolicy() {
-  static const char* policy = std::getenv("MOAI_SPLIT");
-  return policy ? policy : "";
-}
-
-// The ways (1..most) that minimise an op of `whole` seconds on one device
-// split evenly, plus the all-gather of the `bytes` it writes in `copies`
-// pieces (each device sends its share to every other one, all at once).
-int splitWays(const Group* g, double whole, double bytes, double copies, int most) {
-  if (most < 2 || std::strcmp(splitPolicy(), "never") == 0) return 1;
-  if (std::strcmp(splitPolicy(), "always") == 0) return most;
-  const GroupCosts& c = g->costs;
-  double bandwidth = c.link_bandwidth > 0 ? c.link_bandwidth : g->props.memory_bandwidth;
-  if (whole <= 0 || bandwidth <= 0) return 1;
-  int best = 1;
-  double best_t = whole;
-  for (int ways = 2; ways <= most; ++ways) {
-    double gather = (bytes / bandwidth + c.link_latency * copies) / ways * (ways - 1);
-    double t = whole / ways + gather + c.op_overhead;
-    if (t < best_t) best = ways, best_t = t;
-  }
-  return best;
-}
-
-// After a split op: device i (< ways) wrote `written[i]`, which every other
-// device receives.
-modnn_status allGather(Group* g, int ways, const std::vector<std::vector<std::pair<uint64_t, uint64_t>>>& written) {
-  auto send = [&](int i, const modnn_device&) {
-    if (i >= ways) return MODNN_OK;
-    for (auto [va, size] : written[size_t(i)])
-      for (int to = 0; to < int(g->devs.size()); ++to)
-        if (to != i)
-          if (modnn_status s = copyAcross(g, i, to, va, size); s != MODNN_OK) return s;
-    return MODNN_OK;
-  };
-  bool host_memory = true;
-  for (auto& d : g->devs) host_memory = host_memory && d.iface->buffer_host_pointer;
-  if (host_memory) return onAll(g, send);
-  // Between workers one at a time: a worker sending to a peer waits for it,
-  // and two workers sending to each other at once would wait for each other.
-  return eachInTurn(g, send);
-}
-
-modnn_status runSplitGemm(Group* g, const modnn_gemm& gemm, int ways) {
-  std::vector<Slice> slices;
-  for (int i = 0; i < ways; ++i) slices.push_back({gemm.n * i / ways, gemm.n * (i + 1) / ways});
-  // 1. each device computes its columns; devices beyond `ways` idle.
-  modnn_status st = onAll(g, [&](int i, const modnn_device& d) {
-    if (i >= ways) return MODNN_OK;
-    modnn_op op{};
-    op.struct_size = sizeof op;
-    op.kind = MODNN_OP_GEMM;
-    op.u.gemm = sliceOf(gemm, slices[size_t(i)]);
-    return d.iface->run_op(d.ctx, &op);
-  });
-  if (st != MODNN_OK) return st;
-  // 2. each device sends its columns to every other device.
-  std::vector<std::vector<std::pair<uint64_t, uint64_t>>> written;
-  for (const Slice& sl : slices) written.push_back(writtenBy(gemm, sl));
-  return allGather(g, ways, written);
-}
-
-// ---- kernels split by block ranges ----------------------------------------
-
-// What the launch writes, from the module's PTX; null when the module has
-// none that parses.
-std::shared_ptr<const KernelFootprint> footprintOf(Group* g, GroupModule* m, const modnn_kernel_launch& l) {
-  std::lock_guard<std::mutex> lock(m->analysis_mu);
-  if (!m->parsed) {
-    m->parsed = true;
-    std::string error;
-    auto ast = std::make_unique<modnn::ptx::Module>();
-    if (!m->ptx.empty() && modnn::ptx::parseModule(m->ptx, *ast, error)) m->ast = std::move(ast);
-  }
-  if (!m->ast) return nullptr;
-  std::string key(l.kernel_name);
-  key.push_back('\0');
-  key.append(reinterpret_cast<const char*>(l.grid), sizeof l.grid);
-  key.append(reinterpret_cast<const char*>(l.block), sizeof l.block);
-  key.append(static_cast<const char*>(l.params), l.param_bytes);
-  if (auto it = m->footprints.find(key); it != m->footprints.end()) return it->second;
-  LaunchShape shape;
-  shape.kernel = l.kernel_name;
-  std::copy(l.grid, l.grid + 3, shape.grid);
-  std::copy(l.block, l.block + 3, shape.block);
-  shape.params = static_cast<const uint8_t*>(l.params);
-  shape.param_bytes = l.param_bytes;
-  shape.allocation_end = [g](uint64_t va) -> uint64_t {
-    uint64_t off = 0;
-    GroupBuffer* b = findBuffer(g, va, 1, &off);
-    return b ? b->va + b->size : 0;
-  };
-  auto f = std::make_shared<const KernelFootprint>(analyzeLaunch(*m->ast, shape));
-  if (!f->splittable) log().debug("kernel {} runs whole on every device: {}", l.kernel_name, f->why);
-  if (m->footprints.size() >= 4096) m->footprints.clear();  // a program whose pointers never repeat
-  m->footprints.emplace(std::move(key), f);
-  return f;
-}
-
-// Ways to split a launch of `f`: the kernel at the measured element rate on
-// one device against a share of it plus the all-gather of what it writes.
-int kernelSplitWays(const Group* g, const KernelFootprint& f, int n) {
-  if (g->costs.kernel_rate <= 0 && std::strcmp(splitPolicy(), "always") != 0) return 1;
-  uint64_t bytes = 0;
-  size_t copies = 0;
-  for (auto [va, size] : rangesWritten(f, 0, f.blocks)) bytes += size, ++copies;
-  // Elements: a grid-stride kernel walks more of them than it has threads.
-  double elements = std::max(double(f.threads), double(bytes) / 4);
-  double whole = g->costs.kernel_rate > 0 ? elements / g->costs.kernel_rate : 0;
-  return splitWays(g, whole, double(bytes), double(copies), int(std::min<uint64_t>(uint64_t(n), f.blocks)));
-}
-
-// What the group could split of this launch; null when nothing.
-std::shared_ptr<const KernelFootprint> splittableFootprint(Group* g, const modnn_kernel_launch& l) {
-  bool whole_launch = !MODNN_STRUCT_HAS(&l, modnn_kernel_launch, block_end) || l.block_end == 0;
-  if (g->devs.size() < 2 || !g->block_ranges || !whole_launch || !l.module) return nullptr;
-  auto f = footprintOf(g, reinterpret_cast<GroupModule*>(l.module), l);
-  return f && f->splittable ? f : nullptr;
-}
-
-// `ways` 0: the group's cost model decides.
-modnn_status launchWays(Group* g, const modnn_kernel_launch& l, int ways, int* out_ways) {
-  std::shared_lock<std::shared_mutex> members(g->members);
-  auto* m = reinterpret_cast<GroupModule*>(l.module);
-  int n = int(g->devs.size());
-  std::shared_ptr<const KernelFootprint> f;
-  if (ways != 1 && std::strcmp(splitPolicy(), "never") != 0) f = splittableFootprint(g, l);
-  if (!f)
-    ways = 1;
-  else if (ways > 1 && std::strcmp(splitPolicy(), "always") != 0)
-    ways = int(std::min<uint64_t>({uint64_t(ways), uint64_t(n), f->blocks}));
-  else
-    ways = kernelSplitWays(g, *f, n);
-  if (out_ways) *out_ways = ways;
-  std::vector<std::pair<uint64_t, uint64_t>> shares;  // block ranges
-  for (int i = 0; i < ways; ++i) shares.emplace_back(f ? f->blocks * i / ways : 0, f ? f->blocks * (i + 1) / ways : 0);
-  // A kernel that is not split runs whole on every device: whatever it
-  // writes stays identical everywhere, without knowing what that is.
-  modnn_status st = onAll(g, [&](int i, const modnn_device& d) {
-    if (ways > 1 && i >= ways) return MODNN_OK;
-    modnn_kernel_launch mine{};
-    std::memcpy(&mine, &l, std::min(sizeof mine, l.struct_size));
-    mine.struct_size = sizeof mine;
-    mine.module = m->parts[size_t(i)];
-    if (ways > 1) mine.block_begin = shares[size_t(i)].first, mine.block_end = shares[size_t(i)].second;
-    mine.quiet = ways == 1 && i > 0;  // a replica: member 0 prints
-    return d.iface->launch_kernel(d.ctx, &mine);
-  });
-  if (st != MODNN_OK || ways == 1) return st;
-  std::vector<std::vector<std::pair<uint64_t, uint64_t>>> written;
-  for (auto [b0, b1] : shares) written.push_back(rangesWritten(*f, b0, b1));
-  return allGather(g, ways, written);
-}
-
 modnn_status launchKernel(void* ctx, const modnn_kernel_launch* l) { return launchWays(group(ctx), *l, 0, nullptr); }
-
-bool membersRunBlockRanges(const std::vector<modnn_device>& devs) {
-  for (auto& d : devs) {
-    modnn_device_props p{};
-    p.struct_size = sizeof p;
-    d.iface->get_props(d.ctx, &p);
-    if (!MODNN_STRUCT_HAS(&p, modnn_device_props, block_ranges) || !p.block_ranges) return false;
-  }
-  return !devs.empty();
-}
-
-// ---- AXPY, SCAL, SWAP split by ranges -------------------------------------
-
-bool blasSplittable(const modnn_blas& b) {
-  bool element_wise = b.fn == MODNN_BLAS_AXPY || b.fn == MODNN_BLAS_SCAL || b.fn == MODNN_BLAS_SWAP;
-  return element_wise && b.n >= 2 && b.incx == 1 && (b.fn == MODNN_BLAS_SCAL || b.incy == 1);
-}
-
-// Elements [i0, i1) of the vectors, and what that share writes.
-modnn_blas blasSlice(const modnn_blas& b, int64_t i0, int64_t i1, std::vector<std::pair<uint64_t, uint64_t>>* written) {
-  modnn_blas p = b;
-  uint64_t es = modnn_dtype_size(b.type);
-  p.n = i1 - i0;
-  p.x = b.x + uint64_t(i0) * es;
-  if (b.y) p.y = b.y + uint64_t(i0) * es;
-  uint64_t bytes = uint64_t(i1 - i0) * es;
-  if (b.fn != MODNN_BLAS_AXPY) written->emplace_back(p.x, bytes);
-  if (b.fn != MODNN_BLAS_SCAL) written->emplace_back(p.y, bytes);
-  return p;
-}
-
-int blasSplitWays(const Group* g, const modnn_blas& b, int n) {
-  int most = int(std::min<int64_t>(n, b.n));
-  double es = double(modnn_dtype_size(b.type));
-  double vectors = b.fn == MODNN_BLAS_SCAL ? 1 : 2;
-  double traffic = double(b.n) * es * vectors * 2;  // read and write
-  double bandwidth = g->props.memory_bandwidth > 0 ? g->props.memory_bandwidth : 1e10;
-  return splitWays(g, traffic / bandwidth, double(b.n) * es * (vectors == 1 ? 1 : b.fn == MODNN_BLAS_SWAP ? 2 : 1),
-                   vectors, most);
-}
-
-modnn_status runSplitBlas(Group* g, const modnn_blas& b, int ways) {
-  std::vector<std::vector<std::pair<uint64_t, uint64_t>>> written(static_cast<size_t>(ways));
-  std::vector<modnn_blas> shares;
-  for (int i = 0; i < ways; ++i) shares.push_back(blasSlice(b, b.n * i / ways, b.n * (i + 1) / ways, &written[size_t(i)]));
-  modnn_status st = onAll(g, [&](int i, const modnn_device& d) {
-    if (i >= ways) return MODNN_OK;
-    modnn_op op{};
-    op.struct_size = sizeof op;
-    op.kind = MODNN_OP_BLAS;
-    op.u.blas = shares[size_t(i)];
-    return d.iface->run_op(d.ctx, &op);
-  });
-  return st != MODNN_OK ? st : allGather(g, ways, written);
-}
-
-// `ways` 0: the group's own cost model decides a GEMM's or vector op's split.
-modnn_status runOpWays(Group* g, const modnn_op* op, int ways, int* out_ways) {
-  std::shared_lock<std::shared_mutex> members(g->members);
-  int n = int(g->devs.size());
-  if (op->kind == MODNN_OP_GEMM) {
-    int most = gemmColumnSplittable(op->u.gemm) ? int(std::min<int64_t>(n, op->u.gemm.n)) : 1;
-    ways = ways > 0 ? std::min(ways, most) : gemmSplitWays(op->u.gemm, g->props, n);
-    if (out_ways) *out_ways = std::max(ways, 1);
-    if (ways > 1) return runSplitGemm(g, op->u.gemm, ways);
-  } else if (op->kind == MODNN_OP_BLAS && blasSplittable(op->u.blas) && n > 1) {
-    int most = int(std::min<int64_t>(n, op->u.blas.n));
-    ways = ways > 0 ? std::min(ways, most) : blasSplitWays(g, op->u.blas, n);
-    if (out_ways) *out_ways = std::max(ways, 1);
-    if (ways > 1) return runSplitBlas(g, op->u.blas, ways);
-  } else if (out_ways) {
-    *out_ways = 1;
-  }
-  return onAll(g, [&](int, const modnn_device& d) { return d.iface->run_op(d.ctx, op); });
-}
 
 modnn_status runOp(void* ctx, const modnn_op* op) { return runOpWays(group(ctx), op, 0, nullptr); }
 
@@ -735,6 +312,13 @@ void followLease(Group* g) {
         was[j] = int(i);
         if (source == SIZE_MAX) source = i;
       }
+  std::lock_guard<std::mutex> exec(g->exec_mu);
+  // Sharded bytes first become current everywhere: a new member copies one
+  // member's memory, and a leaving member may hold the only current copy.
+  if (modnn_status st = pullAll(g); st != MODNN_OK) {
+    log().error("a resize cannot gather the program's memory: {}", modnn_status_string(st));
+    return;
+  }
   for (auto& d : g->devs) d.iface->synchronize(d.ctx);
   // 1. New devices join; one that cannot is left out (the program goes on).
   std::vector<modnn_device> members_next;
@@ -845,26 +429,6 @@ bool isGroup(const modnn_device& d) { return d.iface == &kGroup || d.iface == &k
 
 }  // namespace
 
-int gemmSplitWays(const modnn_gemm& g, const modnn_device_props& props, int n) {
-  if (n < 2 || !gemmColumnSplittable(g)) return 1;
-  int ways = int(std::min<int64_t>(n, g.n));
-  if (ways < 2) return 1;
-  // $MOAI_SPLIT: always / never override the cost model (tests, diagnosis).
-  if (std::strcmp(splitPolicy(), "always") == 0) return ways;
-  if (std::strcmp(splitPolicy(), "never") == 0) return 1;
-  // Roofline: the product on one device against 1/ways of it plus the
-  // all-gather of everyone else's columns, and a fixed cost per hand-off.
-  double flops = 2.0 * double(g.m) * double(g.n) * double(g.k);
-  if (g.a_type == MODNN_C32 || g.a_type == MODNN_C64) flops *= 4;
-  double peak = props.peak_flops_fp32 > 0 ? props.peak_flops_fp32 : 1e10;
-  double bandwidth = props.memory_bandwidth > 0 ? props.memory_bandwidth : 1e10;
-  double out_bytes = double(g.m) * double(g.n) * double(modnn_dtype_size(g.d_type));
-  constexpr double kHandOff = 50e-6;  // waking the crew, a copy per peer
-  double whole = flops / peak;
-  double split = flops / (peak * ways) + out_bytes * (ways - 1) / bandwidth + kHandOff * ways;
-  return split < whole ? ways : 1;
-}
-
 void setGroupCosts(const modnn_device& device, const GroupCosts& costs) {
   if (!isGroup(device)) return;
   std::unique_lock<std::shared_mutex> members(group(device.ctx)->members);
@@ -880,6 +444,10 @@ std::shared_ptr<const KernelFootprint> launchFootprint(const modnn_device& devic
   if (!isGroup(device)) return nullptr;
   std::shared_lock<std::shared_mutex> members(group(device.ctx)->members);
   return splittableFootprint(group(device.ctx), launch);
+}
+
+uint64_t groupBytesMoved(const modnn_device& device) {
+  return isGroup(device) ? group(device.ctx)->bytes_moved.load() : 0;
 }
 
 int groupSize(const modnn_device& device) {

@@ -33,6 +33,8 @@ int gemmSplitWays(const modnn_gemm& g, const modnn_device_props& props, int n);
 // ways it used (1 when the op cannot be split), and a copy of [va, va + size)
 // from member `from` to member `to` (start-up link measurements).
 int groupSize(const modnn_device& device);
+// Bytes the group has copied between its members so far (0: not a group).
+uint64_t groupBytesMoved(const modnn_device& device);
 
 // What the group's split decisions for kernels need from start-up
 // measurements (device_calibration.h); until they are set, kernels run whole.

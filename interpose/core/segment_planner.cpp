@@ -105,6 +105,7 @@ struct SegmentPlanner::Step {
   double predicted = 0;   // as it ran
   double predicted_plan = 0;
   int64_t bytes_moved = 0;
+  int64_t moved_measured = -1;  // between members, counted by the group; -1: not a group
   double planning = 0;
   bool hit = false;
   int plan_driven = 0;    // GEMMs whose split came from a plan
@@ -214,6 +215,7 @@ PlanTag SegmentPlanner::record(const RecordedOp& rop) {
     followDevices();
     current_ = std::make_shared<SegmentRun>();
     current_->start = now();
+    current_->moved_at_start = groupBytesMoved(device_);
     diverged_ = false;
     expected_ = expectedFor(op);
   }
@@ -329,6 +331,8 @@ void SegmentPlanner::endSegmentLocked(bool synchronised) {
   step.predicted = r.seconds;
   step.predicted_plan = e->planned ? e->plan.step_seconds : -1;
   step.bytes_moved = r.bytes_moved;
+  if (device_.iface && groupSize(device_) > 0)
+    step.moved_measured = int64_t(groupBytesMoved(device_) - run->moved_at_start);
   step.plan_driven = r.plan_driven;
   step.gemms = r.gemms;
   step.elementwise_plan_driven = r.elementwise_plan_driven;
@@ -484,7 +488,7 @@ void SegmentPlanner::report(std::ostream& out) {
     out << line;
   }
   // Per step of the heaviest graph: predicted (as run) against measured.
-  out << "  step  predicted   measured    error    moved       planning    cache  GEMMs from plan\n";
+  out << "  step  predicted   measured    error    moved       (measured)  planning    cache  GEMMs from plan\n";
   int shown = 0, of = 0;
   double first_plan = -1, cached_sum = 0;
   int cached_n = 0;
@@ -498,9 +502,11 @@ void SegmentPlanner::report(std::ostream& out) {
     double err = s.measured > 0 ? (s.predicted - s.measured) / s.measured * 100 : 0;
     if (s.measured > 0 && s.plan_driven == s.gemms && s.gemms > 0) err_sum += std::abs(err), ++err_n;
     if (shown++ < 8) {
-      std::snprintf(line, sizeof line, "  %-5d %-11s %-11s %+6.1f%%  %-11s %-11s %-6s %d/%d\n", of,
+      std::snprintf(line, sizeof line, "  %-5d %-11s %-11s %+6.1f%%  %-11s %-11s %-11s %-6s %d/%d\n", of,
                     planner::formatSeconds(s.predicted).c_str(), planner::formatSeconds(s.measured).c_str(), err,
-                    planner::formatBytes(double(s.bytes_moved)).c_str(), planner::formatSeconds(s.planning).c_str(), s.hit ? "hit" : "miss",
+                    planner::formatBytes(double(s.bytes_moved)).c_str(),
+                    s.moved_measured < 0 ? "-" : planner::formatBytes(double(s.moved_measured)).c_str(),
+                    planner::formatSeconds(s.planning).c_str(), s.hit ? "hit" : "miss",
                     s.plan_driven, s.gemms);
       out << line;
     }
@@ -565,6 +571,7 @@ std::string SegmentPlanner::json() {
                      {"predicted_plan_s", s.predicted_plan},
                      {"measured_s", s.measured},
                      {"bytes_moved", s.bytes_moved},
+                     {"member_bytes_measured", s.moved_measured},
                      {"planning_s", s.planning},
                      {"cache_hit", s.hit},
                      {"gemms", s.gemms},

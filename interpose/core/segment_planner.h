@@ -44,6 +44,7 @@ namespace moai {
 // what the device ran (written by the stream executors).
 struct SegmentRun {
   double start = 0;                 // first op submitted (steady clock, seconds)
+  uint64_t moved_at_start = 0;      // the device group's member-to-member bytes then
   std::mutex mu;                    // guards executed
   std::vector<int> decided;         // GEMM ways asked of the group (0: the group decides)
   std::vector<std::string> decided_by;

@@ -1,0 +1,196 @@
+// Which member of a device group holds the current bytes of what, and the
+// copies that bring them where an op runs (group_state.h).
+#include <algorithm>
+#include <cstring>
+
+#include "interpose/core/group_state.h"
+
+namespace moai::group_impl {
+
+GroupBuffer* findBuffer(Group* g, uint64_t va, uint64_t size, uint64_t* off) {
+  std::lock_guard<std::mutex> lock(g->mu);
+  auto it = g->buffers.upper_bound(va);
+  if (it == g->buffers.begin()) return nullptr;
+  --it;
+  GroupBuffer* b = it->second;
+  if (va - b->va > b->size || size > b->size - (va - b->va)) return nullptr;
+  *off = va - b->va;
+  return b;
+}
+
+// Bytes from one device's buffer to another's: memcpy between host-memory
+// devices, a worker->worker copy between remote ones, else through here.
+modnn_status copyBuffer(const modnn_device& src, modnn_buffer* s, const modnn_device& dst, modnn_buffer* d,
+                        uint64_t off, uint64_t size) {
+  void* sp = src.iface->buffer_host_pointer ? src.iface->buffer_host_pointer(src.ctx, s) : nullptr;
+  void* dp = dst.iface->buffer_host_pointer ? dst.iface->buffer_host_pointer(dst.ctx, d) : nullptr;
+  if (sp && dp) {
+    std::memcpy(static_cast<uint8_t*>(dp) + off, static_cast<const uint8_t*>(sp) + off, size);
+    return MODNN_OK;
+  }
+  if (MODNN_HAS_ENTRY(src.iface, buffer_copy_to_peer)) {
+    modnn_status st = src.iface->buffer_copy_to_peer(src.ctx, s, off, &dst, d, off, size);
+    if (st != MODNN_ERR_NOT_SUPPORTED) return st;
+  }
+  std::vector<uint8_t> staging(size);
+  modnn_status st = src.iface->buffer_read(src.ctx, s, off, staging.data(), size);
+  return st != MODNN_OK ? st : dst.iface->buffer_write(dst.ctx, d, off, staging.data(), size);
+}
+
+modnn_status copyAcross(Group* g, int from, int to, uint64_t va, uint64_t size) {
+  uint64_t off = 0;
+  GroupBuffer* b = findBuffer(g, va, size, &off);
+  if (!b) return MODNN_ERR_ILLEGAL_ADDRESS;
+  return copyBuffer(g->devs[size_t(from)], b->parts[size_t(from)], g->devs[size_t(to)], b->parts[size_t(to)], off,
+                    size);
+}
+
+ValidityMap::Mask everyone(const Group* g) {
+  size_t n = g->devs.size();
+  return n >= 64 ? ~ValidityMap::Mask(0) : (ValidityMap::Mask(1) << n) - 1;
+}
+
+namespace {
+
+// fn(buffer, lo, hi) for each buffer [va, va + size) overlaps, offsets in it.
+template <typename Fn>
+void eachBuffer(Group* g, uint64_t va, uint64_t size, Fn&& fn) {
+  std::vector<GroupBuffer*> hit;
+  {
+    std::lock_guard<std::mutex> lock(g->mu);
+    auto it = g->buffers.upper_bound(va);
+    if (it != g->buffers.begin()) --it;
+    for (; it != g->buffers.end() && it->first < va + size; ++it)
+      if (it->second->va + it->second->size > va) hit.push_back(it->second);
+  }
+  for (GroupBuffer* b : hit) {
+    uint64_t lo = std::max(va, b->va) - b->va, hi = std::min(va + size, b->va + b->size) - b->va;
+    if (lo < hi) fn(b, lo, hi);
+  }
+}
+
+struct Pull {
+  GroupBuffer* buffer;
+  uint64_t lo, hi;
+  int from, to;
+};
+
+// What member `to` lacks of `ranges`, taken from the lowest member that has it.
+void plan(Group* g, int to, const Ranges& ranges, std::vector<Pull>* out) {
+  for (auto [va, size] : ranges)
+    eachBuffer(g, va, size, [&](GroupBuffer* b, uint64_t lo, uint64_t hi) {
+      for (const ValidityMap::Piece& p : b->current.stale(lo, hi))
+        if (!(p.current >> to & 1)) out->push_back({b, p.lo, p.hi, __builtin_ctzll(p.current), to});
+    });
+}
+
+// Runs the pulls, then records where the bytes now are. Overlapping ranges
+// plan the same piece twice: merged first.
+modnn_status run(Group* g, std::vector<Pull> pulls) {
+  if (pulls.empty()) return MODNN_OK;
+  std::sort(pulls.begin(), pulls.end(), [](const Pull& a, const Pull& b) {
+    return std::tie(a.to, a.buffer, a.from, a.lo) < std::tie(b.to, b.buffer, b.from, b.lo);
+  });
+  std::vector<Pull> merged;
+  for (const Pull& p : pulls) {
+    Pull* last = merged.empty() ? nullptr : &merged.back();
+    if (last && last->to == p.to && last->buffer == p.buffer && last->from == p.from && p.lo <= last->hi)
+      last->hi = std::max(last->hi, p.hi);
+    else
+      merged.push_back(p);
+  }
+  auto copy = [&](const Pull& p) {
+    g->bytes_moved += p.hi - p.lo;
+    return copyBuffer(g->devs[size_t(p.from)], p.buffer->parts[size_t(p.from)], g->devs[size_t(p.to)],
+                      p.buffer->parts[size_t(p.to)], p.lo, p.hi - p.lo);
+  };
+  bool host_memory = true;
+  for (auto& d : g->devs) host_memory = host_memory && d.iface->buffer_host_pointer;
+  modnn_status st = MODNN_OK;
+  if (host_memory) {
+    // Each member copies what it lacks from the others' memory, all at once.
+    st = onAll(g, [&](int i, const modnn_device&) {
+      for (const Pull& p : merged)
+        if (p.to == i)
+          if (modnn_status s = copy(p); s != MODNN_OK) return s;
+      return MODNN_OK;
+    });
+  } else {
+    // Between workers one at a time: a worker sending to a peer waits for it,
+    // and two workers sending to each other at once would wait for each other.
+    for (const Pull& p : merged)
+      if (st == MODNN_OK) st = copy(p);
+  }
+  if (st != MODNN_OK) return st;
+  ValidityMap::Mask all = everyone(g);
+  for (const Pull& p : merged) {
+    p.buffer->current.add(p.lo, p.hi, ValidityMap::Mask(1) << p.to, all);
+    if (p.buffer->current.empty()) g->stale.erase(p.buffer);
+  }
+  return MODNN_OK;
+}
+
+}  // namespace
+
+modnn_status pullTo(Group* g, int to, const Ranges& ranges) {
+  if (g->stale.empty()) return MODNN_OK;
+  std::vector<Pull> pulls;
+  plan(g, to, ranges, &pulls);
+  return run(g, std::move(pulls));
+}
+
+modnn_status pullEverywhere(Group* g, const Ranges& ranges) {
+  if (g->stale.empty()) return MODNN_OK;
+  std::vector<Pull> pulls;
+  for (int i = 0; i < int(g->devs.size()); ++i) plan(g, i, ranges, &pulls);
+  return run(g, std::move(pulls));
+}
+
+modnn_status pullAll(Group* g) {
+  if (g->stale.empty()) return MODNN_OK;
+  Ranges everything;
+  for (GroupBuffer* b : g->stale) everything.emplace_back(b->va, b->size);
+  return pullEverywhere(g, everything);
+}
+
+void markEverywhere(Group* g, const Ranges& ranges) {
+  if (g->stale.empty()) return;
+  for (auto [va, size] : ranges)
+    eachBuffer(g, va, size, [&](GroupBuffer* b, uint64_t lo, uint64_t hi) {
+      b->current.setAll(lo, hi);
+      if (b->current.empty()) g->stale.erase(b);
+    });
+}
+
+void markCopied(Group* g, GroupBuffer* dst, uint64_t doff, const ValidityMap& src, uint64_t soff, uint64_t n) {
+  std::vector<ValidityMap::Piece> pieces = src.stale(soff, soff + n);
+  dst->current.setAll(doff, doff + n);
+  ValidityMap::Mask all = everyone(g);
+  for (const ValidityMap::Piece& p : pieces) dst->current.setOnly(doff + (p.lo - soff), doff + (p.hi - soff), p.current, all);
+  if (dst->current.empty())
+    g->stale.erase(dst);
+  else
+    g->stale.insert(dst);
+}
+
+modnn_status runShares(Group* g, const std::vector<Share>& shares,
+                       const std::function<modnn_status(int, const modnn_device&)>& fn) {
+  std::vector<Pull> pulls;
+  if (!g->stale.empty())
+    for (size_t i = 0; i < shares.size(); ++i) plan(g, int(i), shares[i].touches, &pulls);
+  if (modnn_status st = run(g, std::move(pulls)); st != MODNN_OK) return st;
+  modnn_status st = onAll(g, [&](int i, const modnn_device& d) {
+    return size_t(i) < shares.size() ? fn(i, d) : MODNN_OK;
+  });
+  if (st != MODNN_OK) return st;
+  ValidityMap::Mask all = everyone(g);
+  for (size_t i = 0; i < shares.size(); ++i)
+    for (auto [va, size] : shares[i].writes)
+      eachBuffer(g, va, size, [&](GroupBuffer* b, uint64_t lo, uint64_t hi) {
+        b->current.setOnly(lo, hi, ValidityMap::Mask(1) << i, all);
+        if (!b->current.empty()) g->stale.insert(b);
+      });
+  return MODNN_OK;
+}
+
+}  // namespace moai::group_impl

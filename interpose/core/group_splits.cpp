@@ -1,0 +1,361 @@
+// Ops split across the members of a device group: GEMMs by output columns,
+// AXPY/SCAL/SWAP by ranges, kernels by block ranges where their PTX shows
+// what each block writes (kernel_footprint.h); and the cost models that
+// decide when a split is worth it.
+#include <algorithm>
+#include <cstdlib>
+#include <cstring>
+#include <optional>
+
+#include "interpose/core/group_state.h"
+#include "interpose/core/log.h"
+
+namespace moai::group_impl {
+
+struct Slice {
+  int64_t j0, j1;
+};
+
+// Column slices of a batched GEMM are not contiguous per device, and a bias
+// gradient over D's rows would need a reduction: those run whole.
+bool gemmColumnSplittable(const modnn_gemm& g) {
+  return !g.pointer_arrays && g.batch == 1 && g.epilogue != MODNN_EPILOGUE_DGELU_BGRAD;
+}
+
+modnn_gemm sliceOf(const modnn_gemm& g, Slice s) {
+  modnn_gemm p = g;
+  p.n = s.j1 - s.j0;
+  auto at = [](uint64_t base, int64_t elems, modnn_dtype t) {
+    return base ? base + uint64_t(elems) * modnn_dtype_size(t) : 0;
+  };
+  p.b = at(g.b, g.trans_b ? s.j0 : s.j0 * g.ldb, g.b_type);
+  p.c = at(g.c, s.j0 * g.ldc, g.c_type);
+  p.d = at(g.d, s.j0 * g.ldd, g.d_type);
+  if (modnn_epilogue_uses_aux(g.epilogue)) p.aux = at(g.aux, s.j0 * g.ld_aux, g.aux_type);
+  if (g.epilogue == MODNN_EPILOGUE_BGRADB) p.bias = at(g.bias, s.j0, g.bias_type);
+  return p;
+}
+
+// What a share wrote, as contiguous ranges: its columns of D (the rows
+// between ld and m inside the span are the same on every device, so copying
+// them is harmless), of the GELU auxiliary output, and its bias entries.
+std::vector<std::pair<uint64_t, uint64_t>> writtenBy(const modnn_gemm& g, Slice s) {
+  std::vector<std::pair<uint64_t, uint64_t>> out;
+  int64_t cols = s.j1 - s.j0;
+  auto span = [&](uint64_t base, int64_t ld, modnn_dtype t) {
+    size_t es = modnn_dtype_size(t);
+    out.emplace_back(base + uint64_t(s.j0 * ld) * es, uint64_t((cols - 1) * ld + g.m) * es);
+  };
+  span(g.d, g.ldd, g.d_type);
+  if (g.epilogue == MODNN_EPILOGUE_GELU_AUX || g.epilogue == MODNN_EPILOGUE_GELU_AUX_BIAS)
+    span(g.aux, g.ld_aux, g.aux_type);
+  if (g.epilogue == MODNN_EPILOGUE_BGRADB) {
+    size_t es = modnn_dtype_size(g.bias_type);
+    out.emplace_back(g.bias + uint64_t(s.j0) * es, uint64_t(cols) * es);
+  }
+  return out;
+}
+
+const char* splitPolicy() {
+  static const char* policy = std::getenv("MOAI_SPLIT");
+  return policy ? policy : "";
+}
+
+// The ways (1..most) that minimise an op of `whole` seconds on one device
+// split evenly, plus the all-gather of the `bytes` it writes in `copies`
+// pieces (each device sends its share to every other one, all at once).
+int splitWays(const Group* g, double whole, double bytes, double copies, int most) {
+  if (most < 2 || std::strcmp(splitPolicy(), "never") == 0) return 1;
+  if (std::strcmp(splitPolicy(), "always") == 0) return most;
+  const GroupCosts& c = g->costs;
+  double bandwidth = c.link_bandwidth > 0 ? c.link_bandwidth : g->props.memory_bandwidth;
+  if (whole <= 0 || bandwidth <= 0) return 1;
+  int best = 1;
+  double best_t = whole;
+  for (int ways = 2; ways <= most; ++ways) {
+    double gather = (bytes / bandwidth + c.link_latency * copies) / ways * (ways - 1);
+    double t = whole / ways + gather + c.op_overhead;
+    if (t < best_t) best = ways, best_t = t;
+  }
+  return best;
+}
+
+// Everything a GEMM reads or writes, as spans of its matrices (the rows
+// between m and ld included); nullopt when that is unknown (pointer arrays,
+// negative batch strides).
+std::optional<Ranges> gemmTouches(const modnn_gemm& g) {
+  int64_t batch = std::max<int64_t>(g.batch, 1);
+  if (g.pointer_arrays || g.stride_a < 0 || g.stride_b < 0 || g.stride_c < 0 || g.stride_d < 0 ||
+      g.stride_bias < 0 || g.stride_aux < 0)
+    return std::nullopt;
+  Ranges r;
+  auto matrix = [&](uint64_t va, int64_t rows, int64_t cols, int64_t ld, int64_t stride, modnn_dtype t) {
+    if (va && rows > 0 && cols > 0)
+      r.emplace_back(va, uint64_t((batch - 1) * stride + (cols - 1) * ld + rows) * modnn_dtype_size(t));
+  };
+  matrix(g.a, g.trans_a ? g.k : g.m, g.trans_a ? g.m : g.k, g.lda, g.stride_a, g.a_type);
+  matrix(g.b, g.trans_b ? g.n : g.k, g.trans_b ? g.k : g.n, g.ldb, g.stride_b, g.b_type);
+  matrix(g.c, g.m, g.n, g.ldc, g.stride_c, g.c_type);
+  matrix(g.d, g.m, g.n, g.ldd, g.stride_d, g.d_type);
+  if (modnn_epilogue_uses_bias(g.epilogue))
+    matrix(g.bias, g.epilogue == MODNN_EPILOGUE_BGRADB ? g.n : g.m, 1, 1, g.stride_bias, g.bias_type);
+  if (modnn_epilogue_uses_aux(g.epilogue)) matrix(g.aux, g.m, g.n, g.ld_aux, g.stride_aux, g.aux_type);
+  size_t scalar = modnn_dtype_size(g.scale_type);
+  if (g.alpha_ptr) r.emplace_back(g.alpha_ptr, scalar);
+  if (g.beta_ptr) r.emplace_back(g.beta_ptr, scalar);
+  return r;
+}
+
+modnn_status runSplitGemm(Group* g, const modnn_gemm& gemm, int ways) {
+  std::vector<modnn_gemm> parts;
+  std::vector<Share> shares;
+  for (int i = 0; i < ways; ++i) {
+    Slice s{gemm.n * i / ways, gemm.n * (i + 1) / ways};
+    parts.push_back(sliceOf(gemm, s));
+    shares.push_back({gemmTouches(parts.back()).value_or(Ranges{}), writtenBy(gemm, s)});
+  }
+  // Each member computes its columns, which stay there until a consumer pulls them.
+  return runShares(g, shares, [&](int i, const modnn_device& d) {
+    modnn_op op{};
+    op.struct_size = sizeof op;
+    op.kind = MODNN_OP_GEMM;
+    op.u.gemm = parts[size_t(i)];
+    return d.iface->run_op(d.ctx, &op);
+  });
+}
+
+// ---- kernels split by block ranges ----------------------------------------
+
+// What the launch writes, from the module's PTX; null when the module has
+// none that parses.
+std::shared_ptr<const KernelFootprint> footprintOf(Group* g, GroupModule* m, const modnn_kernel_launch& l) {
+  std::lock_guard<std::mutex> lock(m->analysis_mu);
+  if (!m->parsed) {
+    m->parsed = true;
+    std::string error;
+    auto ast = std::make_unique<modnn::ptx::Module>();
+    if (!m->ptx.empty() && modnn::ptx::parseModule(m->ptx, *ast, error)) m->ast = std::move(ast);
+  }
+  if (!m->ast) return nullptr;
+  std::string key(l.kernel_name);
+  key.push_back('\0');
+  key.append(reinterpret_cast<const char*>(l.grid), sizeof l.grid);
+  key.append(reinterpret_cast<const char*>(l.block), sizeof l.block);
+  key.append(static_cast<const char*>(l.params), l.param_bytes);
+  if (auto it = m->footprints.find(key); it != m->footprints.end()) return it->second;
+  LaunchShape shape;
+  shape.kernel = l.kernel_name;
+  std::copy(l.grid, l.grid + 3, shape.grid);
+  std::copy(l.block, l.block + 3, shape.block);
+  shape.params = static_cast<const uint8_t*>(l.params);
+  shape.param_bytes = l.param_bytes;
+  shape.allocation_end = [g](uint64_t va) -> uint64_t {
+    uint64_t off = 0;
+    GroupBuffer* b = findBuffer(g, va, 1, &off);
+    return b ? b->va + b->size : 0;
+  };
+  auto f = std::make_shared<const KernelFootprint>(analyzeLaunch(*m->ast, shape));
+  if (!f->splittable) log().debug("kernel {} runs whole on every device: {}", l.kernel_name, f->why);
+  if (m->footprints.size() >= 4096) m->footprints.clear();  // a program whose pointers never repeat
+  m->footprints.emplace(std::move(key), f);
+  return f;
+}
+
+// Ways to split a launch of `f`: the kernel at the measured element rate on
+// one device against a share of it plus the all-gather of what it writes.
+int kernelSplitWays(const Group* g, const KernelFootprint& f, int n) {
+  if (g->costs.kernel_rate <= 0 && std::strcmp(splitPolicy(), "always") != 0) return 1;
+  uint64_t bytes = 0;
+  size_t copies = 0;
+  for (auto [va, size] : rangesWritten(f, 0, f.blocks)) bytes += size, ++copies;
+  // Elements: a grid-stride kernel walks more of them than it has threads.
+  double elements = std::max(double(f.threads), double(bytes) / 4);
+  double whole = g->costs.kernel_rate > 0 ? elements / g->costs.kernel_rate : 0;
+  return splitWays(g, whole, double(bytes), double(copies), int(std::min<uint64_t>(uint64_t(n), f.blocks)));
+}
+
+// What the group could split of this launch; null when nothing.
+std::shared_ptr<const KernelFootprint> splittableFootprint(Group* g, const modnn_kernel_launch& l) {
+  bool whole_launch = !MODNN_STRUCT_HAS(&l, modnn_kernel_launch, block_end) || l.block_end == 0;
+  if (g->devs.size() < 2 || !g->block_ranges || !whole_launch || !l.module) return nullptr;
+  auto f = footprintOf(g, reinterpret_cast<GroupModule*>(l.module), l);
+  return f && f->splittable ? f : nullptr;
+}
+
+// `ways` 0: the group's cost model decides.
+modnn_status launchWays(Group* g, const modnn_kernel_launch& l, int ways, int* out_ways) {
+  std::shared_lock<std::shared_mutex> members(g->members);
+  std::lock_guard<std::mutex> exec(g->exec_mu);
+  auto* m = reinterpret_cast<GroupModule*>(l.module);
+  int n = int(g->devs.size());
+  std::shared_ptr<const KernelFootprint> f;
+  if (n > 1) f = splittableFootprint(g, l);
+  if (!f || ways == 1 || std::strcmp(splitPolicy(), "never") == 0)
+    ways = 1;
+  else if (ways > 1 && std::strcmp(splitPolicy(), "always") != 0)
+    ways = int(std::min<uint64_t>({uint64_t(ways), uint64_t(n), f->blocks}));
+  else
+    ways = kernelSplitWays(g, *f, n);
+  if (out_ways) *out_ways = ways;
+  auto mine = [&](int i) {
+    modnn_kernel_launch k{};
+    std::memcpy(&k, &l, std::min(sizeof k, l.struct_size));
+    k.struct_size = sizeof k;
+    k.module = m->parts[size_t(i)];
+    return k;
+  };
+  if (ways == 1) {
+    // Whole on every member: what it touches current everywhere first (all
+    // of memory when its reads are unknown), then its writes are too.
+    modnn_status st = MODNN_OK;
+    if (f && f->reads_known) {
+      Ranges touched = rangesRead(*f, 0, f->blocks), written = rangesWritten(*f, 0, f->blocks);
+      touched.insert(touched.end(), written.begin(), written.end());
+      st = pullEverywhere(g, touched);
+    } else {
+      st = pullAll(g);
+    }
+    if (st != MODNN_OK) return st;
+    return onAll(g, [&](int i, const modnn_device& d) {
+      modnn_kernel_launch k = mine(i);
+      k.quiet = i > 0;  // a replica: member 0 prints
+      return d.iface->launch_kernel(d.ctx, &k);
+    });
+  }
+  // Block ranges: each member gets what its blocks read, runs them, and
+  // keeps what they wrote until a consumer pulls it.
+  if (!f->reads_known)
+    if (modnn_status st = pullAll(g); st != MODNN_OK) return st;
+  std::vector<Share> shares;
+  std::vector<std::pair<uint64_t, uint64_t>> blocks;
+  for (int i = 0; i < ways; ++i) {
+    uint64_t b0 = f->blocks * uint64_t(i) / uint64_t(ways), b1 = f->blocks * uint64_t(i + 1) / uint64_t(ways);
+    blocks.emplace_back(b0, b1);
+    Share s;
+    s.writes = rangesWritten(*f, b0, b1);
+    s.touches = rangesRead(*f, b0, b1);
+    s.touches.insert(s.touches.end(), s.writes.begin(), s.writes.end());
+    shares.push_back(std::move(s));
+  }
+  return runShares(g, shares, [&](int i, const modnn_device& d) {
+    modnn_kernel_launch k = mine(i);
+    k.block_begin = blocks[size_t(i)].first;
+    k.block_end = blocks[size_t(i)].second;
+    return d.iface->launch_kernel(d.ctx, &k);
+  });
+}
+
+bool membersRunBlockRanges(const std::vector<modnn_device>& devs) {
+  for (auto& d : devs) {
+    modnn_device_props p{};
+    p.struct_size = sizeof p;
+    d.iface->get_props(d.ctx, &p);
+    if (!MODNN_STRUCT_HAS(&p, modnn_device_props, block_ranges) || !p.block_ranges) return false;
+  }
+  return !devs.empty();
+}
+
+// ---- AXPY, SCAL, SWAP split by ranges -------------------------------------
+
+bool blasSplittable(const modnn_blas& b) {
+  bool element_wise = b.fn == MODNN_BLAS_AXPY || b.fn == MODNN_BLAS_SCAL || b.fn == MODNN_BLAS_SWAP;
+  return element_wise && b.n >= 2 && b.incx == 1 && (b.fn == MODNN_BLAS_SCAL || b.incy == 1);
+}
+
+// Elements [i0, i1) of the vectors, and what that share writes.
+modnn_blas blasSlice(const modnn_blas& b, int64_t i0, int64_t i1, std::vector<std::pair<uint64_t, uint64_t>>* written) {
+  modnn_blas p = b;
+  uint64_t es = modnn_dtype_size(b.type);
+  p.n = i1 - i0;
+  p.x = b.x + uint64_t(i0) * es;
+  if (b.y) p.y = b.y + uint64_t(i0) * es;
+  uint64_t bytes = uint64_t(i1 - i0) * es;
+  if (b.fn != MODNN_BLAS_AXPY) written->emplace_back(p.x, bytes);
+  if (b.fn != MODNN_BLAS_SCAL) written->emplace_back(p.y, bytes);
+  return p;
+}
+
+int blasSplitWays(const Group* g, const modnn_blas& b, int n) {
+  int most = int(std::min<int64_t>(n, b.n));
+  double es = double(modnn_dtype_size(b.type));
+  double vectors = b.fn == MODNN_BLAS_SCAL ? 1 : 2;
+  double traffic = double(b.n) * es * vectors * 2;  // read and write
+  double bandwidth = g->props.memory_bandwidth > 0 ? g->props.memory_bandwidth : 1e10;
+  return splitWays(g, traffic / bandwidth, double(b.n) * es * (vectors == 1 ? 1 : b.fn == MODNN_BLAS_SWAP ? 2 : 1),
+                   vectors, most);
+}
+
+modnn_status runSplitBlas(Group* g, const modnn_blas& b, int ways) {
+  std::vector<modnn_blas> parts;
+  std::vector<Share> shares;
+  uint64_t es = modnn_dtype_size(b.type);
+  for (int i = 0; i < ways; ++i) {
+    Share s;
+    parts.push_back(blasSlice(b, b.n * i / ways, b.n * (i + 1) / ways, &s.writes));
+    const modnn_blas& p = parts.back();
+    s.touches.emplace_back(p.x, uint64_t(p.n) * es);
+    if (p.y) s.touches.emplace_back(p.y, uint64_t(p.n) * es);
+    if (p.alpha_ptr) s.touches.emplace_back(p.alpha_ptr, es);
+    shares.push_back(std::move(s));
+  }
+  return runShares(g, shares, [&](int i, const modnn_device& d) {
+    modnn_op op{};
+    op.struct_size = sizeof op;
+    op.kind = MODNN_OP_BLAS;
+    op.u.blas = parts[size_t(i)];
+    return d.iface->run_op(d.ctx, &op);
+  });
+}
+
+// `ways` 0: the group's own cost model decides a GEMM's or vector op's split.
+modnn_status runOpWays(Group* g, const modnn_op* op, int ways, int* out_ways) {
+  std::shared_lock<std::shared_mutex> members(g->members);
+  std::lock_guard<std::mutex> exec(g->exec_mu);
+  int n = int(g->devs.size());
+  if (op->kind == MODNN_OP_GEMM) {
+    int most = gemmColumnSplittable(op->u.gemm) ? int(std::min<int64_t>(n, op->u.gemm.n)) : 1;
+    ways = ways > 0 ? std::min(ways, most) : gemmSplitWays(op->u.gemm, g->props, n);
+    if (out_ways) *out_ways = std::max(ways, 1);
+    if (ways > 1) return runSplitGemm(g, op->u.gemm, ways);
+  } else if (op->kind == MODNN_OP_BLAS && blasSplittable(op->u.blas) && n > 1) {
+    int most = int(std::min<int64_t>(n, op->u.blas.n));
+    ways = ways > 0 ? std::min(ways, most) : blasSplitWays(g, op->u.blas, n);
+    if (out_ways) *out_ways = std::max(ways, 1);
+    if (ways > 1) return runSplitBlas(g, op->u.blas, ways);
+  } else if (out_ways) {
+    *out_ways = 1;
+  }
+  // Whole on every member, after bringing each what the op touches (a GEMM's
+  // matrices; other ops: everything).
+  std::optional<Ranges> touched;
+  if (op->kind == MODNN_OP_GEMM) touched = gemmTouches(op->u.gemm);
+  modnn_status st = touched ? pullEverywhere(g, *touched) : pullAll(g);
+  if (st != MODNN_OK) return st;
+  return onAll(g, [&](int, const modnn_device& d) { return d.iface->run_op(d.ctx, op); });
+}
+
+}  // namespace moai::group_impl
+
+namespace moai {
+
+int gemmSplitWays(const modnn_gemm& g, const modnn_device_props& props, int n) {
+  if (n < 2 || !group_impl::gemmColumnSplittable(g)) return 1;
+  int ways = int(std::min<int64_t>(n, g.n));
+  if (ways < 2) return 1;
+  // $MOAI_SPLIT: always / never override the cost model (tests, diagnosis).
+  if (std::strcmp(group_impl::splitPolicy(), "always") == 0) return ways;
+  if (std::strcmp(group_impl::splitPolicy(), "never") == 0) return 1;
+  // Roofline: the product on one device against 1/ways of it plus the
+  // all-gather of everyone else's columns, and a fixed cost per hand-off.
+  double flops = 2.0 * double(g.m) * double(g.n) * double(g.k);
+  if (g.a_type == MODNN_C32 || g.a_type == MODNN_C64) flops *= 4;
+  double peak = props.peak_flops_fp32 > 0 ? props.peak_flops_fp32 : 1e10;
+  double bandwidth = props.memory_bandwidth > 0 ? props.memory_bandwidth : 1e10;
+  double out_bytes = double(g.m) * double(g.n) * double(modnn_dtype_size(g.d_type));
+  constexpr double kHandOff = 50e-6;  // waking the crew, a copy per peer
+  double whole = flops / peak;
+  double split = flops / (peak * ways) + out_bytes * (ways - 1) / bandwidth + kHandOff * ways;
+  return split < whole ? ways : 1;
+}
+
+}  // namespace moai

@@ -1,0 +1,200 @@
+// The device group's internals, shared by its files: device_group.cpp (the
+// device interface, resizes), group_placement.cpp (which member holds the
+// current bytes of what, and the copies that bring them where an op runs)
+// and group_splits.cpp (GEMMs, vector ops and kernels split across members).
+#pragma once
+#include <atomic>
+#include <condition_variable>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <set>
+#include <shared_mutex>
+#include <string>
+#include <thread>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+#include "interpose/core/device_group.h"
+#include "interpose/core/kernel_footprint.h"
+#include "interpose/core/validity_map.h"
+#include "modnn/backend.h"
+#include "modnn/cpu/ptx/ptx_ast.h"
+
+namespace moai::group_impl {
+
+using Ranges = std::vector<std::pair<uint64_t, uint64_t>>;  // (address, bytes)
+
+// Runs fn(0..n-1) at once: fn(0) on the caller, the rest on one thread per
+// device, kept for the group's life (ops are too frequent to start threads).
+class Crew {
+ public:
+  explicit Crew(int n) {
+    for (int i = 1; i < n; ++i) threads_.emplace_back([this, i] { loop(i); });
+  }
+  ~Crew() {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      stop_ = true;
+    }
+    cv_.notify_all();
+    for (auto& t : threads_) t.join();
+  }
+  void run(const std::function<void(int)>& fn) {
+    std::unique_lock<std::mutex> lock(run_mu_);  // one batch at a time (several client streams call in)
+    {
+      std::lock_guard<std::mutex> l(mu_);
+      fn_ = &fn;
+      pending_ = int(threads_.size());
+      ++generation_;
+    }
+    cv_.notify_all();
+    fn(0);
+    std::unique_lock<std::mutex> l(mu_);
+    done_cv_.wait(l, [this] { return pending_ == 0; });
+    fn_ = nullptr;
+  }
+
+ private:
+  void loop(int i) {
+    uint64_t seen = 0;
+    for (;;) {
+      const std::function<void(int)>* fn;
+      {
+        std::unique_lock<std::mutex> l(mu_);
+        cv_.wait(l, [&] { return stop_ || generation_ != seen; });
+        if (stop_) return;
+        seen = generation_;
+        fn = fn_;
+      }
+      (*fn)(i);
+      std::lock_guard<std::mutex> l(mu_);
+      if (--pending_ == 0) done_cv_.notify_one();
+    }
+  }
+
+  std::vector<std::thread> threads_;
+  std::mutex run_mu_, mu_;
+  std::condition_variable cv_, done_cv_;
+  const std::function<void(int)>* fn_ = nullptr;
+  int pending_ = 0;
+  uint64_t generation_ = 0;
+  bool stop_ = false;
+};
+
+struct GroupBuffer {
+  uint64_t va, size;
+  std::vector<modnn_buffer*> parts;  // one per device
+  ValidityMap current;               // which members hold its current bytes (guarded by Group::exec_mu)
+};
+
+// The module's image is kept (copied), for devices that join later.
+struct GroupModule {
+  std::vector<modnn_module*> parts;
+  std::vector<uint8_t> fatbin;
+  std::string ptx;
+  std::vector<std::string> names;
+  std::vector<modnn_module_symbol> symbols;
+  modnn_module_image image{};
+  // For splitting launches: the PTX parsed on first use, and what each
+  // launch seen writes (training steps repeat their launches exactly).
+  std::mutex analysis_mu;
+  bool parsed = false;
+  std::unique_ptr<modnn::ptx::Module> ast;
+  std::unordered_map<std::string, std::shared_ptr<const KernelFootprint>> footprints;
+};
+
+struct Group {
+  // Every entry point holds `members` shared; a resize holds it alone.
+  std::shared_mutex members;
+  std::vector<modnn_device> devs;
+  uint64_t range_base = 0, range_size = 0;  // the reserved address range, for devices that join
+  std::set<GroupModule*> modules;
+  modnn_device_props props{};  // of the first device: the one each share runs on
+  std::unique_ptr<Crew> crew;
+  std::mutex mu;
+  std::map<uint64_t, GroupBuffer*> buffers;  // by va, to find a GEMM's output buffers
+  bool block_ranges = false;  // every member runs block ranges of a launch
+  GroupCosts costs;
+  // One op at a time reads and changes placement and runs: an op's pulls,
+  // its run and the record of what it wrote are one step.
+  std::mutex exec_mu;
+  std::set<GroupBuffer*> stale;        // buffers not current on every member
+  std::atomic<uint64_t> bytes_moved{0};  // between members, for the plan report
+};
+
+inline Group* group(void* ctx) { return static_cast<Group*>(ctx); }
+inline GroupBuffer* gbuf(modnn_buffer* b) { return reinterpret_cast<GroupBuffer*>(b); }
+
+inline modnn_status firstError(const std::vector<modnn_status>& st) {
+  for (modnn_status s : st)
+    if (s != MODNN_OK) return s;
+  return MODNN_OK;
+}
+
+// Runs fn on every device at once; the first error wins.
+template <typename Fn>
+modnn_status onAll(Group* g, Fn&& fn) {
+  std::vector<modnn_status> st(g->devs.size(), MODNN_OK);
+  g->crew->run([&](int i) { st[size_t(i)] = fn(i, g->devs[size_t(i)]); });
+  return firstError(st);
+}
+
+// One after another: cheap calls (writes, fills) are not worth the hand-off.
+template <typename Fn>
+modnn_status eachInTurn(Group* g, Fn&& fn) {
+  modnn_status first = MODNN_OK;
+  for (size_t i = 0; i < g->devs.size(); ++i) {
+    modnn_status s = fn(int(i), g->devs[i]);
+    if (first == MODNN_OK) first = s;
+  }
+  return first;
+}
+
+// ---- placement (group_placement.cpp) -------------------------------------
+// Ranges are client addresses; they may span several buffers or none.
+// Callers hold `members` (shared) and `exec_mu`.
+
+// Where [va, va + size) lives, on every device; null when no one buffer holds it.
+GroupBuffer* findBuffer(Group* g, uint64_t va, uint64_t size, uint64_t* off);
+// Bytes from one device's buffer to another's, at the same offset.
+modnn_status copyBuffer(const modnn_device& src, modnn_buffer* s, const modnn_device& dst, modnn_buffer* d,
+                        uint64_t off, uint64_t size);
+// Copies [va, va + size) from member `from` to member `to` (no placement change).
+modnn_status copyAcross(Group* g, int from, int to, uint64_t va, uint64_t size);
+// Brings member `to` (or every member) the current bytes of `ranges`.
+modnn_status pullTo(Group* g, int to, const Ranges& ranges);
+modnn_status pullEverywhere(Group* g, const Ranges& ranges);
+// Brings every member the current bytes of everything (before an op whose
+// reads are unknown, and before a resize copies a member's memory).
+modnn_status pullAll(Group* g);
+// Every member now holds the current bytes of `ranges` (they were written everywhere).
+void markEverywhere(Group* g, const Ranges& ranges);
+// Buffer `dst` at `doff` now holds what a buffer whose placement was `src`
+// held at `soff`, on the same members.
+void markCopied(Group* g, GroupBuffer* dst, uint64_t doff, const ValidityMap& src, uint64_t soff, uint64_t n);
+// The members of `g`, as a mask.
+ValidityMap::Mask everyone(const Group* g);
+
+// One member's part of an op split across the group: what it reads or may
+// partly write (brought to it first) and what it writes (current there alone after).
+struct Share {
+  Ranges touches;
+  Ranges writes;
+};
+// Runs fn(i, member) on members i < shares.size(), each after it holds the
+// current bytes of its share's `touches`; each share's `writes` are then
+// current on its member alone: a sharded placement, no all-gather.
+modnn_status runShares(Group* g, const std::vector<Share>& shares,
+                       const std::function<modnn_status(int, const modnn_device&)>& fn);
+
+// ---- splits (group_splits.cpp) -------------------------------------------
+modnn_status runOpWays(Group* g, const modnn_op* op, int ways, int* out_ways);
+modnn_status launchWays(Group* g, const modnn_kernel_launch& l, int ways, int* out_ways);
+std::shared_ptr<const KernelFootprint> splittableFootprint(Group* g, const modnn_kernel_launch& l);
+bool membersRunBlockRanges(const std::vector<modnn_device>& devs);
+const char* splitPolicy();
+
+}  // namespace moai::group_impl
