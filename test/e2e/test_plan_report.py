@@ -67,6 +67,11 @@ with tempfile.TemporaryDirectory() as tmp:
         sys.exit("a step has no predicted or measured time")
     if not any(st["gemm_splits_from_plan"] > 0 for st in runs[1:]):
         sys.exit("no GEMM followed the plan after the first step")
+    # Split ops' outputs stay where they were computed; consumers pull what
+    # they read, which never exceeds an all-gather after every split op.
+    moved = [st["member_bytes_measured"] for st in runs[1:]]
+    if not all(0 <= m <= st["bytes_moved"] for m, st in zip(moved, runs[1:])) or not any(moved):
+        sys.exit(f"member-to-member bytes {moved} against all-gathers {[st['bytes_moved'] for st in runs[1:]]}")
     # Its kernels are element-wise by their PTX (kernel_footprint.h): the
     # graph says so, and where the plan splits one, the group ran it split.
     kernels = [(op, ran) for s in j["segments"] for op, ran in zip(s["plan"]["ops"], s["as_run"])
