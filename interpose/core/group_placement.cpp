@@ -1,6 +1,7 @@
 // Which member of a device group holds the current bytes of what, and the
 // copies that bring them where an op runs (group_state.h).
 #include <algorithm>
+#include <cstdlib>
 #include <cstring>
 
 #include "interpose/core/group_state.h"
@@ -184,13 +185,22 @@ modnn_status runShares(Group* g, const std::vector<Share>& shares,
   });
   if (st != MODNN_OK) return st;
   ValidityMap::Mask all = everyone(g);
+  Ranges written;
   for (size_t i = 0; i < shares.size(); ++i)
-    for (auto [va, size] : shares[i].writes)
+    for (auto [va, size] : shares[i].writes) {
       eachBuffer(g, va, size, [&](GroupBuffer* b, uint64_t lo, uint64_t hi) {
         b->current.setOnly(lo, hi, ValidityMap::Mask(1) << i, all);
         if (!b->current.empty()) g->stale.insert(b);
       });
-  return MODNN_OK;
+      written.emplace_back(va, size);
+    }
+  // $MOAI_GATHER=eager: all-gather every split op's output at once, as the
+  // group did before it kept placement (for comparison).
+  static const bool eager = [] {
+    const char* e = std::getenv("MOAI_GATHER");
+    return e && std::strcmp(e, "eager") == 0;
+  }();
+  return eager ? pullEverywhere(g, written) : MODNN_OK;
 }
 
 }  // namespace moai::group_impl

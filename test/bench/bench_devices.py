@@ -2,7 +2,11 @@
 the step time of a GEMM-heavy MLP, the speed-up, and that both computed the
 same numbers; from the client's plan report (MOAI_PLAN_REPORT) in the same
 runs, the planning time of the first and of a cached step and the predicted
-against the measured step time. Usage: bench_devices.py BENCH_MLP [--quick]"""
+against the measured step time; and, on 2 devices, the step with split ops'
+outputs kept where they were computed (the default) against all-gathering
+them at once (MOAI_GATHER=eager), with the bytes moved between devices.
+Each configuration runs twice and keeps its faster run (a shared machine is
+noisy). Usage: bench_devices.py BENCH_MLP [--quick]"""
 import json
 import os
 import re
@@ -17,9 +21,9 @@ steps = int(args[3]) + 1  # the program's warm-up step included
 cores = os.cpu_count() or 1
 
 
-def run(devices, tmp):
-    report = os.path.join(tmp, f"plan{devices}.json")
-    env = dict(os.environ, MOAI_DEVICES=str(devices), MOAI_CPU_THREADS="1", MOAI_PLAN_REPORT=report)
+def run_once(devices, tmp, gather):
+    report = os.path.join(tmp, f"plan{devices}{gather}.json")
+    env = dict(os.environ, MOAI_DEVICES=str(devices), MOAI_CPU_THREADS="1", MOAI_PLAN_REPORT=report, MOAI_GATHER=gather)
     env.pop("MOAI_SPLIT", None)
     r = subprocess.run([program, *args], env=env, capture_output=True, text=True, timeout=600)
     if r.returncode != 0:
@@ -27,6 +31,15 @@ def run(devices, tmp):
     m = re.search(r"step_ms=([\d.]+) checksum=(\S+)", r.stdout)
     with open(report) as f:
         return float(m.group(1)), float(m.group(2)), json.load(f)
+
+
+def run(devices, tmp, gather="lazy"):
+    return min((run_once(devices, tmp, gather) for _ in range(1 if quick else 2)), key=lambda r: r[0])
+
+
+def member_bytes(j):
+    """Bytes moved between devices per step, measured, over the training step's segments."""
+    return sum(st.get("member_bytes_measured", 0) for st in j["steps"][-2:])
 
 
 def step_figures(j):
@@ -56,9 +69,13 @@ def step_figures(j):
 with tempfile.TemporaryDirectory() as tmp:
     one, sum1, j1 = run(1, tmp)
     two, sum2, j2 = run(2, tmp)
+    eager, sum3, j3 = run(2, tmp, "eager")
 print(f"MLP {args[0]} wide, batch {args[1]}, {args[2]} layers: step {one:.1f} ms on 1 device, "
       f"{two:.1f} ms on 2 (one core each, {cores} cores here)")
 print(f"RESULT speedup_2_devices={one / two:.2f} (goal >= 1.7)")
+print(f"2 devices, outputs kept where computed: {two:.1f} ms, {member_bytes(j2) / 2**20:.1f} MiB moved per step; "
+      f"all-gathered after each split op: {eager:.1f} ms, {member_bytes(j3) / 2**20:.1f} MiB")
+print(f"RESULT sharded_vs_eager={eager / two:.2f}")
 c = j2["calibration"]
 print(f"calibration (2 devices): GEMM {c['gemm_flops'] / 1e9:.1f} GFLOP/s per device, memory {c['memory_bandwidth'] / 1e9:.1f} GB/s, "
       f"link alpha {c['link']['latency_s'] * 1e6:.1f} us beta {c['link']['bandwidth'] / 1e9:.1f} GB/s, in {c['seconds'] * 1e3:.0f} ms")
@@ -74,5 +91,6 @@ for devices, step_ms, j in ((1, one, j1), (2, two, j2)):
           f"planning_cached_ms_{devices}={f['plan_cached'] * 1e3:.3f}")
     if not f["cached_hit"]:
         sys.exit("a repeated step missed the plan cache")
-if abs(sum1 - sum2) > 1e-3 * max(1.0, abs(sum1)):
-    sys.exit(f"the two runs computed different results: {sum1} vs {sum2}")
+for s in (sum2, sum3):
+    if abs(sum1 - s) > 1e-3 * max(1.0, abs(sum1)):
+        sys.exit(f"the runs computed different results: {sum1} vs {s}")
