@@ -1,15 +1,15 @@
 // DeviceGroup: N devices behind the one virtual device the program sees.
 //
 // The group is itself a moDNN device (the same function table), so the
-// client runtime does not change with N. This first execution strategy keeps
-// every allocation replicated on all devices and runs each operation on all
-// of them (they stay identical), except GEMMs, which a per-op cost model may
-// split by output columns, and kernels whose PTX shows them element-wise
-// (kernel_footprint.h), which it may split by block ranges: each device
-// computes its share and the shares are all-gathered (memcpy between CPU
-// devices, worker->worker copies between remote ones). Replicated execution
-// is what keeps every other kernel safe without knowing what it writes; the
-// planner (planner/) is what will replace it with sharded tensors.
+// client runtime does not change with N. Every member allocates every buffer
+// and runs every operation, except GEMMs (split by output columns), AXPY/
+// SCAL/SWAP (by ranges) and kernels whose PTX shows what each block writes
+// (kernel_footprint.h; by block ranges), which the plan or a per-op cost
+// model may split. A split op's shares stay current only on the members that
+// computed them; before each op a member pulls what the op touches and it
+// lacks (memcpy between CPU devices, worker->worker copies between remote
+// ones), and an op whose reads are unknown first makes everything current
+// everywhere (group_state.h, validity_map.h).
 #pragma once
 #include <memory>
 #include <vector>
@@ -28,12 +28,11 @@ modnn_device makeDeviceGroup(std::vector<modnn_device> devices);
 int gemmSplitWays(const modnn_gemm& g, const modnn_device_props& props, int n);
 
 // For the client's planning (segment_planner.h): the group's size (0: not a
-// group), an op run with the split a plan chose (`ways` >= 1: GEMM columns,
+// group), the bytes it moved between members, an op run with the split a plan chose (`ways` >= 1: GEMM columns,
 // AXPY/SCAL/SWAP ranges; 0: the group's cost model decides), reporting the
 // ways it used (1 when the op cannot be split), and a copy of [va, va + size)
 // from member `from` to member `to` (start-up link measurements).
 int groupSize(const modnn_device& device);
-// Bytes the group has copied between its members so far (0: not a group).
 uint64_t groupBytesMoved(const modnn_device& device);
 
 // What the group's split decisions for kernels need from start-up
