@@ -106,13 +106,56 @@ std::optional<Ranges> gemmTouches(const modnn_gemm& g) {
   return r;
 }
 
+// A strided batched GEMM whose batch entries write apart from each other
+// splits by batch: each member computes whole entries. Epilogues that reduce
+// into a bias run whole.
+bool gemmBatchSplittable(const modnn_gemm& g) {
+  if (g.pointer_arrays || g.batch < 2 || g.m < 1 || g.n < 1) return false;
+  if (g.epilogue == MODNN_EPILOGUE_BGRADA || g.epilogue == MODNN_EPILOGUE_BGRADB ||
+      g.epilogue == MODNN_EPILOGUE_DGELU_BGRAD)
+    return false;
+  if (g.stride_a < 0 || g.stride_b < 0 || g.stride_c < 0 || g.stride_bias < 0 || g.stride_aux < 0) return false;
+  bool aux_out = g.epilogue == MODNN_EPILOGUE_GELU_AUX || g.epilogue == MODNN_EPILOGUE_GELU_AUX_BIAS;
+  return g.stride_d >= (g.n - 1) * g.ldd + g.m && (!aux_out || g.stride_aux >= (g.n - 1) * g.ld_aux + g.m);
+}
+
+// Batch entries [b0, b1), and what they write.
+modnn_gemm batchSliceOf(const modnn_gemm& g, int64_t b0, int64_t b1, Ranges* written) {
+  modnn_gemm p = g;
+  p.batch = b1 - b0;
+  auto at = [&](uint64_t base, int64_t stride, modnn_dtype t) {
+    return base ? base + uint64_t(b0 * stride) * modnn_dtype_size(t) : 0;
+  };
+  p.a = at(g.a, g.stride_a, g.a_type);
+  p.b = at(g.b, g.stride_b, g.b_type);
+  p.c = at(g.c, g.stride_c, g.c_type);
+  p.d = at(g.d, g.stride_d, g.d_type);
+  if (modnn_epilogue_uses_aux(g.epilogue)) p.aux = at(g.aux, g.stride_aux, g.aux_type);
+  if (modnn_epilogue_uses_bias(g.epilogue)) p.bias = at(g.bias, g.stride_bias, g.bias_type);
+  auto span = [&](uint64_t base, int64_t stride, int64_t ld, modnn_dtype t) {
+    written->emplace_back(base, uint64_t((p.batch - 1) * stride + (g.n - 1) * ld + g.m) * modnn_dtype_size(t));
+  };
+  span(p.d, g.stride_d, g.ldd, g.d_type);
+  if (g.epilogue == MODNN_EPILOGUE_GELU_AUX || g.epilogue == MODNN_EPILOGUE_GELU_AUX_BIAS)
+    span(p.aux, g.stride_aux, g.ld_aux, g.aux_type);
+  return p;
+}
+
+// By output columns, or for a batched GEMM by batch entries.
 modnn_status runSplitGemm(Group* g, const modnn_gemm& gemm, int ways) {
   std::vector<modnn_gemm> parts;
   std::vector<Share> shares;
   for (int i = 0; i < ways; ++i) {
-    Slice s{gemm.n * i / ways, gemm.n * (i + 1) / ways};
-    parts.push_back(sliceOf(gemm, s));
-    shares.push_back({gemmTouches(parts.back()).value_or(Ranges{}), writtenBy(gemm, s)});
+    Share share;
+    if (gemm.batch > 1) {
+      parts.push_back(batchSliceOf(gemm, gemm.batch * i / ways, gemm.batch * (i + 1) / ways, &share.writes));
+    } else {
+      Slice s{gemm.n * i / ways, gemm.n * (i + 1) / ways};
+      parts.push_back(sliceOf(gemm, s));
+      share.writes = writtenBy(gemm, s);
+    }
+    share.touches = gemmTouches(parts.back()).value_or(Ranges{});
+    shares.push_back(std::move(share));
   }
   // Each member computes its columns, which stay there until a consumer pulls them.
   return runShares(g, shares, [&](int i, const modnn_device& d) {
@@ -313,7 +356,10 @@ modnn_status runOpWays(Group* g, const modnn_op* op, int ways, int* out_ways) {
   std::lock_guard<std::mutex> exec(g->exec_mu);
   int n = int(g->devs.size());
   if (op->kind == MODNN_OP_GEMM) {
-    int most = gemmColumnSplittable(op->u.gemm) ? int(std::min<int64_t>(n, op->u.gemm.n)) : 1;
+    const modnn_gemm& gm = op->u.gemm;
+    int most = gemmColumnSplittable(gm) ? int(std::min<int64_t>(n, gm.n))
+               : gemmBatchSplittable(gm) ? int(std::min<int64_t>(n, gm.batch))
+                                         : 1;
     ways = ways > 0 ? std::min(ways, most) : gemmSplitWays(op->u.gemm, g->props, n);
     if (out_ways) *out_ways = std::max(ways, 1);
     if (ways > 1) return runSplitGemm(g, op->u.gemm, ways);
@@ -339,19 +385,21 @@ modnn_status runOpWays(Group* g, const modnn_op* op, int ways, int* out_ways) {
 namespace moai {
 
 int gemmSplitWays(const modnn_gemm& g, const modnn_device_props& props, int n) {
-  if (n < 2 || !group_impl::gemmColumnSplittable(g)) return 1;
-  int ways = int(std::min<int64_t>(n, g.n));
+  bool by_batch = group_impl::gemmBatchSplittable(g);
+  if (n < 2 || (!group_impl::gemmColumnSplittable(g) && !by_batch)) return 1;
+  int ways = int(std::min<int64_t>(n, by_batch ? g.batch : g.n));
   if (ways < 2) return 1;
   // $MOAI_SPLIT: always / never override the cost model (tests, diagnosis).
   if (std::strcmp(group_impl::splitPolicy(), "always") == 0) return ways;
   if (std::strcmp(group_impl::splitPolicy(), "never") == 0) return 1;
   // Roofline: the product on one device against 1/ways of it plus the
   // all-gather of everyone else's columns, and a fixed cost per hand-off.
-  double flops = 2.0 * double(g.m) * double(g.n) * double(g.k);
+  double batch = double(std::max<int64_t>(g.batch, 1));
+  double flops = 2.0 * double(g.m) * double(g.n) * double(g.k) * batch;
   if (g.a_type == MODNN_C32 || g.a_type == MODNN_C64) flops *= 4;
   double peak = props.peak_flops_fp32 > 0 ? props.peak_flops_fp32 : 1e10;
   double bandwidth = props.memory_bandwidth > 0 ? props.memory_bandwidth : 1e10;
-  double out_bytes = double(g.m) * double(g.n) * double(modnn_dtype_size(g.d_type));
+  double out_bytes = double(g.m) * double(g.n) * batch * double(modnn_dtype_size(g.d_type));
   constexpr double kHandOff = 50e-6;  // waking the crew, a copy per peer
   double whole = flops / peak;
   double split = flops / (peak * ways) + out_bytes * (ways - 1) / bandwidth + kHandOff * ways;

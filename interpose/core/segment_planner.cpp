@@ -57,6 +57,12 @@ std::string hex(uint64_t v) {
   return buf;
 }
 
+// The plan strategy the group runs when it splits `op`.
+std::string splitName(const Op& op) {
+  if (op.kind != OpKind::Gemm) return "split dim 0";
+  return op.gemm.batch > 1 ? "split batch" : "split M";
+}
+
 // A plan's choice in the group's terms: what the group would run for it.
 bool sameChoice(const std::string& planned, int planned_ways, const std::string& ran, int ran_ways) {
   auto whole = [](const std::string& s) { return s == "whole" || s == "replicate"; };
@@ -72,7 +78,7 @@ planner::SearchOptions runnableHere() {
   planner::SearchOptions o;
   o.allow_offload = false;  // the group keeps every tensor on its devices
   o.runnable = [](const Op& op, const planner::Strategy& s) {
-    if (op.kind == OpKind::Gemm) return s.name == "split M" && op.gemm.batch == 1;
+    if (op.kind == OpKind::Gemm) return op.gemm.batch > 1 ? s.name == "split batch" : s.name == "split M";
     if (op.kind == OpKind::Elementwise) return s.name == "split dim 0" || s.name == "replicate";
     return s.name == "replicate";
   };
@@ -235,7 +241,7 @@ PlanTag SegmentPlanner::record(const RecordedOp& rop) {
       const planner::OpAssignment& a = expected_->plan.ops[size_t(idx)];
       if (a.strategy == "whole" || a.strategy == "replicate")
         ways = 1, by = "plan";
-      else if (a.strategy == (op.kind == OpKind::Gemm ? "split M" : "split dim 0"))
+      else if (a.strategy == splitName(op))
         ways = a.ways, by = "plan";
       else
         by = "plan chose " + a.strategy + " (not runnable here): group cost model";
@@ -369,16 +375,19 @@ SegmentPlanner::AsRun SegmentPlanner::asRun(const Entry& e, SegmentRun& run) con
       r.bytes_moved += int64_t(d);
       r.strategy.push_back("split dim 0");
     } else if (ways > 1) {
-      // Its columns (the twin's rows) on `ways` devices, then an all-gather of D.
-      const double share = double((op.gemm.m + ways - 1) / ways) / double(op.gemm.m);
-      double bytes = double(g.tensors[op.reads[1]].bytes()) +
+      // Its columns (the twin's rows), or its batch entries, on `ways`
+      // devices, then an all-gather of D.
+      const bool by_batch = op.gemm.batch > 1;
+      const int64_t parts = by_batch ? op.gemm.batch : op.gemm.m;
+      const double share = double((parts + ways - 1) / ways) / double(parts);
+      double bytes = (by_batch ? share : 1.0) * double(g.tensors[op.reads[1]].bytes()) +
                      share * double(g.tensors[op.reads[0]].bytes() + g.tensors[op.writes[0]].bytes());
       if (op.reads.size() > 2) bytes += share * double(g.tensors[op.reads[2]].bytes());
       double d = double(g.tensors[op.writes[0]].bytes());
       t = model_.computeSeconds(op, opDtype(g, op), flops * share, bytes) +
           planner::allGatherSeconds(d, n, cluster_.intra_node);
       r.bytes_moved += int64_t(d);
-      r.strategy.push_back("split M");
+      r.strategy.push_back(splitName(op));
     } else {
       double bytes = double(g.opBytes(op));
       t = model_.computeSeconds(op, opDtype(g, op), flops, bytes);

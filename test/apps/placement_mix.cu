@@ -107,9 +107,9 @@ int main(int argc, char** argv) {
   cublasHandle_t h;
   CUBLAS_CHECK(cublasCreate(&h));
   const char* names[] = {"gemm", "saxpy", "sscal", "axpby", "scaleStride", "blockSums", "stencil",
-                         "viaTable", "memcpyDtoD", "memset", "host write", "host read"};
+                         "viaTable", "memcpyDtoD", "memset", "host write", "host read", "batched gemm"};
   for (int step = 0; step < steps; ++step) {
-    int kind = rng.below(12);
+    int kind = rng.below(13);
     int b = rng.below(kBuffers), s = (b + 1 + rng.below(kBuffers - 1)) % kBuffers;  // s != b
     int n = 64 + rng.below(kElems / 2), off = rng.below(kElems - n);
     switch (kind) {
@@ -131,6 +131,25 @@ int main(int argc, char** argv) {
         host[b] = C;
         CUBLAS_CHECK(cublasSgemm(h, ta ? CUBLAS_OP_T : CUBLAS_OP_N, tb ? CUBLAS_OP_T : CUBLAS_OP_N, m, nn, k, &alpha,
                                  dev[s], lda, dev[s] + kB, ldb, &beta, dev[b], ldc));
+        break;
+      }
+      case 12: {  // strided batched: 3 entries, C entries apart in buffer b, A and B shared reads from s
+        int m = 8 + rng.below(24), nn = 8 + rng.below(24), k = 8 + rng.below(24), batch = 3;
+        int lda = m, ldb = k, ldc = m + rng.below(3);
+        long long sa = m * k / 2, sb = 0, sc = (long long)ldc * nn + rng.below(8);  // A entries overlap: reads only
+        float alpha = 1.f / float(k), beta = 1.f;
+        std::vector<float> C(host[b]);
+        for (int e = 0; e < batch; ++e)
+          for (int j = 0; j < nn; ++j)
+            for (int i = 0; i < m; ++i) {
+              double acc = 0;
+              for (int p = 0; p < k; ++p) acc += double(host[s][size_t(e * sa + i + p * lda)]) * host[s][size_t(4000 + e * sb + p + j * ldb)];
+              float& c = C[size_t(e * sc + i + j * ldc)];
+              c = float(alpha * acc + beta * c);
+            }
+        host[b] = C;
+        CUBLAS_CHECK(cublasSgemmStridedBatched(h, CUBLAS_OP_N, CUBLAS_OP_N, m, nn, k, &alpha, dev[s], lda, sa,
+                                               dev[s] + 4000, ldb, sb, &beta, dev[b], ldc, sc, batch));
         break;
       }
       case 1: {
