@@ -2,7 +2,8 @@
 //
 // The group is itself a moDNN device (the same function table), so the
 // client runtime does not change with N. Every member allocates every buffer
-// and runs every operation, except GEMMs (split by output columns), AXPY/
+// and runs every operation, except GEMMs (split by output columns or batch
+// entries), AXPY/
 // SCAL/SWAP (by ranges) and kernels whose PTX shows what each block writes
 // (kernel_footprint.h; by block ranges), which the plan or a per-op cost
 // model may split. A split op's shares stay current only on the members that
