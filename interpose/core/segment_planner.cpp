@@ -253,6 +253,10 @@ PlanTag SegmentPlanner::record(const RecordedOp& rop) {
     for (int t : op.reads) elements = std::max(elements, double(g.tensors[size_t(t)].elements()));
   }
   current_->kernel_elements.push_back(elements);
+  bool interleaved = false;
+  if (footprint)
+    for (const StoreStream& s : footprint->streams) interleaved = interleaved || s.stride != 0;
+  current_->interleaved.push_back(interleaved);
   current_->decided.push_back(ways);
   current_->decided_by.push_back(std::move(by));
   {
@@ -332,7 +336,7 @@ void SegmentPlanner::endSegmentLocked(bool synchronised) {
   e->runs++;
   e->last_used = end;
   if (step.measured > 0) e->measured_total += step.measured;
-  AsRun r = asRun(*e, *run);
+  AsRun r = asRun(*e, *run, &placements_);
   step.entry = e;
   step.predicted = r.seconds;
   step.predicted_plan = e->planned ? e->plan.step_seconds : -1;
@@ -347,7 +351,10 @@ void SegmentPlanner::endSegmentLocked(bool synchronised) {
   if (steps_.size() < kMaxSteps) steps_.push_back(step);
 }
 
-SegmentPlanner::AsRun SegmentPlanner::asRun(const Entry& e, SegmentRun& run) const {
+// The segment's cost as the group runs it: each op's share of the work, and
+// the bytes it pulls (a split op's outputs stay on the members that computed
+// them; an op that reads them gets what it lacks, group_state.h).
+SegmentPlanner::AsRun SegmentPlanner::asRun(const Entry& e, SegmentRun& run, Placements* carried) const {
   AsRun r;
   r.seconds = calibration_.sync_latency;  // the synchronising call that ends the segment
   const Graph& g = e.graph;
@@ -357,6 +364,39 @@ SegmentPlanner::AsRun SegmentPlanner::asRun(const Entry& e, SegmentRun& run) con
     std::lock_guard<std::mutex> lock(run.mu);
     executed = run.executed;
   }
+  // How a split left a tensor: contiguous shares (columns of a col-major
+  // matrix, batch entries, ranges) line up with each other; a grid-stride
+  // kernel's shares are interleaved.
+  enum Layout { kContiguous = 1, kInterleaved };
+  Placements placed = carried ? *carried : Placements{};
+  auto key = [&](int t) {
+    const planner::Tensor& x = g.tensors[size_t(t)];
+    return std::make_tuple(x.alloc, x.offset, x.bytes());
+  };
+  auto shard = [&](int t) {
+    auto it = placed.find(key(t));
+    return it == placed.end() ? Shard{} : it->second;
+  };
+  const planner::Link& link = cluster_.intra_node;
+  // Every member needs all of t: each gets the shares it lacks, at once.
+  auto whole = [&](int t, double* secs) {
+    Shard s = shard(t);
+    if (s.ways < 2) return;
+    double b = double(g.tensors[size_t(t)].bytes());
+    *secs += planner::allGatherSeconds(b, n, link);
+    r.bytes_moved += int64_t(b * (n - 1));
+    placed.erase(key(t));
+  };
+  // Each of `ways` members needs its share of t in `layout`: free when t was
+  // split the same way; else the part of its share other members computed.
+  auto share = [&](int t, int ways, int layout, double* secs) {
+    Shard s = shard(t);
+    if (s.ways < 2 || (s.ways == ways && s.layout == layout)) return;
+    double b = double(g.tensors[size_t(t)].bytes());
+    double lacks = b / ways * (s.ways - 1) / s.ways;  // per member
+    *secs += link.latency + lacks / std::max(link.bandwidth, 1.0);
+    r.bytes_moved += int64_t(lacks * ways);
+  };
   for (size_t i = 0; i < g.ops.size(); ++i) {
     const Op& op = g.ops[i];
     int ways = i < executed.size() && executed[i] > 0 ? executed[i] : i < run.decided.size() && run.decided[i] > 0 ? run.decided[i] : 1;
@@ -365,46 +405,86 @@ SegmentPlanner::AsRun SegmentPlanner::asRun(const Entry& e, SegmentRun& run) con
     double t = 0;
     const double flops = op.totalFlops();
     if (ways > 1 && op.kind == OpKind::Elementwise) {
-      // Split by ranges (a kernel by blocks, kernel_footprint.h): a share of
-      // the work (a kernel's FLOPs are its measured element rate), then an
-      // all-gather of what it writes.
-      double d = 0;
-      for (int w : op.writes) d += double(g.tensors[size_t(w)].bytes());
-      t = model_.computeSeconds(op, opDtype(g, op), flops / ways, double(g.opBytes(op)) / ways) +
-          planner::allGatherSeconds(d, ways, cluster_.intra_node);
-      r.bytes_moved += int64_t(d);
+      // Split by ranges (a kernel by blocks, kernel_footprint.h); a kernel's
+      // FLOPs are its measured element rate.
+      int layout = i < run.interleaved.size() && run.interleaved[i] ? kInterleaved : kContiguous;
+      int64_t out_bytes = g.tensors[size_t(op.writes[0])].bytes();
+      for (int x : op.reads)
+        if (g.tensors[size_t(x)].bytes() == out_bytes)
+          share(x, ways, layout, &t);
+        else
+          whole(x, &t);
+      t += model_.computeSeconds(op, opDtype(g, op), flops / ways, double(g.opBytes(op)) / ways);
+      for (int w : op.writes) placed[key(w)] = Shard{ways, layout};
       r.strategy.push_back("split dim 0");
     } else if (ways > 1) {
-      // Its columns (the twin's rows), or its batch entries, on `ways`
-      // devices, then an all-gather of D.
+      // Its columns (the twin's rows) or its batch entries on `ways` members.
       const bool by_batch = op.gemm.batch > 1;
+      const int layout = kContiguous;
       const int64_t parts = by_batch ? op.gemm.batch : op.gemm.m;
-      const double share = double((parts + ways - 1) / ways) / double(parts);
-      double bytes = (by_batch ? share : 1.0) * double(g.tensors[op.reads[1]].bytes()) +
-                     share * double(g.tensors[op.reads[0]].bytes() + g.tensors[op.writes[0]].bytes());
-      if (op.reads.size() > 2) bytes += share * double(g.tensors[op.reads[2]].bytes());
-      double d = double(g.tensors[op.writes[0]].bytes());
-      t = model_.computeSeconds(op, opDtype(g, op), flops * share, bytes) +
-          planner::allGatherSeconds(d, n, cluster_.intra_node);
-      r.bytes_moved += int64_t(d);
+      const double part = double((parts + ways - 1) / ways) / double(parts);
+      double bytes = (by_batch ? part : 1.0) * double(g.tensors[op.reads[1]].bytes()) +
+                     part * double(g.tensors[op.reads[0]].bytes() + g.tensors[op.writes[0]].bytes());
+      if (op.reads.size() > 2) bytes += part * double(g.tensors[op.reads[2]].bytes());
+      if (op.gemm.trans_a && !by_batch)
+        whole(op.reads[0], &t);  // a member's columns of op(B) are rows of B: all of it
+      else
+        share(op.reads[0], ways, layout, &t);
+      if (by_batch)
+        share(op.reads[1], ways, layout, &t);
+      else
+        whole(op.reads[1], &t);
+      if (op.reads.size() > 2) share(op.reads[2], ways, layout, &t);
+      t += model_.computeSeconds(op, opDtype(g, op), flops * part, bytes);
+      placed[key(op.writes[0])] = Shard{ways, layout};
       r.strategy.push_back(splitName(op));
     } else {
       double bytes = double(g.opBytes(op));
       t = model_.computeSeconds(op, opDtype(g, op), flops, bytes);
       bool host_in = op.kind == OpKind::Copy && op.reads.empty(), host_out = op.kind == OpKind::Copy && op.writes.empty();
       if (host_in || host_out) {
-        // Host copies: written to every member in turn, read from member 0.
-        double b = double(g.tensors[host_in ? op.writes[0] : op.reads[0]].bytes());
+        // Host copies: written to every member in turn, read from member 0
+        // once it has the bytes.
+        int x = host_in ? op.writes[0] : op.reads[0];
+        double b = double(g.tensors[size_t(x)].bytes());
         int times = host_in ? n : 1;
         t = times * model_.hostTransfer(b);
-        r.bytes_moved += int64_t(b * times);
-      } else if (n > 1 && (op.kind == OpKind::Copy || op.kind == OpKind::Memset)) {
-        t *= n;  // device copies and fills run on the members one after another
-      } else if (kernel_elements > 0 && calibration_.kernel_rate > 0) {
-        // A kernel: at the measured element rate where that is slower than
-        // the roofline (an interpreting CPU device); the planner's roofline
-        // alone does not know it.
-        t = std::max(t, calibration_.op_overhead + kernel_elements / calibration_.kernel_rate);
+        if (host_out && shard(x).ways > 1) {
+          double lacks = b * (shard(x).ways - 1) / shard(x).ways;
+          t += planner::pointToPointSeconds(lacks, link);
+          r.bytes_moved += int64_t(lacks);
+        }
+        if (host_in) placed.erase(key(x));
+      } else if (op.kind == OpKind::Copy) {
+        // Every member copies its own bytes: the copy is placed as its source.
+        if (n > 1) t *= n;
+        Shard s = shard(op.reads[0]);
+        if (s.ways > 1)
+          placed[key(op.writes[0])] = s;
+        else
+          placed.erase(key(op.writes[0]));
+      } else if (op.kind == OpKind::Memset) {
+        if (n > 1) t *= n;
+        placed.erase(key(op.writes[0]));
+      } else {
+        // Whole on every member: what it reads current everywhere first
+        // (what an opaque op reads is unknown: everything).
+        double pulls = 0;
+        if (op.kind == OpKind::Opaque) {
+          std::vector<int> all;
+          for (size_t x = 0; x < g.tensors.size(); ++x)
+            if (shard(int(x)).ways > 1) all.push_back(int(x));
+          for (int x : all) whole(x, &pulls);
+          placed.clear();
+        }
+        for (int x : op.reads) whole(x, &pulls);
+        for (int x : op.writes) whole(x, &pulls);
+        if (kernel_elements > 0 && calibration_.kernel_rate > 0) {
+          // A kernel: at the measured element rate where that is slower than
+          // the roofline (an interpreting CPU device).
+          t = std::max(t, calibration_.op_overhead + kernel_elements / calibration_.kernel_rate);
+        }
+        t += pulls;
       }
       r.strategy.push_back(n > 1 && !host_out ? "replicate" : "whole");
     }
@@ -426,6 +506,7 @@ SegmentPlanner::AsRun SegmentPlanner::asRun(const Entry& e, SegmentRun& run) con
       if (i < run.decided_by.size() && run.decided_by[i] == "plan") ++r.elementwise_plan_driven;
     }
   }
+  if (carried) *carried = std::move(placed);
   return r;
 }
 
@@ -457,7 +538,7 @@ void SegmentPlanner::report(std::ostream& out) {
   if (!e.planned) {
     out << "  not planned: " << e.not_planned << "\n";
   } else if (e.last) {
-    AsRun r = asRun(e, *e.last);
+    AsRun r = asRun(e, *e.last, nullptr);
     // Per op (runs of alike ops folded): planned split, what ran, devices.
     out << "  op          kind         name                 planned         ran                devices  predicted\n";
     size_t i = 0;
@@ -557,7 +638,7 @@ std::string SegmentPlanner::json() {
     } else {
       s["plan"] = json::parse(planner::planToJson(e->plan, e->graph));
       if (e->last) {
-        AsRun r = asRun(*e, *e->last);
+        AsRun r = asRun(*e, *e->last, nullptr);
         json ran = json::array();
         for (size_t i = 0; i < e->graph.ops.size(); ++i)
           ran.push_back({{"op", i},

@@ -49,6 +49,7 @@ struct SegmentRun {
   std::vector<int> decided;         // GEMM ways asked of the group (0: the group decides)
   std::vector<std::string> decided_by;
   std::vector<double> kernel_elements;  // kernels: elements they walk (threads, or their largest region)
+  std::vector<bool> interleaved;    // a split of it gives each member interleaved pieces (a grid-stride kernel)
   std::vector<int> executed;        // ways the group used (-1: not run yet, or no report from the device)
 };
 
@@ -92,7 +93,15 @@ class SegmentPlanner {
   Entry* expectedFor(const planner::Op& first);
   void followDevices();
   void endSegmentLocked(bool synchronised);
-  AsRun asRun(const Entry& e, SegmentRun& run) const;
+  // Where split ops left tensors (by allocation, offset, bytes), carried from
+  // one segment to the next: the device group pulls them when read.
+  struct Shard {
+    int ways = 0;  // 0 or 1: current on every member
+    int layout = 0;  // how it was split: shares of one layout line up
+  };
+  using Placements = std::map<std::tuple<uint64_t, uint64_t, int64_t>, Shard>;
+  // `carried`: the placement before the segment, updated to after it (null: start with everything current).
+  AsRun asRun(const Entry& e, SegmentRun& run, Placements* carried) const;
   size_t heaviestEntry() const;
 
   PlannerOptions opt_;
@@ -111,6 +120,7 @@ class SegmentPlanner {
   std::map<uint64_t, uint64_t> successor_;       // segment key -> key of the segment that followed it
   uint64_t last_key_ = 0;
   std::vector<Step> steps_;
+  Placements placements_;
   std::ofstream record_;
   int segments_ = 0;
   bool finished_ = false;

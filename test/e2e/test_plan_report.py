@@ -67,11 +67,13 @@ with tempfile.TemporaryDirectory() as tmp:
         sys.exit("a step has no predicted or measured time")
     if not any(st["gemm_splits_from_plan"] > 0 for st in runs[1:]):
         sys.exit("no GEMM followed the plan after the first step")
-    # Split ops' outputs stay where they were computed; consumers pull what
-    # they read, which never exceeds an all-gather after every split op.
+    # Split ops' outputs stay where they were computed and consumers pull what
+    # they read: the group counts those bytes, and the as-run model, which
+    # follows where each split left its output, predicts them within 2x.
     moved = [st["member_bytes_measured"] for st in runs[1:]]
-    if not all(0 <= m <= st["bytes_moved"] for m, st in zip(moved, runs[1:])) or not any(moved):
-        sys.exit(f"member-to-member bytes {moved} against all-gathers {[st['bytes_moved'] for st in runs[1:]]}")
+    predicted = [st["bytes_moved"] for st in runs[1:]]
+    if not any(moved) or not all(m <= 2 * p + 65536 and p <= 2 * m + 65536 for m, p in zip(moved, predicted)):
+        sys.exit(f"member-to-member bytes measured {moved}, predicted {predicted}")
     # Its kernels are element-wise by their PTX (kernel_footprint.h): the
     # graph says so, and where the plan splits one, the group ran it split.
     kernels = [(op, ran) for s in j["segments"] for op, ran in zip(s["plan"]["ops"], s["as_run"])
