@@ -1,5 +1,5 @@
-// Ops split across the members of a device group: GEMMs by output columns,
-// AXPY/SCAL/SWAP by ranges, kernels by block ranges where their PTX shows
+// Ops split across the members of a device group: GEMMs by output columns
+// (strided batched ones by batch entries), AXPY/SCAL/SWAP by ranges, kernels by block ranges where their PTX shows
 // what each block writes (kernel_footprint.h); and the cost models that
 // decide when a split is worth it.
 #include <algorithm>
@@ -16,8 +16,9 @@ struct Slice {
   int64_t j0, j1;
 };
 
-// Column slices of a batched GEMM are not contiguous per device, and a bias
-// gradient over D's rows would need a reduction: those run whole.
+// Column slices of a batched GEMM are not contiguous per device (it splits
+// by batch instead), and a bias gradient over D's rows would need a
+// reduction: those do not split by columns.
 bool gemmColumnSplittable(const modnn_gemm& g) {
   return !g.pointer_arrays && g.batch == 1 && g.epilogue != MODNN_EPILOGUE_DGELU_BGRAD;
 }
@@ -36,9 +37,9 @@ modnn_gemm sliceOf(const modnn_gemm& g, Slice s) {
   return p;
 }
 
-// What a share wrote, as contiguous ranges: its columns of D (the rows
-// between ld and m inside the span are the same on every device, so copying
-// them is harmless), of the GELU auxiliary output, and its bias entries.
+// What a share writes, as contiguous ranges: its columns of D (with the rows
+// between m and ld inside the span, which the member pulls first: its
+// touches include them), of the GELU auxiliary output, and its bias entries.
 std::vector<std::pair<uint64_t, uint64_t>> writtenBy(const modnn_gemm& g, Slice s) {
   std::vector<std::pair<uint64_t, uint64_t>> out;
   int64_t cols = s.j1 - s.j0;
