@@ -349,13 +349,19 @@ GroupBuffer* findBuffer(Group* g, uint64_t va, uint64_t size, uint64_t* off) {
 
 // Bytes from one device's buffer to another's: memcpy between host-memory
 // devices, a worker->worker copy between remote ones, else through here.
+// `queued`: the copy may finish later, in order on both devices' streams
+// (buffer_send_to_peer), where the devices can do that.
 modnn_status copyBuffer(const modnn_device& src, modnn_buffer* s, const modnn_device& dst, modnn_buffer* d,
-                        uint64_t off, uint64_t size) {
+                        uint64_t off, uint64_t size, bool queued = false) {
   void* sp = src.iface->buffer_host_pointer ? src.iface->buffer_host_pointer(src.ctx, s) : nullptr;
   void* dp = dst.iface->buffer_host_pointer ? dst.iface->buffer_host_pointer(dst.ctx, d) : nullptr;
   if (sp && dp) {
     std::memcpy(static_cast<uint8_t*>(dp) + off, static_cast<const uint8_t*>(sp) + off, size);
     return MODNN_OK;
+  }
+  if (queued && MODNN_HAS_ENTRY(src.iface, buffer_send_to_peer)) {
+    modnn_status st = src.iface->buffer_send_to_peer(src.ctx, s, off, &dst, d, off, size);
+    if (st != MODNN_ERR_NOT_SUPPORTED) return st;
   }
   if (MODNN_HAS_ENTRY(src.iface, buffer_copy_to_peer)) {
     modnn_status st = src.iface->buffer_copy_to_peer(src.ctx, s, off, &dst, d, off, size);
@@ -367,12 +373,12 @@ modnn_status copyBuffer(const modnn_device& src, modnn_buffer* s, const modnn_de
 }
 
 // Copies [va, va + size) from device `from` to device `to`.
-modnn_status copyAcross(Group* g, int from, int to, uint64_t va, uint64_t size) {
+modnn_status copyAcross(Group* g, int from, int to, uint64_t va, uint64_t size, bool queued = false) {
   uint64_t off = 0;
   GroupBuffer* b = findBuffer(g, va, size, &off);
   if (!b) return MODNN_ERR_ILLEGAL_ADDRESS;
   return copyBuffer(g->devs[size_t(from)], b->parts[size_t(from)], g->devs[size_t(to)], b->parts[size_t(to)], off,
-                    size);
+                    size, queued);
 }
 
 struct Slice {
@@ -438,14 +444,16 @@ modnn_status runSplitGemm(Group* g, const modnn_gemm& gemm, int ways) {
     for (auto [va, size] : writtenBy(gemm, slices[size_t(i)]))
       for (int to = 0; to < int(g->devs.size()); ++to)
         if (to != i)
-          if (modnn_status s = copyAcross(g, i, to, va, size); s != MODNN_OK) return s;
+          if (modnn_status s = copyAcross(g, i, to, va, size, true); s != MODNN_OK) return s;
     return MODNN_OK;
   };
   bool host_memory = true;
   for (auto& d : g->devs) host_memory = host_memory && d.iface->buffer_host_pointer;
   if (host_memory) return onAll(g, send);
-  // Between workers one at a time: a worker sending to a peer waits for it,
-  // and two workers sending to each other at once would wait for each other.
+  // Between workers one at a time. Where they send one-way, that only queues
+  // the gather behind each one's share (nobody waits here); otherwise a
+  // worker sending to a peer waits for it, and two workers sending to each
+  // other at once would wait for each other.
   return eachInTurn(g, send);
 }
 

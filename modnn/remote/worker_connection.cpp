@@ -168,6 +168,42 @@ void WorkerConnection::command(wire::Command c) {
   if (batch_.size() >= kBatchCommands || batch_bytes_ >= kBatchBytes) flushLocked();
 }
 
+modnn_status WorkerConnection::sendPeerBytes(const wire::PeerBytesMsg& m, std::vector<uint8_t> bytes) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (modnn_status st = flushLocked(); st != MODNN_OK) return st;
+  wire::PeerBytesMsg head = m;
+  head.bytes = bytes;  // its size goes in the message
+  auto frame = wire::encodePeerBytes(head);
+  if (m.failed) return sendLocked(frame);
+  try {
+    bool sent = false;
+    while (!sent && !lost_) {
+      sent = bool(sock_.send(zmq::buffer(frame), zmq::send_flags::sndmore | zmq::send_flags::dontwait));
+      if (!sent && !writableLocked()) break;
+    }
+    if (!sent) return MODNN_ERR_DEVICE_UNAVAILABLE;
+    // Once the first part is taken, the rest is too; ZeroMQ frees the bytes.
+    auto* held = new std::vector<uint8_t>(std::move(bytes));
+    zmq::message_t bulk(held->data(), held->size(),
+                        [](void*, void* hint) { delete static_cast<std::vector<uint8_t>*>(hint); }, held);
+    sock_.send(bulk, zmq::send_flags::none);
+  } catch (const zmq::error_t&) {
+    lost_ = true;
+  }
+  return lost_ ? MODNN_ERR_DEVICE_UNAVAILABLE : MODNN_OK;
+}
+
+bool WorkerConnection::alive() {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (lost_) return false;
+  zmq::pollitem_t item{monitor_.handle(), 0, ZMQ_POLLIN, 0};
+  if (zmq::poll(&item, 1, std::chrono::milliseconds(0)) > 0) {
+    log().error("lost the connection to worker {}", endpoint_);
+    lost_ = true;
+  }
+  return !lost_;
+}
+
 modnn_status WorkerConnection::writeShmLocked(uint32_t device, uint64_t va, const uint8_t* src, uint64_t n) {
   const uint64_t ring = shm_->ringBytes();
   const uint64_t chunk_max = std::min<uint64_t>(kChunkBytes, ring / 4);

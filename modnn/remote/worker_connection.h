@@ -40,6 +40,12 @@ class WorkerConnection {
   Result<wire::WorkerMsg> request(wire::RequestMsg r);
   void flush();
   void bye();
+  // Worker -> worker, one-way: a copy's bytes (moved into the message, not
+  // copied again) or, with m.failed, why there are none.
+  modnn_status sendPeerBytes(const wire::PeerBytesMsg& m, std::vector<uint8_t> bytes);
+  // False once the worker is known to be gone (its connection dropped);
+  // does not wait.
+  bool alive();
 
  private:
   WorkerConnection() = default;

@@ -57,6 +57,7 @@ class JobThread {
     // turn on a shared device ends, so the I/O thread joining it is not held
     // up behind the other jobs' work.
     dropping_ = true;
+    session_->cancelWaits();
     for (uint32_t i : indices_) arbiters_[i].forget(session_->jobId());
     cv_.notify_one();
     thread_.join();
@@ -71,6 +72,9 @@ class JobThread {
     cv_.notify_one();
   }
   uint64_t jobId() const { return session_->jobId(); }
+  // Bytes of a one-way copy from a peer worker: kept by the session at once,
+  // not queued behind the job's work (which may be waiting for them).
+  void deposit(wire::ClientMsg msg) { session_->deposit(std::move(msg)); }
   // Device-seconds this job's work has run here: what metering bills.
   double busySeconds() const { return double(job_busy_ns_.load()) * 1e-9; }
   const JobSession& session() const { return *session_; }
@@ -129,7 +133,9 @@ class JobThread {
   // bills and what the device's time-slicing charges the job. `next`: the
   // device of the job's next command when one is already here and takes a
   // turn, so the job keeps its turn if it is still its turn.
-  static bool arbitrated(const wire::Command& c) { return !std::holds_alternative<wire::CopyToPeerCmd>(c.body); }
+  static bool arbitrated(const wire::Command& c) {
+    return !std::holds_alternative<wire::CopyToPeerCmd>(c.body) && !std::holds_alternative<wire::AwaitPeerCmd>(c.body);
+  }
   static std::optional<uint32_t> nextOf(const wire::Command& c) {
     return arbitrated(c) ? std::optional<uint32_t>(c.device) : std::nullopt;
   }
@@ -150,9 +156,9 @@ class JobThread {
       session_->execute(c);  // refused by the session
       return;
     }
-    // A copy to a peer waits for the other worker, which may wait for this
-    // device in turn: it runs outside the turn, so two jobs copying between
-    // two shared devices cannot hold each other up.
+    // A copy to or from a peer waits for the other worker, which may wait
+    // for this device in turn: it runs outside the turn, so two jobs copying
+    // between two shared devices cannot hold each other up.
     DeviceArbiter* arbiter = arbitrated(c) ? &arbiters_[indices_[c.device]] : nullptr;
     if (arbiter && !arbiter->enter(session_->jobId(), weight_)) return;
     auto t0 = std::chrono::steady_clock::now();
@@ -470,6 +476,10 @@ Result<int> runWorker(const WorkerConfig& config, const std::atomic<bool>& stop)
           } else {
             routes.erase(route);
           }
+          continue;
+        }
+        if (std::holds_alternative<wire::PeerBytesMsg>(msg->body)) {
+          job->second->deposit(std::move(msg).value());
           continue;
         }
         if (auto* req = std::get_if<wire::RequestMsg>(&msg->body)) {
