@@ -213,7 +213,7 @@ modnn_status bufferSendToPeer(void* ctx, modnn_buffer* src, uint64_t soff, const
     s->conn->command(std::move(c));
     return MODNN_OK;
   }
-  constexpr uint64_t kPiece = 64u << 20;  // one message each; the peer holds at most a few
+  constexpr uint64_t kPiece = 4u << 20;  // one message each: the peer writes one while the next travels
   for (uint64_t done = 0; done < n;) {
     uint64_t piece = std::min(kPiece, n - done);
     uint64_t id = g_next_transfer++;

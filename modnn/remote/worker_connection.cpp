@@ -39,7 +39,7 @@ std::string pickEndpoint(const std::vector<std::string>& endpoints) {
 
 Result<std::unique_ptr<WorkerConnection>> WorkerConnection::open(const std::vector<std::string>& endpoints,
                                                                  uint64_t job_id, const std::string& token,
-                                                                 const std::string& worker_key) {
+                                                                 const std::string& worker_key, bool staging_segment) {
   auto c = std::unique_ptr<WorkerConnection>(new WorkerConnection);
   c->endpoint_ = pickEndpoint(endpoints);
   if (c->endpoint_.empty()) return makeError(MODNN_ERR_INVALID_VALUE, "the lease names no worker endpoint");
@@ -66,7 +66,7 @@ Result<std::unique_ptr<WorkerConnection>> WorkerConnection::open(const std::vect
   hello.protocol_version = 1;
   hello.job_id = job_id;
   hello.token = token;
-  if (c->endpoint_.rfind("ipc://", 0) == 0) {
+  if (c->endpoint_.rfind("ipc://", 0) == 0 && staging_segment) {
     auto shm = ShmSegment::create(kShmBytes);
     if (!shm) return shm.error();
     c->shm_ = std::move(shm).value();

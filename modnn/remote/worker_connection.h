@@ -23,12 +23,16 @@ namespace moai::remote {
 
 class WorkerConnection {
  public:
-  // Connects (ipc:// preferred when the worker offers it on this host), says
-  // hello with the job's token, and learns the leased devices. Over tcp://
-  // with a `worker_key` (from the lease) the link uses CurveZMQ.
+  // Connects (ipc:// preferred when the worker offers it on this host, unless
+  // $MOAI_NO_IPC), says hello with the job's token, and learns the leased
+  // devices. Over tcp:// with a `worker_key` (from the lease) the link uses
+  // CurveZMQ. Over ipc:// bulk bytes go through a shared segment, unless
+  // !staging_segment (another worker of the job, which sends its bytes
+  // through the socket).
   static Result<std::unique_ptr<WorkerConnection>> open(const std::vector<std::string>& endpoints,
                                                         uint64_t job_id, const std::string& token,
-                                                        const std::string& worker_key = "");
+                                                        const std::string& worker_key = "",
+                                                        bool staging_segment = true);
   ~WorkerConnection();
 
   const std::vector<modnn_device_props>& devices() const { return devices_; }

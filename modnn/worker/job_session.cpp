@@ -62,20 +62,19 @@ modnn_status JobSession::resolve(uint32_t d, uint64_t va, uint64_t size, Buffer*
 
 remote::WorkerConnection* JobSession::peer(const std::vector<std::string>& endpoints, const std::string& key,
                                            std::string* why) {
-  // Over tcp: the peer's session already has the client's shared segment.
-  std::vector<std::string> tcp;
-  for (const auto& e : endpoints)
-    if (e.rfind("tcp://", 0) == 0) tcp.push_back(e);
-  if (tcp.empty()) {
+  // Known by its tcp endpoint; reached over ipc:// when its socket is on
+  // this host (no shared segment: the peer's session has the client's).
+  auto tcp = std::find_if(endpoints.begin(), endpoints.end(), [](const std::string& e) { return e.rfind("tcp://", 0) == 0; });
+  if (tcp == endpoints.end()) {
     *why = "the peer worker has no tcp endpoint";
     return nullptr;
   }
-  auto& conn = peers_[tcp.front()];
+  auto& conn = peers_[*tcp];
   if (!conn) {
-    auto c = remote::WorkerConnection::open(tcp, id_.job_id, id_.token, key);
+    auto c = remote::WorkerConnection::open(endpoints, id_.job_id, id_.token, key, /*staging_segment=*/false);
     if (!c) {
-      *why = "peer worker " + tcp.front() + ": " + c.error().message;
-      peers_.erase(tcp.front());
+      *why = "peer worker " + *tcp + ": " + c.error().message;
+      peers_.erase(*tcp);
       return nullptr;
     }
     conn = std::move(c).value();
