@@ -23,7 +23,8 @@ struct Hello {
   protocolVersion @0 :UInt32;
   jobId @1 :UInt64;
   token @2 :Text;                 # issued by the scheduler with the lease
-  shmName @3 :Text;               # ipc only: the client's staging segment, "" over tcp
+  shmName @3 :Text;               # ipc only: the client's staging segment, "" over tcp;
+                                  # from another worker of the job: the ring of its peerBytes
   shmSize @4 :UInt64;
 }
 
@@ -82,6 +83,8 @@ struct PeerBytes {
   union {
     attached @3 :UInt64;          # this many bytes in the next frame
     failed @4 :Text;              # the sender could not read them: why
+    shm @5 :Range;                # same host: (stream position, size) in the ring of the
+                                  # segment the sender named in its hello
   }
 }
 

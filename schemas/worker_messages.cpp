@@ -472,6 +472,11 @@ Result<ClientMsg> decodeClientMessage(const void* data, size_t size, std::shared
           require(!att.present, "unexpected attached frame");
           m.failed = true;
           m.why = text(p.getFailed(), kMaxNameBytes, "reason too long");
+        } else if (p.isShm()) {
+          require(!att.present, "unexpected attached frame");
+          m.in_shm = true;
+          m.shm_offset = p.getShm().getVa();
+          m.shm_size = p.getShm().getSize();
         } else {
           require(att.present && att.bytes.size() == p.getAttached(), "attached bytes missing or of the wrong size");
           m.bytes = att.bytes;
@@ -686,10 +691,15 @@ std::vector<uint8_t> encodePeerBytes(const PeerBytesMsg& m) {
   p.setTransfer(m.transfer);
   p.setDevice(m.device);
   p.setDst(m.dst);
-  if (m.failed)
+  if (m.failed) {
     p.setFailed(m.why);
-  else
+  } else if (m.in_shm) {
+    auto r = p.initShm();
+    r.setVa(m.shm_offset);
+    r.setSize(m.shm_size);
+  } else {
     p.setAttached(m.bytes.size());
+  }
   return writeMessage(b);
 }
 

@@ -117,6 +117,8 @@ struct PeerBytesMsg {
   std::span<const uint8_t> bytes;  // the attached frame
   bool failed = false;
   std::string why;                 // when failed
+  bool in_shm = false;             // else: at shm_offset in the sender's ring
+  uint64_t shm_offset = 0, shm_size = 0;
 };
 
 struct ClientMsg {
@@ -156,7 +158,7 @@ std::vector<uint8_t> encodeHello(const HelloMsg& m);
 std::vector<uint8_t> encodeCommands(const std::vector<Command>& cmds);
 std::vector<uint8_t> encodeRequest(const RequestMsg& m);
 std::vector<uint8_t> encodeBye();
-// The message part; the bytes (unless failed) go as the frame after it.
+// The message part; the bytes (unless failed or in shared memory) go as the frame after it.
 std::vector<uint8_t> encodePeerBytes(const PeerBytesMsg& m);
 // `body` of a WorkerMsg; `frame` is ignored.
 std::vector<uint8_t> encodeWorkerMessage(uint64_t id, const decltype(WorkerMsg::body)& body);

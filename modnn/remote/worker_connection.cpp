@@ -39,7 +39,7 @@ std::string pickEndpoint(const std::vector<std::string>& endpoints) {
 
 Result<std::unique_ptr<WorkerConnection>> WorkerConnection::open(const std::vector<std::string>& endpoints,
                                                                  uint64_t job_id, const std::string& token,
-                                                                 const std::string& worker_key, bool staging_segment) {
+                                                                 const std::string& worker_key, bool peer) {
   auto c = std::unique_ptr<WorkerConnection>(new WorkerConnection);
   c->endpoint_ = pickEndpoint(endpoints);
   if (c->endpoint_.empty()) return makeError(MODNN_ERR_INVALID_VALUE, "the lease names no worker endpoint");
@@ -66,12 +66,12 @@ Result<std::unique_ptr<WorkerConnection>> WorkerConnection::open(const std::vect
   hello.protocol_version = 1;
   hello.job_id = job_id;
   hello.token = token;
-  if (c->endpoint_.rfind("ipc://", 0) == 0 && staging_segment) {
+  if (c->endpoint_.rfind("ipc://", 0) == 0) {
     auto shm = ShmSegment::create(kShmBytes);
     if (!shm) return shm.error();
-    c->shm_ = std::move(shm).value();
-    hello.shm_name = c->shm_->name();
-    hello.shm_size = c->shm_->size();
+    hello.shm_name = (*shm)->name();
+    hello.shm_size = (*shm)->size();
+    (peer ? c->peer_ring_ : c->shm_) = std::move(shm).value();
   }
   std::lock_guard<std::mutex> lock(c->mu_);
   // The scheduler tells the worker about a lease just before the client
@@ -91,7 +91,8 @@ Result<std::unique_ptr<WorkerConnection>> WorkerConnection::open(const std::vect
                        "worker " + c->endpoint_ + " refused the job: " + (err ? err->message : "unexpected reply"));
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
-  if (c->shm_) c->shm_->unlinkName();  // mapped on both sides: nobody else needs the name
+  for (auto* seg : {c->shm_.get(), c->peer_ring_.get()})
+    if (seg) seg->unlinkName();  // mapped on both sides: nobody else needs the name
   return c;
 }
 
@@ -191,6 +192,29 @@ modnn_status WorkerConnection::sendPeerBytes(const wire::PeerBytesMsg& m, std::v
     lost_ = true;
   }
   return lost_ ? MODNN_ERR_DEVICE_UNAVAILABLE : MODNN_OK;
+}
+
+uint8_t* WorkerConnection::peerRingSpace(uint64_t n, uint64_t* pos) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (!peer_ring_ || lost_) return nullptr;
+  const uint64_t ring = peer_ring_->ringBytes();
+  if (n == 0 || n > ring / 2) return nullptr;  // a few copies in flight at once, never one alone
+  uint64_t at = peer_produced_;
+  if (at % ring + n > ring) at += ring - at % ring;  // never wrap a copy
+  if (at + n - peer_ring_->ringConsumed().load(std::memory_order_acquire) > ring) return nullptr;
+  *pos = at;
+  return peer_ring_->ring() + at % ring;
+}
+
+modnn_status WorkerConnection::sendPeerBytesInRing(wire::PeerBytesMsg m, uint64_t pos, uint64_t n) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (!peer_ring_) return MODNN_ERR_INVALID_VALUE;
+  peer_produced_ = pos + n;
+  m.in_shm = true;
+  m.shm_offset = pos;
+  m.shm_size = n;
+  if (modnn_status st = flushLocked(); st != MODNN_OK) return st;
+  return sendLocked(wire::encodePeerBytes(m));
 }
 
 bool WorkerConnection::alive() {

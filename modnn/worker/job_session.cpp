@@ -63,7 +63,7 @@ modnn_status JobSession::resolve(uint32_t d, uint64_t va, uint64_t size, Buffer*
 remote::WorkerConnection* JobSession::peer(const std::vector<std::string>& endpoints, const std::string& key,
                                            std::string* why) {
   // Known by its tcp endpoint; reached over ipc:// when its socket is on
-  // this host (no shared segment: the peer's session has the client's).
+  // this host, with a ring of its own for one-way copies' bytes.
   auto tcp = std::find_if(endpoints.begin(), endpoints.end(), [](const std::string& e) { return e.rfind("tcp://", 0) == 0; });
   if (tcp == endpoints.end()) {
     *why = "the peer worker has no tcp endpoint";
@@ -71,7 +71,7 @@ remote::WorkerConnection* JobSession::peer(const std::vector<std::string>& endpo
   }
   auto& conn = peers_[*tcp];
   if (!conn) {
-    auto c = remote::WorkerConnection::open(endpoints, id_.job_id, id_.token, key, /*staging_segment=*/false);
+    auto c = remote::WorkerConnection::open(endpoints, id_.job_id, id_.token, key, /*peer=*/true);
     if (!c) {
       *why = "peer worker " + *tcp + ": " + c.error().message;
       peers_.erase(*tcp);
@@ -151,6 +151,19 @@ modnn_status JobSession::sendToPeer(uint32_t d, const wire::CopyToPeerCmd& c, st
   uint64_t off = 0;
   modnn_status st = resolve(d, c.src, c.size, &src, &off);
   if (st == MODNN_OK && c.size > kMaxWaitingBytes) st = MODNN_ERR_INVALID_VALUE;
+  // Same host: straight from the device into the ring the peer reads.
+  uint64_t pos = 0;
+  uint8_t* space = st == MODNN_OK && conn ? conn->peerRingSpace(c.size, &pos) : nullptr;
+  if (space) {
+    st = devices_[d].iface->buffer_read(devices_[d].ctx, src->buffer, off, space, c.size);
+    if (st == MODNN_OK) {
+      if (modnn_status sent = conn->sendPeerBytesInRing(m, pos, c.size); sent != MODNN_OK) {
+        *why = "peer worker " + conn->endpoint() + " is gone";
+        return sent;
+      }
+      return MODNN_OK;
+    }
+  }
   if (st == MODNN_OK) {
     bytes.resize(c.size);
     st = devices_[d].iface->buffer_read(devices_[d].ctx, src->buffer, off, bytes.data(), c.size);
@@ -193,13 +206,18 @@ void JobSession::keepArrival(uint64_t transfer, Arrival a) {
   arrived_.notify_all();
 }
 
-void JobSession::deposit(wire::ClientMsg msg) {
+void JobSession::deposit(wire::ClientMsg msg, std::shared_ptr<PeerRing> ring) {
   auto held = std::make_shared<wire::ClientMsg>(std::move(msg));
   auto* p = std::get_if<wire::PeerBytesMsg>(&held->body);
   if (!p) return;
   Arrival a{p->device, p->dst, nullptr, p->bytes, p->failed, "peer worker: " + p->why};
   uint64_t transfer = p->transfer;
-  a.keep = std::move(held);
+  if (p->in_shm) {
+    a.keep = ring ? ring->hold(p->shm_offset, p->shm_size, &a.bytes) : nullptr;  // given back once written
+    if (!a.keep) a = Arrival{p->device, p->dst, nullptr, {}, true, "a peer named bytes outside its shared ring"};
+  } else {
+    a.keep = std::move(held);
+  }
   keepArrival(transfer, std::move(a));
 }
 
@@ -221,9 +239,16 @@ modnn_status JobSession::awaitPeer(uint32_t d, const wire::AwaitPeerCmd& c, std:
   remote::WorkerConnection* sender = nullptr;
   for (const auto& e : c.sender_endpoints)
     if (auto it = peers_.find(e); it != peers_.end()) sender = it->second.get();
-  auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(c.timeout_ms);
+  auto started = std::chrono::steady_clock::now();
+  auto deadline = started + std::chrono::milliseconds(c.timeout_ms);
+  struct Waited {  // however the wait ends
+    std::chrono::steady_clock::time_point since;
+    uint64_t* out;
+    ~Waited() { *out = uint64_t(std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - since).count()); }
+  };
   Arrival a;
   {
+    Waited waited{started, &last_wait_ns_};
     std::unique_lock<std::mutex> lock(arrivals_mu_);
     for (;;) {
       if (auto it = arrivals_.find(c.transfer); it != arrivals_.end()) {
@@ -270,6 +295,7 @@ std::optional<uint64_t> JobSession::eventTime(uint64_t event) const {
 }
 
 void JobSession::execute(const wire::Command& cmd) {
+  last_wait_ns_ = 0;
   std::string why;
   modnn_status st = run(cmd, &why);
   if (st != MODNN_OK) fail(st, why);

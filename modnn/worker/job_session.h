@@ -20,6 +20,7 @@
 #include "modnn/backend.h"
 #include "modnn/remote/worker_connection.h"
 #include "modnn/worker/module_store.h"
+#include "modnn/worker/peer_ring.h"
 #include "transport/shm_segment.h"
 #include "worker_messages.h"
 
@@ -69,9 +70,14 @@ class JobSession {
   // kept until the job's AwaitPeer command for it runs. Any thread; never
   // waits for the job's work, so a worker sending here is never held up by
   // this worker sending there.
-  void deposit(wire::ClientMsg msg);
+  // `ring`: the sender's shared ring (same host), where the message names
+  // bytes in it; null otherwise.
+  void deposit(wire::ClientMsg msg, std::shared_ptr<PeerRing> ring);
   // The job is ending: a wait for a peer's bytes gives up now.
   void cancelWaits();
+  // Nanoseconds the last execute() spent waiting for a peer's bytes: not
+  // device time, so metering leaves it out. Job thread only.
+  uint64_t lastWaitNs() const { return last_wait_ns_; }
 
  private:
   struct Buffer {
@@ -109,6 +115,7 @@ class JobSession {
   std::map<uint64_t, Arrival> arrivals_;
   uint64_t waiting_bytes_ = 0;
   bool cancelled_ = false;
+  uint64_t last_wait_ns_ = 0;
 
   static constexpr size_t kMaxEvents = 65536;  // the oldest records are forgotten beyond this
   mutable std::mutex events_mu_;

@@ -74,7 +74,7 @@ class JobThread {
   uint64_t jobId() const { return session_->jobId(); }
   // Bytes of a one-way copy from a peer worker: kept by the session at once,
   // not queued behind the job's work (which may be waiting for them).
-  void deposit(wire::ClientMsg msg) { session_->deposit(std::move(msg)); }
+  void deposit(wire::ClientMsg msg, std::shared_ptr<PeerRing> ring) { session_->deposit(std::move(msg), std::move(ring)); }
   // Device-seconds this job's work has run here: what metering bills.
   double busySeconds() const { return double(job_busy_ns_.load()) * 1e-9; }
   const JobSession& session() const { return *session_; }
@@ -164,6 +164,7 @@ class JobThread {
     auto t0 = std::chrono::steady_clock::now();
     session_->execute(c);
     uint64_t took = nanos(std::chrono::steady_clock::now() - t0);
+    took -= std::min(took, session_->lastWaitNs());  // waiting for a peer's bytes is not device time
     bool again = next == c.device;
     if (arbiter) arbiter->leave(session_->jobId(), took, again);
     busy_ns_[indices_[c.device]] += took;
@@ -327,13 +328,18 @@ Result<int> runWorker(const WorkerConfig& config, const std::atomic<bool>& stop)
                                                 *curve ? (*curve)->own.public_key : "");
 
   std::map<uint64_t, wire::HelloOkMsg> opened;  // job id -> what its hello answered
+  std::map<std::string, std::shared_ptr<PeerRing>> peer_rings;  // a peer worker's routing id -> its ring
   auto openJob = [&](const std::string& identity, const wire::HelloMsg& hello) -> std::vector<uint8_t> {
     if (hello.protocol_version != 1) return errorReply(MODNN_ERR_NOT_SUPPORTED, "protocol version mismatch");
     if (auto job = jobs.find(hello.job_id); job != jobs.end()) {
       // Another of the job's workers, to send it bytes: same token, same
-      // devices and buffers, no shared segment (that is the client's).
+      // devices and buffers; on this host, a ring of its own for them.
       if (!job->second->session().acceptsToken(hello.token)) return errorReply(MODNN_ERR_NOT_PERMITTED, "unknown job token");
-      if (!hello.shm_name.empty()) return errorReply(MODNN_ERR_NOT_PERMITTED, "the job already has a shared segment");
+      if (!hello.shm_name.empty()) {
+        auto seg = ShmSegment::open(hello.shm_name, hello.shm_size);
+        if (!seg) return errorReply(seg.error().code, seg.error().message);
+        peer_rings[identity] = std::make_shared<PeerRing>(std::move(seg).value());
+      }
       routes[identity] = hello.job_id;
       log().info("job {}: a peer worker connected", hello.job_id);
       return wire::encodeWorkerMessage(0, opened[hello.job_id]);
@@ -387,6 +393,10 @@ Result<int> runWorker(const WorkerConfig& config, const std::atomic<bool>& stop)
     jobs.erase(job_id);  // joins the job's thread: its queued work is done or dropped
     opened.erase(job_id);
     clients.erase(job_id);
+    std::erase_if(peer_rings, [&](const auto& kv) {
+      auto r = routes.find(kv.first);
+      return r == routes.end() || r->second == job_id;
+    });
     std::erase_if(routes, [&](const auto& kv) { return kv.second == job_id; });
   };
   if (scheduler)
@@ -474,12 +484,14 @@ Result<int> runWorker(const WorkerConfig& config, const std::atomic<bool>& stop)
             log().info("job {} said bye", job->first);
             endJob(job->first);
           } else {
+            peer_rings.erase(identity);
             routes.erase(route);
           }
           continue;
         }
         if (std::holds_alternative<wire::PeerBytesMsg>(msg->body)) {
-          job->second->deposit(std::move(msg).value());
+          auto ring = peer_rings.find(identity);
+          job->second->deposit(std::move(msg).value(), ring == peer_rings.end() ? nullptr : ring->second);
           continue;
         }
         if (auto* req = std::get_if<wire::RequestMsg>(&msg->body)) {

@@ -26,8 +26,10 @@ std::vector<uint8_t> encodeClient(const ClientMsg& m) {
   if (auto* p = std::get_if<PeerBytesMsg>(&m.body)) {
     // Without its attached frame, a copy's bytes re-encode as a failed one.
     PeerBytesMsg q = *p;
-    if (!q.failed) q.why = "attached";
-    q.failed = true;
+    if (!q.failed && !q.in_shm) {
+      q.why = "attached";
+      q.failed = true;
+    }
     return encodePeerBytes(q);
   }
   return encodeBye();

@@ -76,6 +76,7 @@ int main(int argc, char** argv) {
   write(dir, "reserved", encodeWorkerMessage(3, ReservedMsg{1ull << 44}));
   write(dir, "bye", encodeBye());
   write(dir, "peer_bytes_failed", encodePeerBytes(PeerBytesMsg{7, 0, 0x10000, {}, true, "no source"}));
+  write(dir, "peer_bytes_shm", encodePeerBytes(PeerBytesMsg{7, 0, 0x10000, {}, false, "", true, 4096, 16}));
   write(dir, "data", encodeWorkerMessage(3, DataMsg{bytes}));
   write(dir, "error", encodeWorkerMessage(3, ErrorMsg{1, "invalid argument"}));
   write(dir, "done", encodeWorkerMessage(3, DoneMsg{123456789}));
