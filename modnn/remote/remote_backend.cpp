@@ -173,9 +173,6 @@ modnn_status bufferCopyToPeer(void* ctx, modnn_buffer* src, uint64_t soff, const
   return synchronize(ctx);  // the source worker has had the peer confirm the bytes
 }
 
-modnn_status bufferSendToPeer(void* ctx, modnn_buffer* src, uint64_t soff, const modnn_device* peer, modnn_buffer* dst,
-                              uint64_t doff, uint64_t n);
-
 // How long a worker waits for a one-way copy's bytes before failing the job
 // ($MOAI_PEER_TIMEOUT seconds): the sender may first have long work queued.
 uint32_t peerTimeoutMs() {
