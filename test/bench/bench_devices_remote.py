@@ -31,6 +31,7 @@ def run(c, devices, **extra):
 
 
 rounds = 1 if quick else 3
+load_before = os.getloadavg()[0]
 # Generous liveness timeouts: two busy workers on a loaded 2-core machine.
 # The three runs take turns, `rounds` times; each figure is its median, so
 # a burst of other load on the machine does not decide the ratio.
@@ -52,6 +53,8 @@ with Cluster(workers=2, threads=1, memory="2G", heartbeat_timeout=10.0, client_t
 print(f"MLP {args[0]} wide, batch {args[1]}, {args[2]} layers through moai-sched: step {one:.1f} ms on 1 remote "
       f"worker, {two:.1f} ms on 2 (one-way worker->worker gathers), {sync:.1f} ms on 2 with synchronous gathers "
       f"(one core per worker, {cores} cores here)")
+# Two workers need two free cores: other work on the machine slows them most.
+print(f"load average (1 min) {load_before:.2f} before, {os.getloadavg()[0]:.2f} after, on {cores} cores")
 print(f"RESULT speedup_2_remote_workers={one / two:.2f} step_ms_1_worker={one:.1f} step_ms_2_workers={two:.1f}")
 print(f"RESULT speedup_2_remote_workers_sync_copies={one / sync:.2f} step_ms_2_workers_sync_copies={sync:.1f}")
 for name, k in (("1 worker", "one"), ("2 workers", "two"), ("2 workers, synchronous copies", "sync")):
