@@ -200,6 +200,18 @@ typedef struct modnn_device_i {
    * as the device's size, as CUDA MPS does with a pinned memory limit.
    * Default: no quota. */
   uint64_t (*memory_quota)(void* ctx);
+
+  /* OPTIONAL: buffer_copy_to_peer without waiting. The copy is ordered on
+   * both devices' streams: it reads `src` after the work already submitted
+   * to this device, and writes `dst` before the work submitted to `peer`
+   * after this call; it returns at once. Any number of such copies may be
+   * in flight, between any members, in both directions at once. Complete by
+   * the peer's next synchronize; a failure (the other device gone, a bad
+   * range) is reported by the next synchronize of either device, within a
+   * bounded time. MODNN_ERR_NOT_SUPPORTED (or absent): use
+   * buffer_copy_to_peer. */
+  modnn_status (*buffer_send_to_peer)(void* ctx, modnn_buffer* src, uint64_t src_offset, const struct modnn_device* peer,
+                                      modnn_buffer* dst, uint64_t dst_offset, uint64_t size);
 } modnn_device_i;
 
 /* Does `iface` provide the OPTIONAL entry `fn`? (A table from an older

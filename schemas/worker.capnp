@@ -15,6 +15,7 @@ struct ClientMessage {
     commands @1 :List(Command);   # one-way, executed in order
     request @2 :Request;          # answered by a WorkerMessage with the same id
     bye @3 :Void;                 # the job is done: free everything
+    peerBytes @4 :PeerBytes;      # worker -> worker: a one-way copy's bytes
   }
 }
 
@@ -22,7 +23,8 @@ struct Hello {
   protocolVersion @0 :UInt32;
   jobId @1 :UInt64;
   token @2 :Text;                 # issued by the scheduler with the lease
-  shmName @3 :Text;               # ipc only: the client's staging segment, "" over tcp
+  shmName @3 :Text;               # ipc only: the client's staging segment, "" over tcp;
+                                  # from another worker of the job: the ring of its peerBytes
   shmSize @4 :UInt64;
 }
 
@@ -42,6 +44,7 @@ struct Command {
     copyToPeer @11 :CopyToPeer;
     recordEvent @12 :UInt64;      # the client's event id: note the worker's clock when
                                   # every earlier command of the job has run
+    awaitPeer @13 :AwaitPeer;
   }
 }
 
@@ -55,6 +58,34 @@ struct CopyToPeer {
   peerDevice @3 :UInt32;          # index among the job's devices on that worker
   dst @4 :UInt64;
   peerKey @5 :Text;               # the peer's tcp:// CurveZMQ public key (Z85), "" = plain tcp
+  transfer @6 :UInt64;            # 0: the command completes once the peer has the bytes;
+                                  # else one-way: the bytes wait at the peer for the
+                                  # awaitPeer command with this id
+}
+
+# The receiving end of a one-way copyToPeer: later commands of the job wait
+# until the bytes of `transfer` have arrived and are written at dst (which
+# must be the dst and size the sender names), or fail after timeoutMs.
+struct AwaitPeer {
+  transfer @0 :UInt64;
+  dst @1 :UInt64;
+  size @2 :UInt64;
+  timeoutMs @3 :UInt32;
+  senderEndpoints @4 :List(Text); # the sending worker's: a lost link to it fails the wait early
+}
+
+# Sent by the worker running a one-way copyToPeer, on its own connection as
+# the same job; the bytes are the frame after the message.
+struct PeerBytes {
+  transfer @0 :UInt64;
+  device @1 :UInt32;              # the receiving device, index among the job's on this worker
+  dst @2 :UInt64;
+  union {
+    attached @3 :UInt64;          # this many bytes in the next frame
+    failed @4 :Text;              # the sender could not read them: why
+    shm @5 :Range;                # same host: (stream position, size) in the ring of the
+                                  # segment the sender named in its hello
+  }
 }
 
 struct Range {

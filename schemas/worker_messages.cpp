@@ -217,6 +217,22 @@ struct Attachment {
   bool claimed = false;
 };
 
+// A worker's endpoints, as a lease names them.
+std::vector<std::string> endpointList(capnp::List<capnp::Text>::Reader in) {
+  require(in.size() >= 1 && in.size() <= kMaxPeerEndpoints, "1 to 8 peer endpoints");
+  std::vector<std::string> out;
+  for (auto e : in) {
+    out.push_back(text(e, 256, "peer endpoint too long"));
+    require(out.back().rfind("tcp://", 0) == 0 || out.back().rfind("ipc://", 0) == 0,
+            "peer endpoint is not tcp:// or ipc://");
+  }
+  return out;
+}
+
+void endpointsToWire(const std::vector<std::string>& in, capnp::List<capnp::Text>::Builder out) {
+  for (unsigned i = 0; i < in.size(); ++i) out.set(i, in[i]);
+}
+
 Command decodeCommand(schema::Command::Reader c, Attachment& att) {
   Command out;
   out.device = c.getDevice();
@@ -250,16 +266,18 @@ Command decodeCommand(schema::Command::Reader c, Attachment& att) {
     case schema::Command::RECORD_EVENT: out.body = RecordEventCmd{c.getRecordEvent()}; break;
     case schema::Command::COPY_TO_PEER: {
       auto p = c.getCopyToPeer();
-      CopyToPeerCmd cmd{p.getSrc(), p.getSize(), {}, p.getPeerDevice(), p.getDst(), text(p.getPeerKey(), 40, "peer key too long")};
+      CopyToPeerCmd cmd{p.getSrc(), p.getSize(), {}, p.getPeerDevice(), p.getDst(), text(p.getPeerKey(), 40, "peer key too long"),
+                        p.getTransfer()};
       require(cmd.peer_key.empty() || cmd.peer_key.size() == 40, "peer key is not 40 characters of Z85");
       require(cmd.peer_device < kMaxDevicesPerWorker, "peer device index out of range");
-      require(p.getPeerEndpoints().size() >= 1 && p.getPeerEndpoints().size() <= 8, "1 to 8 peer endpoints");
-      for (auto e : p.getPeerEndpoints()) {
-        cmd.peer_endpoints.push_back(text(e, 256, "peer endpoint too long"));
-        const std::string& ep = cmd.peer_endpoints.back();
-        require(ep.rfind("tcp://", 0) == 0 || ep.rfind("ipc://", 0) == 0, "peer endpoint is not tcp:// or ipc://");
-      }
+      cmd.peer_endpoints = endpointList(p.getPeerEndpoints());
       out.body = std::move(cmd);
+      break;
+    }
+    case schema::Command::AWAIT_PEER: {
+      auto a = c.getAwaitPeer();
+      out.body = AwaitPeerCmd{a.getTransfer(), a.getDst(), a.getSize(), a.getTimeoutMs(),
+                              endpointList(a.getSenderEndpoints())};
       break;
     }
     case schema::Command::COPY:
@@ -449,6 +467,28 @@ Result<ClientMsg> decodeClientMessage(const void* data, size_t size, std::shared
         return m;
       }
       case schema::ClientMessage::BYE: return ByeMsg{};
+      case schema::ClientMessage::PEER_BYTES: {
+        auto p = root.getPeerBytes();
+        PeerBytesMsg m;
+        m.transfer = p.getTransfer();
+        m.device = p.getDevice();
+        m.dst = p.getDst();
+        require(m.device < kMaxDevicesPerWorker, "device index out of range");
+        if (p.isFailed()) {
+          require(!att.present, "unexpected attached frame");
+          m.failed = true;
+          m.why = text(p.getFailed(), kMaxNameBytes, "reason too long");
+        } else if (p.isShm()) {
+          require(!att.present, "unexpected attached frame");
+          m.in_shm = true;
+          m.shm_offset = p.getShm().getVa();
+          m.shm_size = p.getShm().getSize();
+        } else {
+          require(att.present && att.bytes.size() == p.getAttached(), "attached bytes missing or of the wrong size");
+          m.bytes = att.bytes;
+        }
+        return m;
+      }
       default: require(false, "unknown client message");
     }
     return ByeMsg{};
@@ -554,11 +594,18 @@ std::vector<uint8_t> encodeCommands(const std::vector<Command>& cmds) {
             auto r = c.initCopyToPeer();
             r.setSrc(v.src);
             r.setSize(v.size);
-            auto eps = r.initPeerEndpoints(unsigned(v.peer_endpoints.size()));
-            for (unsigned i = 0; i < v.peer_endpoints.size(); ++i) eps.set(i, v.peer_endpoints[i]);
+            endpointsToWire(v.peer_endpoints, r.initPeerEndpoints(unsigned(v.peer_endpoints.size())));
             r.setPeerDevice(v.peer_device);
             r.setDst(v.dst);
             r.setPeerKey(v.peer_key);
+            r.setTransfer(v.transfer);
+          } else if constexpr (std::is_same_v<T, AwaitPeerCmd>) {
+            auto r = c.initAwaitPeer();
+            r.setTransfer(v.transfer);
+            r.setDst(v.dst);
+            r.setSize(v.size);
+            r.setTimeoutMs(v.timeout_ms);
+            endpointsToWire(v.sender_endpoints, r.initSenderEndpoints(unsigned(v.sender_endpoints.size())));
           } else if constexpr (std::is_same_v<T, FillCmd>) {
             auto f = c.initFill();
             f.setVa(v.va);
@@ -644,6 +691,24 @@ std::vector<uint8_t> encodeRequest(const RequestMsg& m) {
 std::vector<uint8_t> encodeBye() {
   capnp::MallocMessageBuilder b;
   b.initRoot<schema::ClientMessage>().setBye();
+  return writeMessage(b);
+}
+
+std::vector<uint8_t> encodePeerBytes(const PeerBytesMsg& m) {
+  capnp::MallocMessageBuilder b;
+  auto p = b.initRoot<schema::ClientMessage>().initPeerBytes();
+  p.setTransfer(m.transfer);
+  p.setDevice(m.device);
+  p.setDst(m.dst);
+  if (m.failed) {
+    p.setFailed(m.why);
+  } else if (m.in_shm) {
+    auto r = p.initShm();
+    r.setVa(m.shm_offset);
+    r.setSize(m.shm_size);
+  } else {
+    p.setAttached(m.bytes.size());
+  }
   return writeMessage(b);
 }
 

@@ -52,6 +52,13 @@ struct CopyToPeerCmd {
   uint32_t peer_device = 0;
   uint64_t dst = 0;
   std::string peer_key;  // "" = plain tcp
+  uint64_t transfer = 0;  // 0: synchronous; else one-way, placed by the peer's AwaitPeerCmd
+};
+constexpr size_t kMaxPeerEndpoints = 8;
+struct AwaitPeerCmd {
+  uint64_t transfer = 0, dst = 0, size = 0;
+  uint32_t timeout_ms = 0;
+  std::vector<std::string> sender_endpoints;
 };
 struct FillCmd { uint64_t va = 0, count = 0; uint32_t value = 0; uint8_t elem_size = 1; };
 struct ModuleUploadCmd {
@@ -79,7 +86,7 @@ struct BlasCmd { modnn_blas blas{}; };
 struct Command {
   uint32_t device = 0;
   std::variant<AllocCmd, FreeCmd, WriteCmd, ModuleUploadCmd, CopyCmd, FillCmd, ModuleLoadCmd, LaunchCmd, GemmCmd,
-               BlasCmd, CopyToPeerCmd, RecordEventCmd>
+               BlasCmd, CopyToPeerCmd, RecordEventCmd, AwaitPeerCmd>
       body;
 };
 
@@ -104,10 +111,21 @@ struct RequestMsg {
 };
 
 struct ByeMsg {};
+// A one-way copy's bytes, from the sending worker.
+struct PeerBytesMsg {
+  uint64_t transfer = 0;
+  uint32_t device = 0;
+  uint64_t dst = 0;
+  std::span<const uint8_t> bytes;  // the attached frame
+  bool failed = false;
+  std::string why;                 // when failed
+  bool in_shm = false;             // else: at shm_offset in the sender's ring
+  uint64_t shm_offset = 0, shm_size = 0;
+};
 
 struct ClientMsg {
   std::unique_ptr<IncomingMessage> frame;  // owns what the spans point into
-  std::variant<HelloMsg, std::vector<Command>, RequestMsg, ByeMsg> body;
+  std::variant<HelloMsg, std::vector<Command>, RequestMsg, ByeMsg, PeerBytesMsg> body;
 };
 
 struct HelloOkMsg { std::vector<modnn_device_props> devices; };
@@ -142,6 +160,8 @@ std::vector<uint8_t> encodeHello(const HelloMsg& m);
 std::vector<uint8_t> encodeCommands(const std::vector<Command>& cmds);
 std::vector<uint8_t> encodeRequest(const RequestMsg& m);
 std::vector<uint8_t> encodeBye();
+// The message part; the bytes (unless failed or in shared memory) go as the frame after it.
+std::vector<uint8_t> encodePeerBytes(const PeerBytesMsg& m);
 // `body` of a WorkerMsg; `frame` is ignored.
 std::vector<uint8_t> encodeWorkerMessage(uint64_t id, const decltype(WorkerMsg::body)& body);
 

@@ -467,7 +467,9 @@ modnn_status copyBetweenMembers(const modnn_device& device, int from, int to, ui
   std::shared_lock<std::shared_mutex> members(g->members);
   int n = int(g->devs.size());
   if (from < 0 || to < 0 || from >= n || to >= n) return MODNN_ERR_INVALID_VALUE;
-  return copyAcross(g, from, to, va, size);
+  // The way an all-gather copies, complete at the receiver's synchronize.
+  modnn_status st = copyAcross(g, from, to, va, size, true);
+  return st != MODNN_OK ? st : g->devs[size_t(to)].iface->synchronize(g->devs[size_t(to)].ctx);
 }
 
 modnn_device makeDeviceGroup(std::vector<modnn_device> devices) {

@@ -22,12 +22,16 @@ GroupBuffer* findBuffer(Group* g, uint64_t va, uint64_t size, uint64_t* off) {
 // Bytes from one device's buffer to another's: memcpy between host-memory
 // devices, a worker->worker copy between remote ones, else through here.
 modnn_status copyBuffer(const modnn_device& src, modnn_buffer* s, const modnn_device& dst, modnn_buffer* d,
-                        uint64_t off, uint64_t size) {
+                        uint64_t off, uint64_t size, bool queued) {
   void* sp = src.iface->buffer_host_pointer ? src.iface->buffer_host_pointer(src.ctx, s) : nullptr;
   void* dp = dst.iface->buffer_host_pointer ? dst.iface->buffer_host_pointer(dst.ctx, d) : nullptr;
   if (sp && dp) {
     std::memcpy(static_cast<uint8_t*>(dp) + off, static_cast<const uint8_t*>(sp) + off, size);
     return MODNN_OK;
+  }
+  if (queued && MODNN_HAS_ENTRY(src.iface, buffer_send_to_peer)) {
+    modnn_status st = src.iface->buffer_send_to_peer(src.ctx, s, off, &dst, d, off, size);
+    if (st != MODNN_ERR_NOT_SUPPORTED) return st;
   }
   if (MODNN_HAS_ENTRY(src.iface, buffer_copy_to_peer)) {
     modnn_status st = src.iface->buffer_copy_to_peer(src.ctx, s, off, &dst, d, off, size);
@@ -38,12 +42,12 @@ modnn_status copyBuffer(const modnn_device& src, modnn_buffer* s, const modnn_de
   return st != MODNN_OK ? st : dst.iface->buffer_write(dst.ctx, d, off, staging.data(), size);
 }
 
-modnn_status copyAcross(Group* g, int from, int to, uint64_t va, uint64_t size) {
+modnn_status copyAcross(Group* g, int from, int to, uint64_t va, uint64_t size, bool queued) {
   uint64_t off = 0;
   GroupBuffer* b = findBuffer(g, va, size, &off);
   if (!b) return MODNN_ERR_ILLEGAL_ADDRESS;
   return copyBuffer(g->devs[size_t(from)], b->parts[size_t(from)], g->devs[size_t(to)], b->parts[size_t(to)], off,
-                    size);
+                    size, queued);
 }
 
 ValidityMap::Mask everyone(const Group* g) {
@@ -100,10 +104,12 @@ modnn_status run(Group* g, std::vector<Pull> pulls) {
     else
       merged.push_back(p);
   }
+  // Queued where the devices can: a pull is ordered before the op that
+  // needs it on the receiver's stream, and nobody waits here.
   auto copy = [&](const Pull& p) {
     g->bytes_moved += p.hi - p.lo;
     return copyBuffer(g->devs[size_t(p.from)], p.buffer->parts[size_t(p.from)], g->devs[size_t(p.to)],
-                      p.buffer->parts[size_t(p.to)], p.lo, p.hi - p.lo);
+                      p.buffer->parts[size_t(p.to)], p.lo, p.hi - p.lo, true);
   };
   bool host_memory = true;
   for (auto& d : g->devs) host_memory = host_memory && d.iface->buffer_host_pointer;
@@ -117,8 +123,9 @@ modnn_status run(Group* g, std::vector<Pull> pulls) {
       return MODNN_OK;
     });
   } else {
-    // Between workers one at a time: a worker sending to a peer waits for it,
-    // and two workers sending to each other at once would wait for each other.
+    // Between workers from here, one after another: one-way sends only queue
+    // (buffer_send_to_peer); a synchronous copy waits for the peer, and two
+    // workers sending to each other at once would wait for each other.
     for (const Pull& p : merged)
       if (st == MODNN_OK) st = copy(p);
   }

@@ -160,10 +160,12 @@ modnn_status eachInTurn(Group* g, Fn&& fn) {
 // Where [va, va + size) lives, on every device; null when no one buffer holds it.
 GroupBuffer* findBuffer(Group* g, uint64_t va, uint64_t size, uint64_t* off);
 // Bytes from one device's buffer to another's, at the same offset.
+// `queued`: the copy may complete later, in order on both devices' streams
+// (buffer_send_to_peer), where the devices can do that.
 modnn_status copyBuffer(const modnn_device& src, modnn_buffer* s, const modnn_device& dst, modnn_buffer* d,
-                        uint64_t off, uint64_t size);
+                        uint64_t off, uint64_t size, bool queued = false);
 // Copies [va, va + size) from member `from` to member `to` (no placement change).
-modnn_status copyAcross(Group* g, int from, int to, uint64_t va, uint64_t size);
+modnn_status copyAcross(Group* g, int from, int to, uint64_t va, uint64_t size, bool queued = false);
 // Brings member `to` (or every member) the current bytes of `ranges`.
 modnn_status pullTo(Group* g, int to, const Ranges& ranges);
 modnn_status pullEverywhere(Group* g, const Ranges& ranges);

@@ -3,7 +3,9 @@
 // To the client runtime a remote device is a device like any other; this
 // module turns each call into a command for the worker. Leasing (from
 // moai-sched, or a worker named directly) happens in modnn_backend_open.
+#include <algorithm>
 #include <atomic>
+#include <cstdlib>
 #include <cstring>
 #include <map>
 #include <memory>
@@ -169,6 +171,60 @@ modnn_status bufferCopyToPeer(void* ctx, modnn_buffer* src, uint64_t soff, const
   c.body = wire::CopyToPeerCmd{vaOf(src, soff), n, p->endpoints, p->index, vaOf(dst, doff), p->curve_key};
   s->conn->command(std::move(c));
   return synchronize(ctx);  // the source worker has had the peer confirm the bytes
+}
+
+// How long a worker waits for a one-way copy's bytes before failing the job
+// ($MOAI_PEER_TIMEOUT seconds): the sender may first have long work queued.
+uint32_t peerTimeoutMs() {
+  static const uint32_t ms = [] {
+    const char* s = std::getenv("MOAI_PEER_TIMEOUT");
+    double secs = s ? std::atof(s) : 300.0;
+    return uint32_t(std::clamp(secs, 0.001, 86400.0) * 1000);
+  }();
+  return ms;
+}
+
+std::atomic<uint64_t> g_next_transfer{1};  // ids of one-way copies, unique in this process
+
+// Two one-way commands, no round trip: the source worker sends when its
+// commands reach the send; the peer's commands after the await wait for
+// the bytes. The send leaves at once, so the peer (which the client may be
+// about to wait for) never waits on a batch still held here.
+modnn_status bufferSendToPeer(void* ctx, modnn_buffer* src, uint64_t soff, const modnn_device* peer, modnn_buffer* dst,
+                              uint64_t doff, uint64_t n) {
+  // $MOAI_PEER_COPY=sync: every copy waits (diagnosis, and the baseline of test/bench/bench_devices_remote.py).
+  static const bool sync_only = [] {
+    const char* v = std::getenv("MOAI_PEER_COPY");
+    return v && std::string(v) == "sync";
+  }();
+  if (sync_only || !MODNN_HAS_ENTRY(peer->iface, buffer_send_to_peer) ||
+      peer->iface->buffer_send_to_peer != &bufferSendToPeer)
+    return MODNN_ERR_NOT_SUPPORTED;
+  RemoteDevice* s = dev(ctx);
+  RemoteDevice* p = dev(peer->ctx);
+  if (s->lease != p->lease) return MODNN_ERR_NOT_SUPPORTED;
+  if (s->conn == p->conn) {
+    // One worker runs both devices' commands in one order: a plain copy there.
+    auto c = command(s);
+    c.body = wire::CopyToPeerCmd{vaOf(src, soff), n, p->endpoints, p->index, vaOf(dst, doff), p->curve_key};
+    s->conn->command(std::move(c));
+    return MODNN_OK;
+  }
+  constexpr uint64_t kPiece = 4u << 20;  // one message each: the peer writes one while the next travels
+  for (uint64_t done = 0; done < n;) {
+    uint64_t piece = std::min(kPiece, n - done);
+    uint64_t id = g_next_transfer++;
+    auto send = command(s);
+    send.body = wire::CopyToPeerCmd{vaOf(src, soff + done), piece, p->endpoints, p->index, vaOf(dst, doff + done),
+                                    p->curve_key, id};
+    s->conn->command(std::move(send));
+    auto await = command(p);
+    await.body = wire::AwaitPeerCmd{id, vaOf(dst, doff + done), piece, peerTimeoutMs(), s->endpoints};
+    p->conn->command(std::move(await));
+    done += piece;
+  }
+  s->conn->flush();
+  return MODNN_OK;
 }
 
 modnn_status moduleLoad(void* ctx, const modnn_module_image* image, modnn_module** out) {
@@ -362,6 +418,7 @@ const modnn_device_i kRemoteDevice = {
     .lease_confirm = leaseConfirm,
     .memory_forecast = memoryForecast,
     .memory_quota = memoryQuota,
+    .buffer_send_to_peer = bufferSendToPeer,
 };
 
 // Devices for `wanted`, reusing the lease's open ones. One connection per

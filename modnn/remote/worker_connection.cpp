@@ -39,7 +39,7 @@ std::string pickEndpoint(const std::vector<std::string>& endpoints) {
 
 Result<std::unique_ptr<WorkerConnection>> WorkerConnection::open(const std::vector<std::string>& endpoints,
                                                                  uint64_t job_id, const std::string& token,
-                                                                 const std::string& worker_key) {
+                                                                 const std::string& worker_key, bool peer) {
   auto c = std::unique_ptr<WorkerConnection>(new WorkerConnection);
   c->endpoint_ = pickEndpoint(endpoints);
   if (c->endpoint_.empty()) return makeError(MODNN_ERR_INVALID_VALUE, "the lease names no worker endpoint");
@@ -69,9 +69,9 @@ Result<std::unique_ptr<WorkerConnection>> WorkerConnection::open(const std::vect
   if (c->endpoint_.rfind("ipc://", 0) == 0) {
     auto shm = ShmSegment::create(kShmBytes);
     if (!shm) return shm.error();
-    c->shm_ = std::move(shm).value();
-    hello.shm_name = c->shm_->name();
-    hello.shm_size = c->shm_->size();
+    hello.shm_name = (*shm)->name();
+    hello.shm_size = (*shm)->size();
+    (peer ? c->peer_ring_ : c->shm_) = std::move(shm).value();
   }
   std::lock_guard<std::mutex> lock(c->mu_);
   // The scheduler tells the worker about a lease just before the client
@@ -91,7 +91,8 @@ Result<std::unique_ptr<WorkerConnection>> WorkerConnection::open(const std::vect
                        "worker " + c->endpoint_ + " refused the job: " + (err ? err->message : "unexpected reply"));
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
-  if (c->shm_) c->shm_->unlinkName();  // mapped on both sides: nobody else needs the name
+  for (auto* seg : {c->shm_.get(), c->peer_ring_.get()})
+    if (seg) seg->unlinkName();  // mapped on both sides: nobody else needs the name
   return c;
 }
 
@@ -166,6 +167,65 @@ void WorkerConnection::command(wire::Command c) {
   }
   batch_.push_back(std::move(c));
   if (batch_.size() >= kBatchCommands || batch_bytes_ >= kBatchBytes) flushLocked();
+}
+
+modnn_status WorkerConnection::sendPeerBytes(const wire::PeerBytesMsg& m, std::vector<uint8_t> bytes) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (modnn_status st = flushLocked(); st != MODNN_OK) return st;
+  wire::PeerBytesMsg head = m;
+  head.bytes = bytes;  // its size goes in the message
+  auto frame = wire::encodePeerBytes(head);
+  if (m.failed) return sendLocked(frame);
+  try {
+    bool sent = false;
+    while (!sent && !lost_) {
+      sent = bool(sock_.send(zmq::buffer(frame), zmq::send_flags::sndmore | zmq::send_flags::dontwait));
+      if (!sent && !writableLocked()) break;
+    }
+    if (!sent) return MODNN_ERR_DEVICE_UNAVAILABLE;
+    // Once the first part is taken, the rest is too; ZeroMQ frees the bytes.
+    auto* held = new std::vector<uint8_t>(std::move(bytes));
+    zmq::message_t bulk(held->data(), held->size(),
+                        [](void*, void* hint) { delete static_cast<std::vector<uint8_t>*>(hint); }, held);
+    sock_.send(bulk, zmq::send_flags::none);
+  } catch (const zmq::error_t&) {
+    lost_ = true;
+  }
+  return lost_ ? MODNN_ERR_DEVICE_UNAVAILABLE : MODNN_OK;
+}
+
+uint8_t* WorkerConnection::peerRingSpace(uint64_t n, uint64_t* pos) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (!peer_ring_ || lost_) return nullptr;
+  const uint64_t ring = peer_ring_->ringBytes();
+  if (n == 0 || n > ring / 2) return nullptr;  // a few copies in flight at once, never one alone
+  uint64_t at = peer_produced_;
+  if (at % ring + n > ring) at += ring - at % ring;  // never wrap a copy
+  if (at + n - peer_ring_->ringConsumed().load(std::memory_order_acquire) > ring) return nullptr;
+  *pos = at;
+  return peer_ring_->ring() + at % ring;
+}
+
+modnn_status WorkerConnection::sendPeerBytesInRing(wire::PeerBytesMsg m, uint64_t pos, uint64_t n) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (!peer_ring_) return MODNN_ERR_INVALID_VALUE;
+  peer_produced_ = pos + n;
+  m.in_shm = true;
+  m.shm_offset = pos;
+  m.shm_size = n;
+  if (modnn_status st = flushLocked(); st != MODNN_OK) return st;
+  return sendLocked(wire::encodePeerBytes(m));
+}
+
+bool WorkerConnection::alive() {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (lost_) return false;
+  zmq::pollitem_t item{monitor_.handle(), 0, ZMQ_POLLIN, 0};
+  if (zmq::poll(&item, 1, std::chrono::milliseconds(0)) > 0) {
+    log().error("lost the connection to worker {}", endpoint_);
+    lost_ = true;
+  }
+  return !lost_;
 }
 
 modnn_status WorkerConnection::writeShmLocked(uint32_t device, uint64_t va, const uint8_t* src, uint64_t n) {

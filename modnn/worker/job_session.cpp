@@ -62,20 +62,19 @@ modnn_status JobSession::resolve(uint32_t d, uint64_t va, uint64_t size, Buffer*
 
 remote::WorkerConnection* JobSession::peer(const std::vector<std::string>& endpoints, const std::string& key,
                                            std::string* why) {
-  // Over tcp: the peer's session already has the client's shared segment.
-  std::vector<std::string> tcp;
-  for (const auto& e : endpoints)
-    if (e.rfind("tcp://", 0) == 0) tcp.push_back(e);
-  if (tcp.empty()) {
+  // Known by its tcp endpoint; reached over ipc:// when its socket is on
+  // this host, with a ring of its own for one-way copies' bytes.
+  auto tcp = std::find_if(endpoints.begin(), endpoints.end(), [](const std::string& e) { return e.rfind("tcp://", 0) == 0; });
+  if (tcp == endpoints.end()) {
     *why = "the peer worker has no tcp endpoint";
     return nullptr;
   }
-  auto& conn = peers_[tcp.front()];
+  auto& conn = peers_[*tcp];
   if (!conn) {
-    auto c = remote::WorkerConnection::open(tcp, id_.job_id, id_.token, key);
+    auto c = remote::WorkerConnection::open(endpoints, id_.job_id, id_.token, key, /*peer=*/true);
     if (!c) {
-      *why = "peer worker " + tcp.front() + ": " + c.error().message;
-      peers_.erase(tcp.front());
+      *why = "peer worker " + *tcp + ": " + c.error().message;
+      peers_.erase(*tcp);
       return nullptr;
     }
     conn = std::move(c).value();
@@ -83,19 +82,25 @@ remote::WorkerConnection* JobSession::peer(const std::vector<std::string>& endpo
   return conn.get();
 }
 
-// Bytes go device -> this worker's host -> the peer, in bounded chunks; the
-// copy is complete (or has failed) when the command has run, because the
-// peer is asked to synchronise after the last chunk.
+bool JobSession::isSelf(const std::vector<std::string>& endpoints) const {
+  for (const auto& e : endpoints)
+    for (const auto& mine : id_.self_endpoints)
+      if (e == mine) return true;
+  return false;
+}
+
+// Synchronous: bytes go device -> this worker's host -> the peer, in bounded
+// chunks; the copy is complete (or has failed) when the command has run,
+// because the peer is asked to synchronise after the last chunk.
 modnn_status JobSession::copyToPeer(uint32_t d, const wire::CopyToPeerCmd& c, std::string* why) {
+  if (c.transfer) return sendToPeer(d, c, why);
   constexpr uint64_t kChunk = 16u << 20;
   Buffer* src;
   uint64_t src_off;
   if (modnn_status st = resolve(d, c.src, c.size, &src, &src_off); st != MODNN_OK) return st;
   const modnn_device_i& dev = *devices_[d].iface;
   void* ctx = devices_[d].ctx;
-  bool local = false;
-  for (const auto& e : c.peer_endpoints)
-    for (const auto& mine : id_.self_endpoints) local = local || e == mine;
+  bool local = isSelf(c.peer_endpoints);
   Buffer* dst = nullptr;
   uint64_t dst_off = 0;
   remote::WorkerConnection* conn = nullptr;
@@ -128,6 +133,160 @@ modnn_status JobSession::copyToPeer(uint32_t d, const wire::CopyToPeerCmd& c, st
   return MODNN_OK;
 }
 
+// One-way: the bytes are read now, in this device's order, and handed to the
+// peer, which writes them when its own commands reach the AwaitPeer for this
+// transfer. Nothing here waits for the peer, so two workers sending to each
+// other never wait for each other. A source that cannot be read is reported
+// to the peer as well, so its wait fails at once rather than timing out.
+modnn_status JobSession::sendToPeer(uint32_t d, const wire::CopyToPeerCmd& c, std::string* why) {
+  bool local = isSelf(c.peer_endpoints);
+  remote::WorkerConnection* conn = local ? nullptr : peer(c.peer_endpoints, c.peer_key, why);
+  if (!local && !conn) return MODNN_ERR_DEVICE_UNAVAILABLE;
+  wire::PeerBytesMsg m;
+  m.transfer = c.transfer;
+  m.device = c.peer_device;
+  m.dst = c.dst;
+  std::vector<uint8_t> bytes;
+  Buffer* src = nullptr;
+  uint64_t off = 0;
+  modnn_status st = resolve(d, c.src, c.size, &src, &off);
+  if (st == MODNN_OK && c.size > kMaxWaitingBytes) st = MODNN_ERR_INVALID_VALUE;
+  // Same host: straight from the device into the ring the peer reads.
+  uint64_t pos = 0;
+  uint8_t* space = st == MODNN_OK && conn ? conn->peerRingSpace(c.size, &pos) : nullptr;
+  if (space) {
+    st = devices_[d].iface->buffer_read(devices_[d].ctx, src->buffer, off, space, c.size);
+    if (st == MODNN_OK) {
+      if (modnn_status sent = conn->sendPeerBytesInRing(m, pos, c.size); sent != MODNN_OK) {
+        *why = "peer worker " + conn->endpoint() + " is gone";
+        return sent;
+      }
+      return MODNN_OK;
+    }
+  }
+  if (st == MODNN_OK) {
+    bytes.resize(c.size);
+    st = devices_[d].iface->buffer_read(devices_[d].ctx, src->buffer, off, bytes.data(), c.size);
+  }
+  if (st != MODNN_OK) {
+    m.failed = true;
+    m.why = std::string("the sending worker could not read the copy's source: ") + modnn_status_string(st);
+    bytes.clear();
+  }
+  if (local) {
+    Arrival a{m.device, m.dst, nullptr, {}, m.failed, m.why};
+    auto held = std::make_shared<std::vector<uint8_t>>(std::move(bytes));
+    a.bytes = *held;
+    a.keep = held;
+    keepArrival(m.transfer, std::move(a));
+    return st;
+  }
+  if (modnn_status sent = conn->sendPeerBytes(m, std::move(bytes)); sent != MODNN_OK) {
+    *why = "peer worker " + conn->endpoint() + " is gone";
+    return sent;
+  }
+  return st;
+}
+
+void JobSession::keepArrival(uint64_t transfer, Arrival a) {
+  {
+    std::lock_guard<std::mutex> lock(arrivals_mu_);
+    if (waiting_bytes_ + a.bytes.size() > kMaxWaitingBytes) {
+      a = Arrival{a.device, a.dst, nullptr, {}, true, "more than 2 GiB of peer bytes waiting for their AwaitPeer"};
+    } else if (arrivals_.count(transfer)) {
+      a = Arrival{a.device, a.dst, nullptr, {}, true, "two transfers with one id"};
+    }
+    if (auto it = arrivals_.find(transfer); it != arrivals_.end()) {
+      waiting_bytes_ -= it->second.bytes.size();
+      arrivals_.erase(it);
+    }
+    waiting_bytes_ += a.bytes.size();
+    arrivals_.emplace(transfer, std::move(a));
+  }
+  arrived_.notify_all();
+}
+
+void JobSession::deposit(wire::ClientMsg msg, std::shared_ptr<PeerRing> ring) {
+  auto held = std::make_shared<wire::ClientMsg>(std::move(msg));
+  auto* p = std::get_if<wire::PeerBytesMsg>(&held->body);
+  if (!p) return;
+  Arrival a{p->device, p->dst, nullptr, p->bytes, p->failed, "peer worker: " + p->why};
+  uint64_t transfer = p->transfer;
+  if (p->in_shm) {
+    a.keep = ring ? ring->hold(p->shm_offset, p->shm_size, &a.bytes) : nullptr;  // given back once written
+    if (!a.keep) a = Arrival{p->device, p->dst, nullptr, {}, true, "a peer named bytes outside its shared ring"};
+  } else {
+    a.keep = std::move(held);
+  }
+  keepArrival(transfer, std::move(a));
+}
+
+void JobSession::cancelWaits() {
+  {
+    std::lock_guard<std::mutex> lock(arrivals_mu_);
+    cancelled_ = true;
+  }
+  arrived_.notify_all();
+}
+
+// Waits (bounded) for the transfer's bytes, then writes them in this
+// device's order: the commands after it see them, the ones before it did
+// not. Gives up early when this worker's own link to the sender has dropped.
+modnn_status JobSession::awaitPeer(uint32_t d, const wire::AwaitPeerCmd& c, std::string* why) {
+  Buffer* dst;
+  uint64_t off;
+  if (modnn_status st = resolve(d, c.dst, c.size, &dst, &off); st != MODNN_OK) return st;
+  remote::WorkerConnection* sender = nullptr;
+  for (const auto& e : c.sender_endpoints)
+    if (auto it = peers_.find(e); it != peers_.end()) sender = it->second.get();
+  auto started = std::chrono::steady_clock::now();
+  auto deadline = started + std::chrono::milliseconds(c.timeout_ms);
+  struct Waited {  // however the wait ends
+    std::chrono::steady_clock::time_point since;
+    uint64_t* out;
+    ~Waited() { *out = uint64_t(std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - since).count()); }
+  };
+  Arrival a;
+  {
+    Waited waited{started, &last_wait_ns_};
+    std::unique_lock<std::mutex> lock(arrivals_mu_);
+    for (;;) {
+      if (auto it = arrivals_.find(c.transfer); it != arrivals_.end()) {
+        a = std::move(it->second);
+        waiting_bytes_ -= a.bytes.size();
+        arrivals_.erase(it);
+        break;
+      }
+      if (cancelled_) return MODNN_ERR_DEVICE_UNAVAILABLE;
+      auto now = std::chrono::steady_clock::now();
+      if (now >= deadline) {
+        *why = "the bytes of a copy from peer worker " + c.sender_endpoints.front() + " did not arrive within " +
+               std::to_string(c.timeout_ms) + " ms";
+        return MODNN_ERR_DEVICE_UNAVAILABLE;
+      }
+      arrived_.wait_for(lock, std::min<std::chrono::steady_clock::duration>(deadline - now, std::chrono::milliseconds(50)));
+      if (sender && arrivals_.find(c.transfer) == arrivals_.end()) {
+        lock.unlock();
+        bool up = sender->alive();
+        lock.lock();
+        if (!up) {
+          *why = "peer worker " + c.sender_endpoints.front() + " is gone; a copy from it never arrived";
+          return MODNN_ERR_DEVICE_UNAVAILABLE;
+        }
+      }
+    }
+  }
+  if (a.failed) {
+    *why = a.why;
+    return MODNN_ERR_DEVICE_UNAVAILABLE;
+  }
+  if (a.device != d || a.dst != c.dst || a.bytes.size() != c.size) {
+    *why = "a peer's bytes do not match the copy waiting for them";
+    return MODNN_ERR_INVALID_VALUE;
+  }
+  return devices_[d].iface->buffer_write(devices_[d].ctx, dst->buffer, off, a.bytes.data(), c.size);
+}
+
 std::optional<uint64_t> JobSession::eventTime(uint64_t event) const {
   std::lock_guard<std::mutex> lock(events_mu_);
   auto it = events_.find(event);
@@ -136,6 +295,7 @@ std::optional<uint64_t> JobSession::eventTime(uint64_t event) const {
 }
 
 void JobSession::execute(const wire::Command& cmd) {
+  last_wait_ns_ = 0;
   std::string why;
   modnn_status st = run(cmd, &why);
   if (st != MODNN_OK) fail(st, why);
@@ -198,6 +358,7 @@ modnn_status JobSession::run(const wire::Command& cmd, std::string* why) {
     return MODNN_OK;
   }
   if (auto* c = std::get_if<wire::CopyToPeerCmd>(&cmd.body)) return copyToPeer(d, *c, why);
+  if (auto* c = std::get_if<wire::AwaitPeerCmd>(&cmd.body)) return awaitPeer(d, *c, why);
   if (auto* c = std::get_if<wire::RecordEventCmd>(&cmd.body)) {
     uint64_t t = dev.timestamp_ns(ctx);  // once the device has run everything before it
     std::lock_guard<std::mutex> lock(events_mu_);

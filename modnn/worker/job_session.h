@@ -7,17 +7,20 @@
 // error, reported by its next request, as CUDA reports async errors.
 #pragma once
 #include <atomic>
+#include <condition_variable>
 #include <cstdint>
 #include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
 #include "modnn/backend.h"
 #include "modnn/remote/worker_connection.h"
 #include "modnn/worker/module_store.h"
+#include "modnn/worker/peer_ring.h"
 #include "transport/shm_segment.h"
 #include "worker_messages.h"
 
@@ -63,6 +66,18 @@ class JobSession {
   // Safe from any thread: the server answers non-waiting queries itself, so
   // a query is not stuck behind the job's queued work.
   std::optional<uint64_t> eventTime(uint64_t event) const;
+  // A one-way copy's bytes from another of the job's workers (a PeerBytesMsg),
+  // kept until the job's AwaitPeer command for it runs. Any thread; never
+  // waits for the job's work, so a worker sending here is never held up by
+  // this worker sending there.
+  // `ring`: the sender's shared ring (same host), where the message names
+  // bytes in it; null otherwise.
+  void deposit(wire::ClientMsg msg, std::shared_ptr<PeerRing> ring);
+  // The job is ending: a wait for a peer's bytes gives up now.
+  void cancelWaits();
+  // Nanoseconds the last execute() spent waiting for a peer's bytes: not
+  // device time, so metering leaves it out. Job thread only.
+  uint64_t lastWaitNs() const { return last_wait_ns_; }
 
  private:
   struct Buffer {
@@ -79,7 +94,28 @@ class JobSession {
   modnn_status resolve(uint32_t d, uint64_t va, uint64_t size, Buffer** out, uint64_t* offset);
   void fail(modnn_status st, std::string why);
   modnn_status copyToPeer(uint32_t d, const wire::CopyToPeerCmd& c, std::string* why);
+  modnn_status sendToPeer(uint32_t d, const wire::CopyToPeerCmd& c, std::string* why);
+  modnn_status awaitPeer(uint32_t d, const wire::AwaitPeerCmd& c, std::string* why);
+  bool isSelf(const std::vector<std::string>& endpoints) const;
   remote::WorkerConnection* peer(const std::vector<std::string>& endpoints, const std::string& key, std::string* why);
+
+  // Peer bytes that arrived before their AwaitPeer ran, by transfer id.
+  struct Arrival {
+    uint32_t device = 0;
+    uint64_t dst = 0;
+    std::shared_ptr<const void> keep;  // owns `bytes`
+    std::span<const uint8_t> bytes;
+    bool failed = false;
+    std::string why;
+  };
+  void keepArrival(uint64_t transfer, Arrival a);
+  static constexpr uint64_t kMaxWaitingBytes = 2ull << 30;  // beyond: later arrivals fail their wait
+  std::mutex arrivals_mu_;
+  std::condition_variable arrived_;
+  std::map<uint64_t, Arrival> arrivals_;
+  uint64_t waiting_bytes_ = 0;
+  bool cancelled_ = false;
+  uint64_t last_wait_ns_ = 0;
 
   static constexpr size_t kMaxEvents = 65536;  // the oldest records are forgotten beyond this
   mutable std::mutex events_mu_;

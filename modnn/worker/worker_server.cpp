@@ -57,6 +57,7 @@ class JobThread {
     // turn on a shared device ends, so the I/O thread joining it is not held
     // up behind the other jobs' work.
     dropping_ = true;
+    session_->cancelWaits();
     for (uint32_t i : indices_) arbiters_[i].forget(session_->jobId());
     cv_.notify_one();
     thread_.join();
@@ -71,6 +72,9 @@ class JobThread {
     cv_.notify_one();
   }
   uint64_t jobId() const { return session_->jobId(); }
+  // Bytes of a one-way copy from a peer worker: kept by the session at once,
+  // not queued behind the job's work (which may be waiting for them).
+  void deposit(wire::ClientMsg msg, std::shared_ptr<PeerRing> ring) { session_->deposit(std::move(msg), std::move(ring)); }
   // Device-seconds this job's work has run here: what metering bills.
   double busySeconds() const { return double(job_busy_ns_.load()) * 1e-9; }
   const JobSession& session() const { return *session_; }
@@ -129,7 +133,9 @@ class JobThread {
   // bills and what the device's time-slicing charges the job. `next`: the
   // device of the job's next command when one is already here and takes a
   // turn, so the job keeps its turn if it is still its turn.
-  static bool arbitrated(const wire::Command& c) { return !std::holds_alternative<wire::CopyToPeerCmd>(c.body); }
+  static bool arbitrated(const wire::Command& c) {
+    return !std::holds_alternative<wire::CopyToPeerCmd>(c.body) && !std::holds_alternative<wire::AwaitPeerCmd>(c.body);
+  }
   static std::optional<uint32_t> nextOf(const wire::Command& c) {
     return arbitrated(c) ? std::optional<uint32_t>(c.device) : std::nullopt;
   }
@@ -150,14 +156,15 @@ class JobThread {
       session_->execute(c);  // refused by the session
       return;
     }
-    // A copy to a peer waits for the other worker, which may wait for this
-    // device in turn: it runs outside the turn, so two jobs copying between
-    // two shared devices cannot hold each other up.
+    // A copy to or from a peer waits for the other worker, which may wait
+    // for this device in turn: it runs outside the turn, so two jobs copying
+    // between two shared devices cannot hold each other up.
     DeviceArbiter* arbiter = arbitrated(c) ? &arbiters_[indices_[c.device]] : nullptr;
     if (arbiter && !arbiter->enter(session_->jobId(), weight_)) return;
     auto t0 = std::chrono::steady_clock::now();
     session_->execute(c);
     uint64_t took = nanos(std::chrono::steady_clock::now() - t0);
+    took -= std::min(took, session_->lastWaitNs());  // waiting for a peer's bytes is not device time
     bool again = next == c.device;
     if (arbiter) arbiter->leave(session_->jobId(), took, again);
     busy_ns_[indices_[c.device]] += took;
@@ -321,13 +328,18 @@ Result<int> runWorker(const WorkerConfig& config, const std::atomic<bool>& stop)
                                                 *curve ? (*curve)->own.public_key : "");
 
   std::map<uint64_t, wire::HelloOkMsg> opened;  // job id -> what its hello answered
+  std::map<std::string, std::shared_ptr<PeerRing>> peer_rings;  // a peer worker's routing id -> its ring
   auto openJob = [&](const std::string& identity, const wire::HelloMsg& hello) -> std::vector<uint8_t> {
     if (hello.protocol_version != 1) return errorReply(MODNN_ERR_NOT_SUPPORTED, "protocol version mismatch");
     if (auto job = jobs.find(hello.job_id); job != jobs.end()) {
       // Another of the job's workers, to send it bytes: same token, same
-      // devices and buffers, no shared segment (that is the client's).
+      // devices and buffers; on this host, a ring of its own for them.
       if (!job->second->session().acceptsToken(hello.token)) return errorReply(MODNN_ERR_NOT_PERMITTED, "unknown job token");
-      if (!hello.shm_name.empty()) return errorReply(MODNN_ERR_NOT_PERMITTED, "the job already has a shared segment");
+      if (!hello.shm_name.empty()) {
+        auto seg = ShmSegment::open(hello.shm_name, hello.shm_size);
+        if (!seg) return errorReply(seg.error().code, seg.error().message);
+        peer_rings[identity] = std::make_shared<PeerRing>(std::move(seg).value());
+      }
       routes[identity] = hello.job_id;
       log().info("job {}: a peer worker connected", hello.job_id);
       return wire::encodeWorkerMessage(0, opened[hello.job_id]);
@@ -381,6 +393,10 @@ Result<int> runWorker(const WorkerConfig& config, const std::atomic<bool>& stop)
     jobs.erase(job_id);  // joins the job's thread: its queued work is done or dropped
     opened.erase(job_id);
     clients.erase(job_id);
+    std::erase_if(peer_rings, [&](const auto& kv) {
+      auto r = routes.find(kv.first);
+      return r == routes.end() || r->second == job_id;
+    });
     std::erase_if(routes, [&](const auto& kv) { return kv.second == job_id; });
   };
   if (scheduler)
@@ -468,8 +484,14 @@ Result<int> runWorker(const WorkerConfig& config, const std::atomic<bool>& stop)
             log().info("job {} said bye", job->first);
             endJob(job->first);
           } else {
+            peer_rings.erase(identity);
             routes.erase(route);
           }
+          continue;
+        }
+        if (std::holds_alternative<wire::PeerBytesMsg>(msg->body)) {
+          auto ring = peer_rings.find(identity);
+          job->second->deposit(std::move(msg).value(), ring == peer_rings.end() ? nullptr : ring->second);
           continue;
         }
         if (auto* req = std::get_if<wire::RequestMsg>(&msg->body)) {

@@ -23,6 +23,15 @@ std::vector<uint8_t> encodeClient(const ClientMsg& m) {
     return encodeCommands(cmds);
   }
   if (auto* r = std::get_if<RequestMsg>(&m.body)) return encodeRequest(*r);
+  if (auto* p = std::get_if<PeerBytesMsg>(&m.body)) {
+    // Without its attached frame, a copy's bytes re-encode as a failed one.
+    PeerBytesMsg q = *p;
+    if (!q.failed && !q.in_shm) {
+      q.why = "attached";
+      q.failed = true;
+    }
+    return encodePeerBytes(q);
+  }
   return encodeBye();
 }
 

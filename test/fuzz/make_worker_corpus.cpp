@@ -57,6 +57,8 @@ int main(int argc, char** argv) {
                               cmd(FillCmd{0x10000, 4, 7, 4}), cmd(ModuleUploadCmd{42, bytes, ".version 8.0"}),
                               cmd(load), cmd(l), cmd(GemmCmd{g}), cmd(BlasCmd{b}), cmd(RecordEventCmd{9}),
                               cmd(CopyToPeerCmd{0x10000, 16, {"tcp://127.0.0.1:5000"}, 1, 0x10000, std::string(40, 'k')}),
+                              cmd(CopyToPeerCmd{0x10000, 16, {"tcp://127.0.0.1:5000"}, 1, 0x10000, "", 7}),
+                              cmd(AwaitPeerCmd{7, 0x10000, 16, 1000, {"tcp://127.0.0.1:5001", "ipc:///tmp/w.sock"}}),
                               cmd(FreeCmd{0x10000})};
   write(dir, "commands", encodeCommands(all));
   RequestMsg r;
@@ -73,6 +75,8 @@ int main(int argc, char** argv) {
   write(dir, "reserve_range", encodeRequest(r));
   write(dir, "reserved", encodeWorkerMessage(3, ReservedMsg{1ull << 44}));
   write(dir, "bye", encodeBye());
+  write(dir, "peer_bytes_failed", encodePeerBytes(PeerBytesMsg{7, 0, 0x10000, {}, true, "no source"}));
+  write(dir, "peer_bytes_shm", encodePeerBytes(PeerBytesMsg{7, 0, 0x10000, {}, false, "", true, 4096, 16}));
   write(dir, "data", encodeWorkerMessage(3, DataMsg{bytes}));
   write(dir, "error", encodeWorkerMessage(3, ErrorMsg{1, "invalid argument"}));
   write(dir, "done", encodeWorkerMessage(3, DoneMsg{123456789}));
