@@ -50,6 +50,11 @@ modnn_status copyAcross(Group* g, int from, int to, uint64_t va, uint64_t size, 
                     size, queued);
 }
 
+void startNow(Group* g) {
+  for (auto& d : g->devs)
+    if (d.iface->flush) d.iface->flush(d.ctx);
+}
+
 ValidityMap::Mask everyone(const Group* g) {
   size_t n = g->devs.size();
   return n >= 64 ? ~ValidityMap::Mask(0) : (ValidityMap::Mask(1) << n) - 1;
@@ -89,17 +94,30 @@ void plan(Group* g, int to, const Ranges& ranges, std::vector<Pull>* out) {
     });
 }
 
-// Runs the pulls, then records where the bytes now are. Overlapping ranges
-// plan the same piece twice: merged first.
+// Is [lo, hi) of `b` current on member `m`?
+bool currentOn(const GroupBuffer* b, uint64_t lo, uint64_t hi, int m) {
+  for (const ValidityMap::Piece& p : b->current.stale(lo, hi))
+    if (!(p.current >> m & 1)) return false;
+  return true;
+}
+
+// Runs the pulls, then records where the bytes now are. Pulls from one
+// member into one buffer merge (overlapping ranges plan a piece twice), and
+// so do pulls a short gap apart when the gap is current on the source too: a
+// grid-stride kernel's shares are many small pieces, and a copy costs its
+// latency. The gap is then current on the receiver as well.
 modnn_status run(Group* g, std::vector<Pull> pulls) {
   if (pulls.empty()) return MODNN_OK;
   std::sort(pulls.begin(), pulls.end(), [](const Pull& a, const Pull& b) {
     return std::tie(a.to, a.buffer, a.from, a.lo) < std::tie(b.to, b.buffer, b.from, b.lo);
   });
+  // A gap is worth copying when moving it takes less than another copy's latency.
+  const uint64_t max_gap = uint64_t(g->costs.link_latency * g->costs.link_bandwidth);
   std::vector<Pull> merged;
   for (const Pull& p : pulls) {
     Pull* last = merged.empty() ? nullptr : &merged.back();
-    if (last && last->to == p.to && last->buffer == p.buffer && last->from == p.from && p.lo <= last->hi)
+    bool same = last && last->to == p.to && last->buffer == p.buffer && last->from == p.from;
+    if (same && (p.lo <= last->hi || (p.lo - last->hi <= max_gap && currentOn(p.buffer, last->hi, p.lo, p.from))))
       last->hi = std::max(last->hi, p.hi);
     else
       merged.push_back(p);
@@ -181,6 +199,9 @@ void markCopied(Group* g, GroupBuffer* dst, uint64_t doff, const ValidityMap& sr
     g->stale.insert(dst);
 }
 
+// Shares written in more pieces than this are gathered at once (runShares).
+constexpr size_t kMaxPiecesKept = 4;
+
 modnn_status runShares(Group* g, const std::vector<Share>& shares,
                        const std::function<modnn_status(int, const modnn_device&)>& fn) {
   std::vector<Pull> pulls;
@@ -191,9 +212,12 @@ modnn_status runShares(Group* g, const std::vector<Share>& shares,
     return size_t(i) < shares.size() ? fn(i, d) : MODNN_OK;
   });
   if (st != MODNN_OK) return st;
+  startNow(g);
   ValidityMap::Mask all = everyone(g);
   Ranges written;
-  for (size_t i = 0; i < shares.size(); ++i)
+  bool fragmented = false;
+  for (size_t i = 0; i < shares.size(); ++i) {
+    fragmented = fragmented || shares[i].writes.size() > kMaxPiecesKept;
     for (auto [va, size] : shares[i].writes) {
       eachBuffer(g, va, size, [&](GroupBuffer* b, uint64_t lo, uint64_t hi) {
         b->current.setOnly(lo, hi, ValidityMap::Mask(1) << i, all);
@@ -201,13 +225,17 @@ modnn_status runShares(Group* g, const std::vector<Share>& shares,
       });
       written.emplace_back(va, size);
     }
-  // $MOAI_GATHER=eager: all-gather every split op's output at once, as the
-  // group did before it kept placement (for comparison).
+  }
+  // A share in many pieces (a grid-stride kernel's passes) lines up with no
+  // other split, so every consumer would pull it piece by piece, paying a
+  // copy's latency each: it is all-gathered once, now. $MOAI_GATHER=eager
+  // does that for every split op (the group's behaviour before it kept
+  // placement; for comparison).
   static const bool eager = [] {
     const char* e = std::getenv("MOAI_GATHER");
     return e && std::strcmp(e, "eager") == 0;
   }();
-  return eager ? pullEverywhere(g, written) : MODNN_OK;
+  return eager || fragmented ? pullEverywhere(g, written) : MODNN_OK;
 }
 
 }  // namespace moai::group_impl

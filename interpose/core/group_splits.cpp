@@ -260,11 +260,13 @@ modnn_status launchWays(Group* g, const modnn_kernel_launch& l, int ways, int* o
       st = pullAll(g);
     }
     if (st != MODNN_OK) return st;
-    return onAll(g, [&](int i, const modnn_device& d) {
+    st = onAll(g, [&](int i, const modnn_device& d) {
       modnn_kernel_launch k = mine(i);
       k.quiet = i > 0;  // a replica: member 0 prints
       return d.iface->launch_kernel(d.ctx, &k);
     });
+    if (st == MODNN_OK) startNow(g);
+    return st;
   }
   // Block ranges: each member gets what its blocks read, runs them, and
   // keeps what they wrote until a consumer pulls it.
@@ -378,7 +380,9 @@ modnn_status runOpWays(Group* g, const modnn_op* op, int ways, int* out_ways) {
   if (op->kind == MODNN_OP_GEMM) touched = gemmTouches(op->u.gemm);
   modnn_status st = touched ? pullEverywhere(g, *touched) : pullAll(g);
   if (st != MODNN_OK) return st;
-  return onAll(g, [&](int, const modnn_device& d) { return d.iface->run_op(d.ctx, op); });
+  st = onAll(g, [&](int, const modnn_device& d) { return d.iface->run_op(d.ctx, op); });
+  if (st == MODNN_OK) startNow(g);
+  return st;
 }
 
 }  // namespace moai::group_impl

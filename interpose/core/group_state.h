@@ -179,6 +179,12 @@ void markEverywhere(Group* g, const Ranges& ranges);
 void markCopied(Group* g, GroupBuffer* dst, uint64_t doff, const ValidityMap& src, uint64_t soff, uint64_t n);
 // The members of `g`, as a mask.
 ValidityMap::Mask everyone(const Group* g);
+// Sends what the members have batched (remote devices batch one-way
+// commands until a stream runs out of work): an op the client has split or
+// replicated starts on every member now, while the client prepares the next
+// one. Without it a remote member sat idle behind the client's batches, and
+// two workers ran a step 25% slower.
+void startNow(Group* g);
 
 // One member's part of an op split across the group: what it reads or may
 // partly write (brought to it first) and what it writes (current there alone after).

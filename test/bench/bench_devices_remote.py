@@ -36,13 +36,14 @@ load_before = os.getloadavg()[0]
 # The three runs take turns, `rounds` times; each figure is its median, so
 # a burst of other load on the machine does not decide the ratio.
 with Cluster(workers=2, threads=1, memory="2G", heartbeat_timeout=10.0, client_timeout=30.0) as c:
-    runs = {"one": [], "two": [], "sync": []}
+    runs = {"one": [], "two": [], "sync": [], "eager": []}
     for _ in range(rounds):
         runs["one"].append(run(c, 1))
         runs["two"].append(run(c, 2))
         runs["sync"].append(run(c, 2, MOAI_PEER_COPY="sync"))
+        runs["eager"].append(run(c, 2, MOAI_GATHER="eager"))
     median = lambda k: sorted(r[0] for r in runs[k])[len(runs[k]) // 2]
-    one, two, sync = median("one"), median("two"), median("sync")
+    one, two, sync, eager = median("one"), median("two"), median("sync"), median("eager")
     sum1, sum2, sum3 = runs["one"][0][1], runs["two"][0][1], runs["sync"][0][1]
     for k in runs:
         print(f"{k}: step ms {' '.join(f'{r[0]:.1f}' for r in runs[k])}")
@@ -57,7 +58,9 @@ print(f"MLP {args[0]} wide, batch {args[1]}, {args[2]} layers through moai-sched
 print(f"load average (1 min) {load_before:.2f} before, {os.getloadavg()[0]:.2f} after, on {cores} cores")
 print(f"RESULT speedup_2_remote_workers={one / two:.2f} step_ms_1_worker={one:.1f} step_ms_2_workers={two:.1f}")
 print(f"RESULT speedup_2_remote_workers_sync_copies={one / sync:.2f} step_ms_2_workers_sync_copies={sync:.1f}")
-for name, k in (("1 worker", "one"), ("2 workers", "two"), ("2 workers, synchronous copies", "sync")):
+print(f"RESULT speedup_2_remote_workers_eager_gathers={one / eager:.2f} step_ms_2_workers_eager_gathers={eager:.1f}")
+for name, k in (("1 worker", "one"), ("2 workers", "two"), ("2 workers, synchronous copies", "sync"),
+                ("2 workers, eager gathers", "eager")):
     for r in runs[k]:
         if abs(sum1 - r[1]) > 1e-3 * max(1.0, abs(sum1)):
             fail(f"{name} computed a different result: {r[1]} vs {sum1} on 1 worker")
