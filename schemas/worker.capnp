@@ -7,7 +7,8 @@
 using Cxx = import "/capnp/c++.capnp";
 $Cxx.namespace("moai::schema");
 
-const protocolVersion :UInt32 = 1;
+# 2: one-way worker->worker copies (awaitPeer, peerBytes), launch block ranges.
+const protocolVersion :UInt32 = 2;
 
 struct ClientMessage {
   union {

@@ -63,7 +63,7 @@ Result<std::unique_ptr<WorkerConnection>> WorkerConnection::open(const std::vect
   c->sock_.connect(c->endpoint_);
 
   wire::HelloMsg hello;
-  hello.protocol_version = 1;
+  hello.protocol_version = schema::PROTOCOL_VERSION;
   hello.job_id = job_id;
   hello.token = token;
   if (c->endpoint_.rfind("ipc://", 0) == 0) {

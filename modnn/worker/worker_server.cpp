@@ -330,7 +330,10 @@ Result<int> runWorker(const WorkerConfig& config, const std::atomic<bool>& stop)
   std::map<uint64_t, wire::HelloOkMsg> opened;  // job id -> what its hello answered
   std::map<std::string, std::shared_ptr<PeerRing>> peer_rings;  // a peer worker's routing id -> its ring
   auto openJob = [&](const std::string& identity, const wire::HelloMsg& hello) -> std::vector<uint8_t> {
-    if (hello.protocol_version != 1) return errorReply(MODNN_ERR_NOT_SUPPORTED, "protocol version mismatch");
+    if (hello.protocol_version != schema::PROTOCOL_VERSION)
+      return errorReply(MODNN_ERR_NOT_SUPPORTED, "protocol version mismatch: client " +
+                                                     std::to_string(hello.protocol_version) + ", worker " +
+                                                     std::to_string(schema::PROTOCOL_VERSION));
     if (auto job = jobs.find(hello.job_id); job != jobs.end()) {
       // Another of the job's workers, to send it bytes: same token, same
       // devices and buffers; on this host, a ring of its own for them.

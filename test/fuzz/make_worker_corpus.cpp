@@ -32,7 +32,7 @@ int main(int argc, char** argv) {
     return 2;
   }
   std::string dir = argv[1];
-  write(dir, "hello", encodeHello(HelloMsg{1, 7, std::string(64, 'a'), "/moai-1-abc", 1 << 20}));
+  write(dir, "hello", encodeHello(HelloMsg{moai::schema::PROTOCOL_VERSION, 7, std::string(64, 'a'), "/moai-1-abc", 1 << 20}));
   static const uint8_t bytes[16] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16};
   WriteCmd w;
   w.va = 0x10000;
