@@ -126,6 +126,18 @@ uint64_t timestampNs(void* ctx) {
 
 void followLease(Group* g);
 
+// Placement keeps one bit per member (validity_map.h).
+constexpr size_t kMaxMembers = 64;
+
+// A larger set is cut (the extra devices are released), with a log line.
+void keepAtMost(std::vector<modnn_device>* devs, size_t most) {
+  if (devs->size() <= most) return;
+  log().error("a virtual device uses at most {} devices; {} of {} are left unused", most, devs->size() - most,
+              devs->size());
+  for (size_t i = most; i < devs->size(); ++i) (*devs)[i].iface->destroy((*devs)[i].ctx);
+  devs->resize(most);
+}
+
 bool devicesTimeEvents(const Group* g) {
   for (auto& d : g->devs)
     if (!MODNN_HAS_ENTRY(d.iface, event_record) || !MODNN_HAS_ENTRY(d.iface, event_query)) return false;
@@ -301,7 +313,21 @@ void followLease(Group* g) {
     modnn_device set[256];
     int n = first.iface->lease_devices(first.ctx, set, 256);
     if (n <= 0) return;
-    next.assign(set, set + n);
+    // Devices held now stay; new ones join while there is room.
+    size_t room = kMaxMembers;
+    for (int i = 0; i < n; ++i)
+      for (auto& d : g->devs) room -= d.ctx == set[i].ctx ? 1 : 0;
+    for (int i = 0; i < n; ++i) {
+      bool held = false;
+      for (auto& d : g->devs) held = held || d.ctx == set[i].ctx;
+      if (held || room > 0) {
+        next.push_back(set[i]);
+        room -= held ? 0 : 1;
+      } else {
+        log().error("a virtual device uses at most {} devices; a device the lease added is left unused", kMaxMembers);
+        set[i].iface->destroy(set[i].ctx);
+      }
+    }
   }
   std::unique_lock<std::shared_mutex> members(g->members);
   std::vector<int> was(next.size(), -1);  // index in devs of each kept device
@@ -474,6 +500,7 @@ modnn_status copyBetweenMembers(const modnn_device& device, int from, int to, ui
 
 modnn_device makeDeviceGroup(std::vector<modnn_device> devices) {
   auto* g = new Group();
+  keepAtMost(&devices, kMaxMembers);
   g->devs = std::move(devices);
   g->props.struct_size = sizeof g->props;
   g->devs[0].iface->get_props(g->devs[0].ctx, &g->props);
