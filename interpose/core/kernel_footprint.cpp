@@ -164,6 +164,10 @@ class Analysis {
   // Runs to a fixed point over the control-flow graph; false with `why_`.
   bool run() {
     if (!blocks()) return false;
+    // One register file per basic block: bounded, so a huge kernel costs a
+    // line in the log rather than the client's memory and time.
+    if (fn_.code.size() > 50000 || double(fn_.regs.size()) * double(starts_.size()) > 4e6)
+      return fail("too large to analyse");
     std::vector<std::vector<Val>> in(starts_.size(), std::vector<Val>(fn_.regs.size()));
     std::vector<bool> queued(starts_.size(), false), reached(starts_.size(), false);
     std::vector<size_t> work{0};
