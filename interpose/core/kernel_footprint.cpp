@@ -169,9 +169,12 @@ class Analysis {
     if (fn_.code.size() > 50000 || double(fn_.regs.size()) * double(starts_.size()) > 4e6)
       return fail("too large to analyse");
     std::vector<std::vector<Val>> in(starts_.size(), std::vector<Val>(fn_.regs.size()));
-    std::vector<bool> queued(starts_.size(), false), reached(starts_.size(), false);
+    // `entered`: queued at least once. A block is visited the first time
+    // control reaches it even when no register changed on the way (a
+    // branch over nothing); else its stores would go unseen.
+    std::vector<bool> queued(starts_.size(), false), reached(starts_.size(), false), entered(starts_.size(), false);
     std::vector<size_t> work{0};
-    queued[0] = true;
+    queued[0] = entered[0] = true;
     size_t visits = 0;
     while (!work.empty()) {
       if (++visits > 64 * starts_.size() + 1024) return fail("the analysis does not converge");
@@ -187,7 +190,7 @@ class Analysis {
           Val j = join(in[s][r], regs[r], s <= b);
           if (!(j == in[s][r])) in[s][r] = j, changed = true;
         }
-        if (changed && !queued[s]) work.push_back(s), queued[s] = true;
+        if ((changed || !entered[s]) && !queued[s]) work.push_back(s), queued[s] = entered[s] = true;
       }
     }
     // The accesses, with the registers as they are once nothing changes.

@@ -291,6 +291,43 @@ TEST_CASE("kernels whose writes do not follow the thread index run whole", "[foo
   whole("add", Params().add(A).add(A).add(uint64_t(0x90000000)).add(n), "outside");
 }
 
+TEST_CASE("a store behind a branch that changes no register is seen", "[footprint]") {
+  // The first block only branches: the block it reaches starts with the
+  // same (empty) registers, and must still be analysed.
+  const char* ptx = R"(
+.version 8.0
+.target sm_75
+.address_size 64
+.visible .entry late(.param .u64 y) {
+  .reg .b32 %r<4>; .reg .b64 %rd<4>;
+  bra.uni $L1;
+$L1:
+  ld.param.u64 %rd1, [y];
+  mov.u32 %r1, %ctaid.x; mov.u32 %r2, %ntid.x; mov.u32 %r3, %tid.x;
+  mad.lo.s32 %r1, %r1, %r2, %r3;
+  mul.wide.s32 %rd2, %r1, 4; add.s64 %rd3, %rd1, %rd2;
+  st.global.u32 [%rd3], %r1;
+  ret;
+})";
+  modnn::ptx::Module m;
+  std::string error;
+  REQUIRE(modnn::ptx::parseModule(ptx, m, error));
+  Memory mem{{{A, 4096}}};
+  Params p;
+  p.add(A);
+  LaunchShape s;
+  s.kernel = "late";
+  s.grid[0] = 4;
+  s.block[0] = 256;
+  s.params = p.bytes.data();
+  s.param_bytes = p.bytes.size();
+  s.allocation_end = [&mem](uint64_t va) { return mem.end(va); };
+  KernelFootprint f = analyzeLaunch(m, s);
+  INFO(f.why);
+  REQUIRE(f.splittable);
+  CHECK(rangesWritten(f, 1, 2) == Ranges{{A + 1024, 1024}});
+}
+
 TEST_CASE("a kernel that calls a function runs whole", "[footprint]") {
   // nvcc inlines small device functions; this call is written by hand.
   const char* ptx = R"(
