@@ -176,12 +176,20 @@ Calibration calibrate(const modnn_device& d, const modnn_device_props& props, Vi
   // GFLOP/s; its operands overflow a CPU core's L2 as a real layer's do).
   constexpr int kGemm = 512, kTiny = 8;
   const uint64_t mat = uint64_t(kGemm) * kGemm * 4;
+  Scratch a(d, vas, mat), b(d, vas, mat), out(d, vas, mat);
+  std::function<void()> gemm_again;
   {
-    Scratch a(d, vas, mat), b(d, vas, mat), out(d, vas, mat);
     if (a.ok() && b.ok() && out.ok() && d.iface->run_op) {
       modnn_op big = squareGemm(a.va, b.va, out.va, kGemm), tiny = squareGemm(a.va, b.va, out.va, kTiny);
       double t = best(d, 3, [&] { return runWhole(d, big); });
       if (t > 0) c.gemm_flops = 2.0 * kGemm * kGemm * kGemm / t, c.gemm_size = kGemm;
+      gemm_again = [&d, big, t_first = t, &c]() mutable {
+        // Measured again at the end and the faster kept: a burst of other
+        // load on the host during the first few milliseconds (a shared
+        // machine) would otherwise set every prediction of the run.
+        double t2 = best(d, 3, [&] { return runWhole(d, big); });
+        if (t2 > 0 && (t_first <= 0 || t2 < t_first)) c.gemm_flops = 2.0 * kGemm * kGemm * kGemm / t2;
+      };
       // Per op, and per synchronisation: a remote device pipelines ops and
       // pays its round trip once, where the program synchronises.
       constexpr int kBurst = 16;
@@ -236,6 +244,7 @@ Calibration calibrate(const modnn_device& d, const modnn_device_props& props, Vi
         fail("member copy failed");
     }
   }
+  if (gemm_again) gemm_again();
   // Nominal numbers where a measurement failed.
   if (c.gemm_flops <= 0) c.gemm_flops = props.peak_flops_fp32 > 0 ? props.peak_flops_fp32 / c.devices : 1e10;
   if (c.memory_bandwidth <= 0) c.memory_bandwidth = props.memory_bandwidth > 0 ? props.memory_bandwidth : 1e10;
