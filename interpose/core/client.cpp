@@ -170,7 +170,8 @@ Client::Client() {
     residency_->logStatsAtExit();
     log().info("offload on: allocations beyond the device's memory live in host memory");
   }
-  planning_ = SegmentPlanner::fromEnvironment(device_, props_, *vas_);
+  planner_owned_ = SegmentPlanner::fromEnvironment(device_, props_, *vas_);
+  planning_.store(planner_owned_.get(), std::memory_order_release);
 }
 
 modnn_status Client::checkDevice(int ordinal) const {
@@ -205,7 +206,17 @@ modnn_status Client::finishSync() {
   // Ops that ran may only have been handed to the device: wait for it too.
   if (init_error_ == MODNN_OK)
     if (modnn_status st = device_.iface->synchronize(device_.ctx); st != MODNN_OK) raise(st);
-  if (planning_) planning_->endSegment();
+  if (SegmentPlanner* p = planner()) {
+    p->endSegment();
+  } else if (init_error_ == MODNN_OK && groupSize(device_) > 1) {
+    // A one-device lease a resize grew: plan (and calibrate) from now on.
+    std::lock_guard<std::mutex> lock(planner_mu_);
+    if (!planner()) {
+      log().info("the virtual device now has {} devices: planning from now on", groupSize(device_));
+      planner_owned_ = SegmentPlanner::fromEnvironment(device_, props_, *vas_);
+      planning_.store(planner_owned_.get(), std::memory_order_release);
+    }
+  }
   std::lock_guard<std::mutex> lock(mu_);
   forecast_.synced();
   if (modnn_status h = health(); h != MODNN_OK) return h;
@@ -232,7 +243,7 @@ StreamPos Client::submitLocked(Stream* s, decltype(RecordedOp::body) body, std::
   op.seq = ++s->submitted;
   op.deps = std::move(deps);
   op.body = std::move(body);
-  if (planning_) op.plan = planning_->record(op);
+  if (SegmentPlanner* p = planner()) op.plan = p->record(op);
   inflight_.fetch_add(1, std::memory_order_relaxed);
   bool start = false;
   {
@@ -314,7 +325,8 @@ modnn_status Client::execute(Op& op) {
   if (auto* m = std::get_if<ModnnOp>(&op.body)) {
     if (residency_)
       if (modnn_status st = residency_->acquire(*m, &pins); st != MODNN_OK) return st;
-    return planning_ ? planning_->run(device_, m->op, op.plan) : device_.iface->run_op(device_.ctx, &m->op);
+    SegmentPlanner* p = planner();
+    return p ? p->run(device_, m->op, op.plan) : device_.iface->run_op(device_.ctx, &m->op);
   }
   if (auto* e = std::get_if<EventOp>(&op.body)) {
     if (MODNN_HAS_ENTRY(device_.iface, event_record) && MODNN_HAS_ENTRY(device_.iface, event_query)) {

@@ -253,7 +253,13 @@ class Client {
   uint64_t asked_memory_ = 0;      // the prediction the lease was asked with
   std::string asked_from_;         // where it came from: MOAI_MEMORY, history, or ""
 
-  std::unique_ptr<SegmentPlanner> planning_;        // MOAI_PLAN_REPORT, MOAI_RECORD, several devices
+  // MOAI_PLAN_REPORT, MOAI_RECORD, several devices; or made at the first
+  // synchronising call after a resize grew a one-device lease. Set once and
+  // read by every stream's executor: an atomic view of the owned planner.
+  std::unique_ptr<SegmentPlanner> planner_owned_;
+  std::atomic<SegmentPlanner*> planning_{nullptr};
+  std::mutex planner_mu_;
+  SegmentPlanner* planner() const { return planning_.load(std::memory_order_acquire); }
   std::atomic<uint64_t> inflight_{0};
   std::mutex idle_mu_;
   std::condition_variable idle_cv_;

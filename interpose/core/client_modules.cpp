@@ -179,7 +179,8 @@ modnn_status Client::launch(const LaunchRequest& req) {
 
 modnn_status Client::executeLaunch(LaunchOp& op, const PlanTag& tag) {
   modnn_kernel_launch l = launchOf(op);
-  return planning_ ? planning_->launch(device_, l, tag) : device_.iface->launch_kernel(device_.ctx, &l);
+  SegmentPlanner* p = planner();
+  return p ? p->launch(device_, l, tag) : device_.iface->launch_kernel(device_.ctx, &l);
 }
 
 }  // namespace moai
