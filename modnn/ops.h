@@ -44,6 +44,12 @@ static inline size_t modnn_dtype_size(modnn_dtype t) {
   return 0;
 }
 
+/* Bytes spanned by a column-major rows x cols matrix with leading dimension
+ * ld, of `elem`-byte elements (0 when empty). */
+static inline uint64_t modnn_matrix_bytes(int64_t rows, int64_t cols, int64_t ld, size_t elem) {
+  return rows <= 0 || cols <= 0 ? 0 : (uint64_t)((cols - 1) * ld + rows) * elem;
+}
+
 typedef enum modnn_op_kind {
   MODNN_OP_GEMM = 1,
   MODNN_OP_BLAS,              /* BLAS level 1 and 2, and level 3 other than GEMM */

@@ -33,6 +33,7 @@
 #include "interpose/core/allocation_table.h"
 #include "interpose/core/module_registry.h"
 #include "interpose/core/offload.h"
+#include "interpose/core/op_ranges.h"
 #include "interpose/core/recorded_op.h"
 #include "interpose/core/segment_planner.h"
 #include "interpose/core/virtual_address_space.h"
@@ -113,12 +114,6 @@ struct LaunchRequest {
   size_t dynamic_shared = 0;
   void** args = nullptr;
   Stream* stream = nullptr;
-};
-
-// Bytes of device memory an op reads or writes.
-struct DeviceRange {
-  uint64_t va = 0;
-  uint64_t bytes = 0;
 };
 
 class Client {

@@ -236,7 +236,9 @@ bool supportsOp(void* ctx, const modnn_op* op) {
   return true;
 }
 
-modnn_status launchKernel(void* ctx, const modnn_kernel_launch* l) { return launchWays(group(ctx), *l, 0, nullptr); }
+modnn_status launchKernel(void* ctx, const modnn_kernel_launch* l) {
+  return launchWays(group(ctx), *l, 0, nullptr, nullptr);
+}
 
 modnn_status runOp(void* ctx, const modnn_op* op) { return runOpWays(group(ctx), op, 0, nullptr); }
 
@@ -461,9 +463,10 @@ void setGroupCosts(const modnn_device& device, const GroupCosts& costs) {
   group(device.ctx)->costs = costs;
 }
 
-modnn_status launchOnGroup(const modnn_device& device, const modnn_kernel_launch& launch, int ways, int* out_ways) {
+modnn_status launchOnGroup(const modnn_device& device, const modnn_kernel_launch& launch, int ways,
+                           const std::shared_ptr<const KernelFootprint>* analysed, int* out_ways) {
   if (!isGroup(device)) return MODNN_ERR_INVALID_VALUE;
-  return launchWays(group(device.ctx), launch, ways, out_ways);
+  return launchWays(group(device.ctx), launch, ways, analysed, out_ways);
 }
 
 std::shared_ptr<const KernelFootprint> launchFootprint(const modnn_device& device, const modnn_kernel_launch& launch) {

@@ -24,10 +24,6 @@ namespace moai {
 // that a scheduler may resize are followed at each flush (lease_devices).
 modnn_device makeDeviceGroup(std::vector<modnn_device> devices);
 
-// For a GEMM on `n` devices with these properties: how many ways to split
-// its output columns (1 = run it whole on every device). Exposed for tests.
-int gemmSplitWays(const modnn_gemm& g, const modnn_device_props& props, int n);
-
 // For the client's planning (segment_planner.h): the group's size (0: not a
 // group), the bytes it moved between members, an op run with the split a plan chose (`ways` >= 1: GEMM columns,
 // AXPY/SCAL/SWAP ranges; 0: the group's cost model decides), reporting the
@@ -50,7 +46,9 @@ void setGroupCosts(const modnn_device& group, const GroupCosts& costs);
 // on every member; 0: the group's cost model decides), reporting the ways it
 // used (1 when the kernel is not provably element-wise).
 // $MOAI_SPLIT=always|never overrides the cost model here too.
-modnn_status launchOnGroup(const modnn_device& group, const modnn_kernel_launch& launch, int ways, int* out_ways);
+// `analysed`: the launch's launchFootprint, when the caller already has it.
+modnn_status launchOnGroup(const modnn_device& group, const modnn_kernel_launch& launch, int ways,
+                           const std::shared_ptr<const KernelFootprint>* analysed, int* out_ways);
 // What the launch writes, when the group could split it; null otherwise.
 std::shared_ptr<const KernelFootprint> launchFootprint(const modnn_device& group, const modnn_kernel_launch& launch);
 modnn_status runOnGroup(const modnn_device& group, const modnn_op& op, int ways, int* out_ways);

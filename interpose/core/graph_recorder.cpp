@@ -45,7 +45,7 @@ int shapedOperand(const TensorAt& at, const Keep& keep, uint64_t va, modnn_dtype
 }
 
 uint64_t matrixBytes(int64_t rows, int64_t cols, int64_t ld, modnn_dtype t) {
-  return rows <= 0 || cols <= 0 ? 0 : uint64_t((cols - 1) * ld + rows) * modnn_dtype_size(t);
+  return modnn_matrix_bytes(rows, cols, ld, modnn_dtype_size(t));
 }
 
 void push(std::vector<int>* v, int id) {
@@ -273,11 +273,13 @@ int GraphRecorder::addLaunch(const LaunchOp& l, const KernelFootprint* footprint
     }
     if (!op.writes.empty()) {
       op.kind = OpKind::Elementwise;
-      elements = std::max(threads, written / 4);  // a grid-stride loop walks more than its threads
+      elements = std::max(elements, written / 4);  // a grid-stride loop walks more than its threads
     }
   }
   if (op.writes.empty())  // not element-wise after all: every pointer argument may be written
     for (int t : op.reads) push(&op.writes, t);
+  // Elements it walks: its threads, or the largest region it is handed.
+  for (int t : op.reads) elements = std::max(elements, double(graph_.tensors[size_t(t)].elements()));
   op.flops = elements * kernel_flops_per_element_;
   return graph_.addOp(std::move(op));
 }

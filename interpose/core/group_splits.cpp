@@ -9,6 +9,7 @@
 
 #include "interpose/core/group_state.h"
 #include "interpose/core/log.h"
+#include "interpose/core/op_ranges.h"
 
 namespace moai::group_impl {
 
@@ -45,7 +46,7 @@ std::vector<std::pair<uint64_t, uint64_t>> writtenBy(const modnn_gemm& g, Slice 
   int64_t cols = s.j1 - s.j0;
   auto span = [&](uint64_t base, int64_t ld, modnn_dtype t) {
     size_t es = modnn_dtype_size(t);
-    out.emplace_back(base + uint64_t(s.j0 * ld) * es, uint64_t((cols - 1) * ld + g.m) * es);
+    out.emplace_back(base + uint64_t(s.j0 * ld) * es, modnn_matrix_bytes(g.m, cols, ld, es));
   };
   span(g.d, g.ldd, g.d_type);
   if (g.epilogue == MODNN_EPILOGUE_GELU_AUX || g.epilogue == MODNN_EPILOGUE_GELU_AUX_BIAS)
@@ -81,30 +82,28 @@ int splitWays(const Group* g, double whole, double bytes, double copies, int mos
   return best;
 }
 
-// Everything a GEMM reads or writes, as spans of its matrices (the rows
-// between m and ld included); nullopt when that is unknown (pointer arrays,
-// negative batch strides).
-std::optional<Ranges> gemmTouches(const modnn_gemm& g) {
-  int64_t batch = std::max<int64_t>(g.batch, 1);
-  if (g.pointer_arrays || g.stride_a < 0 || g.stride_b < 0 || g.stride_c < 0 || g.stride_d < 0 ||
-      g.stride_bias < 0 || g.stride_aux < 0)
-    return std::nullopt;
+// What a GEMM or BLAS op touches (op_ranges.h); nullopt when that is not
+// known here (the matrices of a pointer-array GEMM).
+std::optional<Ranges> touchedBy(const modnn_op& op) {
+  if (op.kind == MODNN_OP_GEMM && op.u.gemm.pointer_arrays) return std::nullopt;
+  if (op.kind != MODNN_OP_GEMM && op.kind != MODNN_OP_BLAS) return std::nullopt;
   Ranges r;
-  auto matrix = [&](uint64_t va, int64_t rows, int64_t cols, int64_t ld, int64_t stride, modnn_dtype t) {
-    if (va && rows > 0 && cols > 0)
-      r.emplace_back(va, uint64_t((batch - 1) * stride + (cols - 1) * ld + rows) * modnn_dtype_size(t));
-  };
-  matrix(g.a, g.trans_a ? g.k : g.m, g.trans_a ? g.m : g.k, g.lda, g.stride_a, g.a_type);
-  matrix(g.b, g.trans_b ? g.n : g.k, g.trans_b ? g.k : g.n, g.ldb, g.stride_b, g.b_type);
-  matrix(g.c, g.m, g.n, g.ldc, g.stride_c, g.c_type);
-  matrix(g.d, g.m, g.n, g.ldd, g.stride_d, g.d_type);
-  if (modnn_epilogue_uses_bias(g.epilogue))
-    matrix(g.bias, g.epilogue == MODNN_EPILOGUE_BGRADB ? g.n : g.m, 1, 1, g.stride_bias, g.bias_type);
-  if (modnn_epilogue_uses_aux(g.epilogue)) matrix(g.aux, g.m, g.n, g.ld_aux, g.stride_aux, g.aux_type);
-  size_t scalar = modnn_dtype_size(g.scale_type);
-  if (g.alpha_ptr) r.emplace_back(g.alpha_ptr, scalar);
-  if (g.beta_ptr) r.emplace_back(g.beta_ptr, scalar);
+  for (const DeviceRange& d : opRanges(op)) r.emplace_back(d.va, d.bytes);
   return r;
+}
+
+// An op whose shares are themselves ops, one per member.
+modnn_status runOpShares(Group* g, std::vector<Share> shares, const std::vector<modnn_op>& parts) {
+  for (size_t i = 0; i < parts.size(); ++i) shares[i].touches = touchedBy(parts[i]).value_or(Ranges{});
+  return runShares(g, shares, [&](int i, const modnn_device& d) { return d.iface->run_op(d.ctx, &parts[size_t(i)]); });
+}
+
+modnn_op opOf(const modnn_gemm& g) {
+  modnn_op op{};
+  op.struct_size = sizeof op;
+  op.kind = MODNN_OP_GEMM;
+  op.u.gemm = g;
+  return op;
 }
 
 // A strided batched GEMM whose batch entries write apart from each other
@@ -134,7 +133,8 @@ modnn_gemm batchSliceOf(const modnn_gemm& g, int64_t b0, int64_t b1, Ranges* wri
   if (modnn_epilogue_uses_aux(g.epilogue)) p.aux = at(g.aux, g.stride_aux, g.aux_type);
   if (modnn_epilogue_uses_bias(g.epilogue)) p.bias = at(g.bias, g.stride_bias, g.bias_type);
   auto span = [&](uint64_t base, int64_t stride, int64_t ld, modnn_dtype t) {
-    written->emplace_back(base, uint64_t((p.batch - 1) * stride + (g.n - 1) * ld + g.m) * modnn_dtype_size(t));
+    size_t es = modnn_dtype_size(t);
+    written->emplace_back(base, uint64_t((p.batch - 1) * stride) * es + modnn_matrix_bytes(g.m, g.n, ld, es));
   };
   span(p.d, g.stride_d, g.ldd, g.d_type);
   if (g.epilogue == MODNN_EPILOGUE_GELU_AUX || g.epilogue == MODNN_EPILOGUE_GELU_AUX_BIAS)
@@ -142,30 +142,33 @@ modnn_gemm batchSliceOf(const modnn_gemm& g, int64_t b0, int64_t b1, Ranges* wri
   return p;
 }
 
+// Ways to split a GEMM (by columns or batch entries, at most `most`): the
+// roofline of the product on one member against a share of it plus the
+// all-gather of its output.
+int gemmSplitWays(const Group* g, const modnn_gemm& gm, int most) {
+  double flops = 2.0 * double(gm.m) * double(gm.n) * double(gm.k) * double(std::max<int64_t>(gm.batch, 1));
+  if (gm.a_type == MODNN_C32 || gm.a_type == MODNN_C64) flops *= 4;
+  double peak = g->props.peak_flops_fp32 > 0 ? g->props.peak_flops_fp32 : 1e10;
+  double out_bytes = double(gm.m) * double(gm.n) * double(std::max<int64_t>(gm.batch, 1)) * double(modnn_dtype_size(gm.d_type));
+  return splitWays(g, flops / peak, out_bytes, 1, most);
+}
+
 // By output columns, or for a batched GEMM by batch entries.
 modnn_status runSplitGemm(Group* g, const modnn_gemm& gemm, int ways) {
-  std::vector<modnn_gemm> parts;
-  std::vector<Share> shares;
+  std::vector<modnn_op> parts;
+  std::vector<Share> shares(static_cast<size_t>(ways));
   for (int i = 0; i < ways; ++i) {
-    Share share;
+    Share& share = shares[size_t(i)];
     if (gemm.batch > 1) {
-      parts.push_back(batchSliceOf(gemm, gemm.batch * i / ways, gemm.batch * (i + 1) / ways, &share.writes));
+      parts.push_back(opOf(batchSliceOf(gemm, gemm.batch * i / ways, gemm.batch * (i + 1) / ways, &share.writes)));
     } else {
       Slice s{gemm.n * i / ways, gemm.n * (i + 1) / ways};
-      parts.push_back(sliceOf(gemm, s));
+      parts.push_back(opOf(sliceOf(gemm, s)));
       share.writes = writtenBy(gemm, s);
     }
-    share.touches = gemmTouches(parts.back()).value_or(Ranges{});
-    shares.push_back(std::move(share));
   }
   // Each member computes its columns, which stay there until a consumer pulls them.
-  return runShares(g, shares, [&](int i, const modnn_device& d) {
-    modnn_op op{};
-    op.struct_size = sizeof op;
-    op.kind = MODNN_OP_GEMM;
-    op.u.gemm = parts[size_t(i)];
-    return d.iface->run_op(d.ctx, &op);
-  });
+  return runOpShares(g, std::move(shares), parts);
 }
 
 // ---- kernels split by block ranges ----------------------------------------
@@ -227,13 +230,17 @@ std::shared_ptr<const KernelFootprint> splittableFootprint(Group* g, const modnn
 }
 
 // `ways` 0: the group's cost model decides.
-modnn_status launchWays(Group* g, const modnn_kernel_launch& l, int ways, int* out_ways) {
+modnn_status launchWays(Group* g, const modnn_kernel_launch& l, int ways,
+                        const std::shared_ptr<const KernelFootprint>* analysed, int* out_ways) {
   std::shared_lock<std::shared_mutex> members(g->members);
   std::lock_guard<std::mutex> exec(g->exec_mu);
   auto* m = reinterpret_cast<GroupModule*>(l.module);
   int n = int(g->devs.size());
   std::shared_ptr<const KernelFootprint> f;
-  if (n > 1) f = splittableFootprint(g, l);
+  if (analysed)
+    f = *analysed;
+  else if (n > 1)
+    f = splittableFootprint(g, l);
   if (!f || ways == 1 || std::strcmp(splitPolicy(), "never") == 0)
     ways = 1;
   else if (ways > 1 && std::strcmp(splitPolicy(), "always") != 0)
@@ -249,24 +256,17 @@ modnn_status launchWays(Group* g, const modnn_kernel_launch& l, int ways, int* o
     return k;
   };
   if (ways == 1) {
-    // Whole on every member: what it touches current everywhere first (all
-    // of memory when its reads are unknown), then its writes are too.
-    modnn_status st = MODNN_OK;
+    std::optional<Ranges> touched;
     if (f && f->reads_known) {
-      Ranges touched = rangesRead(*f, 0, f->blocks), written = rangesWritten(*f, 0, f->blocks);
-      touched.insert(touched.end(), written.begin(), written.end());
-      st = pullEverywhere(g, touched);
-    } else {
-      st = pullAll(g);
+      touched = rangesRead(*f, 0, f->blocks);
+      Ranges written = rangesWritten(*f, 0, f->blocks);
+      touched->insert(touched->end(), written.begin(), written.end());
     }
-    if (st != MODNN_OK) return st;
-    st = onAll(g, [&](int i, const modnn_device& d) {
+    return runEverywhere(g, touched, [&](int i, const modnn_device& d) {
       modnn_kernel_launch k = mine(i);
       k.quiet = i > 0;  // a replica: member 0 prints
       return d.iface->launch_kernel(d.ctx, &k);
     });
-    if (st == MODNN_OK) startNow(g);
-    return st;
   }
   // Block ranges: each member gets what its blocks read, runs them, and
   // keeps what they wrote until a consumer pulls it.
@@ -332,25 +332,16 @@ int blasSplitWays(const Group* g, const modnn_blas& b, int n) {
 }
 
 modnn_status runSplitBlas(Group* g, const modnn_blas& b, int ways) {
-  std::vector<modnn_blas> parts;
-  std::vector<Share> shares;
-  uint64_t es = modnn_dtype_size(b.type);
+  std::vector<modnn_op> parts;
+  std::vector<Share> shares(static_cast<size_t>(ways));
   for (int i = 0; i < ways; ++i) {
-    Share s;
-    parts.push_back(blasSlice(b, b.n * i / ways, b.n * (i + 1) / ways, &s.writes));
-    const modnn_blas& p = parts.back();
-    s.touches.emplace_back(p.x, uint64_t(p.n) * es);
-    if (p.y) s.touches.emplace_back(p.y, uint64_t(p.n) * es);
-    if (p.alpha_ptr) s.touches.emplace_back(p.alpha_ptr, es);
-    shares.push_back(std::move(s));
-  }
-  return runShares(g, shares, [&](int i, const modnn_device& d) {
     modnn_op op{};
     op.struct_size = sizeof op;
     op.kind = MODNN_OP_BLAS;
-    op.u.blas = parts[size_t(i)];
-    return d.iface->run_op(d.ctx, &op);
-  });
+    op.u.blas = blasSlice(b, b.n * i / ways, b.n * (i + 1) / ways, &shares[size_t(i)].writes);
+    parts.push_back(op);
+  }
+  return runOpShares(g, std::move(shares), parts);
 }
 
 // `ways` 0: the group's own cost model decides a GEMM's or vector op's split.
@@ -363,7 +354,7 @@ modnn_status runOpWays(Group* g, const modnn_op* op, int ways, int* out_ways) {
     int most = gemmColumnSplittable(gm) ? int(std::min<int64_t>(n, gm.n))
                : gemmBatchSplittable(gm) ? int(std::min<int64_t>(n, gm.batch))
                                          : 1;
-    ways = ways > 0 ? std::min(ways, most) : gemmSplitWays(op->u.gemm, g->props, n);
+    ways = ways > 0 ? std::min(ways, most) : gemmSplitWays(g, gm, most);
     if (out_ways) *out_ways = std::max(ways, 1);
     if (ways > 1) return runSplitGemm(g, op->u.gemm, ways);
   } else if (op->kind == MODNN_OP_BLAS && blasSplittable(op->u.blas) && n > 1) {
@@ -374,41 +365,7 @@ modnn_status runOpWays(Group* g, const modnn_op* op, int ways, int* out_ways) {
   } else if (out_ways) {
     *out_ways = 1;
   }
-  // Whole on every member, after bringing each what the op touches (a GEMM's
-  // matrices; other ops: everything).
-  std::optional<Ranges> touched;
-  if (op->kind == MODNN_OP_GEMM) touched = gemmTouches(op->u.gemm);
-  modnn_status st = touched ? pullEverywhere(g, *touched) : pullAll(g);
-  if (st != MODNN_OK) return st;
-  st = onAll(g, [&](int, const modnn_device& d) { return d.iface->run_op(d.ctx, op); });
-  if (st == MODNN_OK) startNow(g);
-  return st;
+  return runEverywhere(g, touchedBy(*op), [&](int, const modnn_device& d) { return d.iface->run_op(d.ctx, op); });
 }
 
 }  // namespace moai::group_impl
-
-namespace moai {
-
-int gemmSplitWays(const modnn_gemm& g, const modnn_device_props& props, int n) {
-  bool by_batch = group_impl::gemmBatchSplittable(g);
-  if (n < 2 || (!group_impl::gemmColumnSplittable(g) && !by_batch)) return 1;
-  int ways = int(std::min<int64_t>(n, by_batch ? g.batch : g.n));
-  if (ways < 2) return 1;
-  // $MOAI_SPLIT: always / never override the cost model (tests, diagnosis).
-  if (std::strcmp(group_impl::splitPolicy(), "always") == 0) return ways;
-  if (std::strcmp(group_impl::splitPolicy(), "never") == 0) return 1;
-  // Roofline: the product on one device against 1/ways of it plus the
-  // all-gather of everyone else's columns, and a fixed cost per hand-off.
-  double batch = double(std::max<int64_t>(g.batch, 1));
-  double flops = 2.0 * double(g.m) * double(g.n) * double(g.k) * batch;
-  if (g.a_type == MODNN_C32 || g.a_type == MODNN_C64) flops *= 4;
-  double peak = props.peak_flops_fp32 > 0 ? props.peak_flops_fp32 : 1e10;
-  double bandwidth = props.memory_bandwidth > 0 ? props.memory_bandwidth : 1e10;
-  double out_bytes = double(g.m) * double(g.n) * batch * double(modnn_dtype_size(g.d_type));
-  constexpr double kHandOff = 50e-6;  // waking the crew, a copy per peer
-  double whole = flops / peak;
-  double split = flops / (peak * ways) + out_bytes * (ways - 1) / bandwidth + kHandOff * ways;
-  return split < whole ? ways : 1;
-}
-
-}  // namespace moai

@@ -9,6 +9,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <shared_mutex>
 #include <string>
@@ -179,12 +180,6 @@ void markEverywhere(Group* g, const Ranges& ranges);
 void markCopied(Group* g, GroupBuffer* dst, uint64_t doff, const ValidityMap& src, uint64_t soff, uint64_t n);
 // The members of `g`, as a mask.
 ValidityMap::Mask everyone(const Group* g);
-// Sends what the members have batched (remote devices batch one-way
-// commands until a stream runs out of work): an op the client has split or
-// replicated starts on every member now, while the client prepares the next
-// one. Without it a remote member sat idle behind the client's batches, and
-// two workers ran a step 25% slower.
-void startNow(Group* g);
 
 // One member's part of an op split across the group: what it reads or may
 // partly write (brought to it first) and what it writes (current there alone after).
@@ -197,10 +192,16 @@ struct Share {
 // current on its member alone: a sharded placement, no all-gather.
 modnn_status runShares(Group* g, const std::vector<Share>& shares,
                        const std::function<modnn_status(int, const modnn_device&)>& fn);
+// Runs fn(i, member) on every member after bringing each the current bytes
+// of `touched` (nullopt: unknown, so everything); the bytes the op writes
+// are then current everywhere, as every member computed the same.
+modnn_status runEverywhere(Group* g, const std::optional<Ranges>& touched,
+                           const std::function<modnn_status(int, const modnn_device&)>& fn);
 
 // ---- splits (group_splits.cpp) -------------------------------------------
 modnn_status runOpWays(Group* g, const modnn_op* op, int ways, int* out_ways);
-modnn_status launchWays(Group* g, const modnn_kernel_launch& l, int ways, int* out_ways);
+modnn_status launchWays(Group* g, const modnn_kernel_launch& l, int ways,
+                        const std::shared_ptr<const KernelFootprint>* analysed, int* out_ways);
 std::shared_ptr<const KernelFootprint> splittableFootprint(Group* g, const modnn_kernel_launch& l);
 bool membersRunBlockRanges(const std::vector<modnn_device>& devs);
 const char* splitPolicy();

@@ -211,8 +211,11 @@ PlanTag SegmentPlanner::record(const RecordedOp& rop) {
   // A program that never synchronises still gets segments (not measured).
   if (recorder_.graph().ops.size() >= kMaxSegmentOps) endSegmentLocked(false);
   std::shared_ptr<const KernelFootprint> footprint;
-  if (auto* l = std::get_if<LaunchOp>(&rop.body); l && opt_.devices > 1 && l->module && l->module->loaded)
+  bool analysed = false;
+  if (auto* l = std::get_if<LaunchOp>(&rop.body); l && opt_.devices > 1 && l->module && l->module->loaded) {
     footprint = launchFootprint(device_, launchOf(*l));
+    analysed = true;
+  }
   int idx = recorder_.add(rop, footprint.get());
   if (idx < 0) return {};
   const Graph& g = recorder_.graph();
@@ -247,12 +250,6 @@ PlanTag SegmentPlanner::record(const RecordedOp& rop) {
         by = "plan chose " + a.strategy + " (not runnable here): group cost model";
     }
   }
-  double elements = 0;
-  if (auto* l = std::get_if<LaunchOp>(&rop.body)) {
-    elements = double(l->grid.x) * l->grid.y * l->grid.z * l->block.x * l->block.y * l->block.z;
-    for (int t : op.reads) elements = std::max(elements, double(g.tensors[size_t(t)].elements()));
-  }
-  current_->kernel_elements.push_back(elements);
   bool interleaved = false;
   if (footprint)
     for (const StoreStream& s : footprint->streams) interleaved = interleaved || s.stride != 0;
@@ -263,7 +260,7 @@ PlanTag SegmentPlanner::record(const RecordedOp& rop) {
     std::lock_guard<std::mutex> l(current_->mu);
     current_->executed.push_back(-1);
   }
-  return PlanTag{current_, idx, ways};
+  return PlanTag{current_, idx, ways, analysed, std::move(footprint)};
 }
 
 modnn_status SegmentPlanner::run(const modnn_device& device, const modnn_op& op, const PlanTag& tag) {
@@ -280,7 +277,8 @@ modnn_status SegmentPlanner::run(const modnn_device& device, const modnn_op& op,
 modnn_status SegmentPlanner::launch(const modnn_device& device, const modnn_kernel_launch& l, const PlanTag& tag) {
   int used = 1;
   modnn_status st =
-      groupSize(device) > 0 ? launchOnGroup(device, l, tag.ways, &used) : device.iface->launch_kernel(device.ctx, &l);
+      groupSize(device) > 0 ? launchOnGroup(device, l, tag.ways, tag.analysed ? &tag.footprint : nullptr, &used)
+                            : device.iface->launch_kernel(device.ctx, &l);
   if (tag.segment && tag.op >= 0) {
     std::lock_guard<std::mutex> lock(tag.segment->mu);
     if (size_t(tag.op) < tag.segment->executed.size()) tag.segment->executed[size_t(tag.op)] = used;
@@ -400,7 +398,6 @@ SegmentPlanner::AsRun SegmentPlanner::asRun(const Entry& e, SegmentRun& run, Pla
   for (size_t i = 0; i < g.ops.size(); ++i) {
     const Op& op = g.ops[i];
     int ways = i < executed.size() && executed[i] > 0 ? executed[i] : i < run.decided.size() && run.decided[i] > 0 ? run.decided[i] : 1;
-    const double kernel_elements = i < run.kernel_elements.size() ? run.kernel_elements[i] : 0;
     if (op.kind != OpKind::Gemm && op.kind != OpKind::Elementwise) ways = 1;
     double t = 0;
     const double flops = op.totalFlops();
@@ -479,11 +476,6 @@ SegmentPlanner::AsRun SegmentPlanner::asRun(const Entry& e, SegmentRun& run, Pla
         }
         for (int x : op.reads) whole(x, &pulls);
         for (int x : op.writes) whole(x, &pulls);
-        if (kernel_elements > 0 && calibration_.kernel_rate > 0) {
-          // A kernel: at the measured element rate where that is slower than
-          // the roofline (an interpreting CPU device).
-          t = std::max(t, calibration_.op_overhead + kernel_elements / calibration_.kernel_rate);
-        }
         t += pulls;
       }
       r.strategy.push_back(n > 1 && !host_out ? "replicate" : "whole");

@@ -18,9 +18,9 @@
 // split by output columns (the planner's "split M" on the row-major twin)
 // followed by an all-gather; every other op runs whole on every device. A
 // plan choice the group cannot run (split N or K, split element-wise ops,
-// ...) falls back to the group's own cost model (gemmSplitWays), and the
+// ...) falls back to the group's own cost model (group_splits.cpp), and the
 // report shows what ran beside what was planned and predicts the step as it
-// ran. MOAI_SPLIT=always|never overrides plans as it overrides gemmSplitWays.
+// ran. MOAI_SPLIT=always|never overrides plans as it overrides that model.
 #pragma once
 #include <cstdint>
 #include <fstream>
@@ -48,7 +48,6 @@ struct SegmentRun {
   std::mutex mu;                    // guards executed
   std::vector<int> decided;         // GEMM ways asked of the group (0: the group decides)
   std::vector<std::string> decided_by;
-  std::vector<double> kernel_elements;  // kernels: elements they walk (threads, or their largest region)
   std::vector<bool> interleaved;    // a split of it gives each member interleaved pieces (a grid-stride kernel)
   std::vector<int> executed;        // ways the group used (-1: not run yet, or no report from the device)
 };

@@ -149,8 +149,8 @@ struct Params {
   }
 };
 
-KernelFootprint analyze(const char* kernel, uint32_t grid, uint32_t block, const Params& p, const Memory& mem,
-                        uint32_t grid_y = 1) {
+KernelFootprint analyzeIn(const modnn::ptx::Module& m, const char* kernel, uint32_t grid, uint32_t block,
+                          const Params& p, const Memory& mem, uint32_t grid_y = 1) {
   LaunchShape s;
   s.kernel = kernel;
   s.grid[0] = grid, s.grid[1] = grid_y;
@@ -158,14 +158,30 @@ KernelFootprint analyze(const char* kernel, uint32_t grid, uint32_t block, const
   s.params = p.bytes.data();
   s.param_bytes = p.bytes.size();
   s.allocation_end = [&mem](uint64_t va) { return mem.end(va); };
-  KernelFootprint f = analyzeLaunch(module(), s);
+  KernelFootprint f = analyzeLaunch(m, s);
   INFO(kernel << ": " << f.why);
   return f;
+}
+
+KernelFootprint analyze(const char* kernel, uint32_t grid, uint32_t block, const Params& p, const Memory& mem,
+                        uint32_t grid_y = 1) {
+  return analyzeIn(module(), kernel, grid, block, p, mem, grid_y);
 }
 
 using Ranges = std::vector<std::pair<uint64_t, uint64_t>>;
 
 constexpr uint64_t A = 0x10000000, B = 0x20000000, C = 0x30000000;
+
+// A hand-written kernel taking one pointer (to a 4 KiB allocation at A),
+// launched as 4 blocks of 256 threads.
+KernelFootprint analyzeHandWritten(const char* ptx, const char* kernel) {
+  modnn::ptx::Module m;
+  std::string error;
+  REQUIRE(modnn::ptx::parseModule(ptx, m, error));
+  Params p;
+  p.add(A);
+  return analyzeIn(m, kernel, 4, 256, p, Memory{{{A, 4096}}});
+}
 
 }  // namespace
 
@@ -309,20 +325,7 @@ $L1:
   st.global.u32 [%rd3], %r1;
   ret;
 })";
-  modnn::ptx::Module m;
-  std::string error;
-  REQUIRE(modnn::ptx::parseModule(ptx, m, error));
-  Memory mem{{{A, 4096}}};
-  Params p;
-  p.add(A);
-  LaunchShape s;
-  s.kernel = "late";
-  s.grid[0] = 4;
-  s.block[0] = 256;
-  s.params = p.bytes.data();
-  s.param_bytes = p.bytes.size();
-  s.allocation_end = [&mem](uint64_t va) { return mem.end(va); };
-  KernelFootprint f = analyzeLaunch(m, s);
+  KernelFootprint f = analyzeHandWritten(ptx, "late");
   INFO(f.why);
   REQUIRE(f.splittable);
   CHECK(rangesWritten(f, 1, 2) == Ranges{{A + 1024, 1024}});
@@ -345,20 +348,7 @@ TEST_CASE("a kernel that calls a function runs whole", "[footprint]") {
   st.global.u32 [%rd3], %r2;
   ret;
 })";
-  modnn::ptx::Module m;
-  std::string error;
-  REQUIRE(modnn::ptx::parseModule(ptx, m, error));
-  Memory mem{{{A, 4096}}};
-  Params p;
-  p.add(A);
-  LaunchShape s;
-  s.kernel = "calls";
-  s.grid[0] = 4;
-  s.block[0] = 256;
-  s.params = p.bytes.data();
-  s.param_bytes = p.bytes.size();
-  s.allocation_end = [&mem](uint64_t va) { return mem.end(va); };
-  KernelFootprint f = analyzeLaunch(m, s);
+  KernelFootprint f = analyzeHandWritten(ptx, "calls");
   CHECK_FALSE(f.splittable);
   CHECK(f.why.find("call") != std::string::npos);
 }

@@ -18,9 +18,8 @@ inline uint8_t* operand(const OpDevice& dev, uint64_t va, uint64_t bytes) {
 // a pointer array entry): only a device buffer will do; null otherwise.
 inline uint8_t* unchecked(const OpDevice& dev, uint64_t va, uint64_t bytes) { return dev.buffers.find(va, bytes); }
 
-// Bytes spanned by a column-major rows x cols matrix.
 inline uint64_t matrixBytes(int64_t rows, int64_t cols, int64_t ld, size_t elem) {
-  return rows <= 0 || cols <= 0 ? 0 : uint64_t((cols - 1) * ld + rows) * elem;
+  return modnn_matrix_bytes(rows, cols, ld, elem);
 }
 
 // Bytes spanned by n elements spaced |inc| apart.
