@@ -85,9 +85,13 @@ with Cluster(workers=1, devices_per_worker=1, threads=1, memory="1G") as c:
     if not took["b"] < 0.85 * took["a"]:
         fail("the weight-3 job should finish well before the weight-1 job")
 
-    time.sleep(1.5)  # the worker's last heartbeats carry the jobs' busy time
-    usage = {r["job"]: r for r in c.moai_json("usage")["jobs"]}
-    busy = [usage[j]["busy_seconds"] for j in (1, 2, 3)]
+    # The worker's heartbeats carry the jobs' busy time: wait (bounded) until
+    # the scheduler has it for all three.
+    def busy_times():
+        usage = {r["job"]: r for r in c.moai_json("usage")["jobs"]}
+        times = [usage.get(j, {}).get("busy_seconds") for j in (1, 2, 3)]
+        return times if all(t is not None for t in times) else None
+    busy = c.wait_for("the jobs' busy time at the scheduler", busy_times, timeout=15)
     print(f"busy seconds: {busy[0]:.2f} (weight 1), {busy[1]:.2f} (weight 3), {busy[2]:.2f} (third)")
     # The device runs one job's command at a time: time spent waiting for a
     # turn is not billed, so the busy times add up to at most the time the
