@@ -70,8 +70,8 @@ modnn_op squareGemm(uint64_t a, uint64_t b, uint64_t c, int n) {
 // A GEMM as the device group runs one it does not split: on every member at once.
 modnn_status runWhole(const modnn_device& d, const modnn_op& op) {
   if (groupSize(d) > 0) {
-    int used = 0;
-    return runOnGroup(d, op, 1, &used);
+    GroupSplit used;
+    return runOnGroup(d, op, GroupSplit{1, false}, &used);
   }
   return d.iface->run_op(d.ctx, &op);
 }

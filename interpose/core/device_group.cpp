@@ -240,7 +240,7 @@ modnn_status launchKernel(void* ctx, const modnn_kernel_launch* l) {
   return launchWays(group(ctx), *l, 0, nullptr, nullptr);
 }
 
-modnn_status runOp(void* ctx, const modnn_op* op) { return runOpWays(group(ctx), op, 0, nullptr); }
+modnn_status runOp(void* ctx, const modnn_op* op) { return runOpWays(group(ctx), op, GroupSplit{}, nullptr); }
 
 modnn_status reserveAddressRange(void* ctx, uint64_t size, uint64_t hint, uint64_t* out_base, bool* out_host_held) {
   Group* g = group(ctx);
@@ -251,14 +251,20 @@ modnn_status reserveAddressRange(void* ctx, uint64_t size, uint64_t hint, uint64
     if (!MODNN_HAS_ENTRY(d.iface, reserve_address_range)) continue;
     uint64_t base = 0;
     bool held = false;
-    modnn_status st = d.iface->reserve_address_range(d.ctx, size, *out_base ? *out_base : hint, &base, &held);
+    modnn_status st =
+        d.iface->reserve_address_range(d.ctx, size + kScratchSpan, *out_base ? *out_base : hint, &base, &held);
     if (st != MODNN_OK) return st;
     if (base && *out_base && base != *out_base) return MODNN_ERR_OUT_OF_MEMORY;
     if (base) *out_base = base;
     *out_host_held = *out_host_held || held;
   }
   g->range_base = *out_base;
-  g->range_size = size;
+  g->range_size = size + kScratchSpan;
+  if (g->range_base) {
+    std::lock_guard<std::mutex> exec(g->exec_mu);
+    releaseScratch(g, true);
+    g->scratch.va = g->range_base + size;
+  }
   return MODNN_OK;
 }
 
@@ -281,7 +287,7 @@ modnn_status join(Group* g, const modnn_device& d, size_t source, std::vector<mo
     modnn_buffer* mine = nullptr;
     modnn_status st = d.iface->buffer_alloc(d.ctx, b->va, b->size, &mine);
     if (st == MODNN_OK) parts->push_back(mine);
-    if (st == MODNN_OK) st = copyBuffer(src, b->parts[source], d, mine, 0, b->size);
+    if (st == MODNN_OK) st = copyBuffer(src, b->parts[source], 0, d, mine, 0, b->size);
     if (st != MODNN_OK) return st;
   }
   for (GroupModule* m : g->modules) {
@@ -348,6 +354,7 @@ void followLease(Group* g) {
     return;
   }
   for (auto& d : g->devs) d.iface->synchronize(d.ctx);
+  releaseScratch(g);
   // 1. New devices join; one that cannot is left out (the program goes on).
   std::vector<modnn_device> members_next;
   std::vector<std::vector<modnn_buffer*>> buffer_parts(g->buffers.size());
@@ -393,6 +400,7 @@ void followLease(Group* g) {
 
 void destroy(void* ctx) {
   Group* g = group(ctx);
+  releaseScratch(g, true);
   g->crew.reset();
   for (auto& d : g->devs) d.iface->destroy(d.ctx);
   delete g;
@@ -485,9 +493,15 @@ int groupSize(const modnn_device& device) {
   return int(group(device.ctx)->devs.size());
 }
 
-modnn_status runOnGroup(const modnn_device& device, const modnn_op& op, int ways, int* out_ways) {
+modnn_status runOnGroup(const modnn_device& device, const modnn_op& op, GroupSplit split, GroupSplit* used) {
   if (!isGroup(device)) return MODNN_ERR_INVALID_VALUE;
-  return runOpWays(group(device.ctx), &op, ways, out_ways);
+  return runOpWays(group(device.ctx), &op, split, used);
+}
+
+bool groupSplitsK(const modnn_device& device) {
+  if (!isGroup(device)) return false;
+  std::shared_lock<std::shared_mutex> members(group(device.ctx)->members);
+  return canReduce(group(device.ctx), MODNN_F32);
 }
 
 modnn_status copyBetweenMembers(const modnn_device& device, int from, int to, uint64_t va, uint64_t size) {

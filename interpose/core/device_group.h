@@ -2,11 +2,11 @@
 //
 // The group is itself a moDNN device (the same function table), so the
 // client runtime does not change with N. Every member allocates every buffer
-// and runs every operation, except GEMMs (split by output columns or batch
-// entries), AXPY/
-// SCAL/SWAP (by ranges) and kernels whose PTX shows what each block writes
-// (kernel_footprint.h; by block ranges), which the plan or a per-op cost
-// model may split. A split op's shares stay current only on the members that
+// and runs every operation, except GEMMs (split by output columns, batch
+// entries, or K with the partial sums reduce-scattered over a ring of
+// members), AXPY/SCAL/SWAP (by ranges) and kernels whose PTX shows what each
+// block writes (kernel_footprint.h; by block ranges), which the plan or a
+// per-op cost model may split. A split op's shares stay current only on the members that
 // computed them; before each op a member pulls what the op touches and it
 // lacks (memcpy between CPU devices, worker->worker copies between remote
 // ones), and an op whose reads are unknown first makes everything current
@@ -24,12 +24,23 @@ namespace moai {
 // that a scheduler may resize are followed at each flush (lease_devices).
 modnn_device makeDeviceGroup(std::vector<modnn_device> devices);
 
+// How the group runs an op: `ways` shares (1: whole on every member; 0: the
+// group's cost model decides), and for a GEMM whether each share is a slice
+// of K, leaving partial sums that a ring reduce-scatter adds up, rather than
+// of the output (columns, batch entries; AXPY/SCAL/SWAP ranges).
+struct GroupSplit {
+  int ways = 0;
+  bool by_k = false;
+};
+
 // For the client's planning (segment_planner.h): the group's size (0: not a
-// group), the bytes it moved between members, an op run with the split a plan chose (`ways` >= 1: GEMM columns,
-// AXPY/SCAL/SWAP ranges; 0: the group's cost model decides), reporting the
-// ways it used (1 when the op cannot be split), and a copy of [va, va + size)
-// from member `from` to member `to` (start-up link measurements).
+// group), the bytes it moved between members, whether it can split GEMMs by
+// K (its members can add partial sums of F32/F64), an op run with the split a
+// plan chose, reporting the split it used (ways 1 when the op cannot be
+// split), and a copy of [va, va + size) from member `from` to member `to`
+// (start-up link measurements).
 int groupSize(const modnn_device& device);
+bool groupSplitsK(const modnn_device& device);
 uint64_t groupBytesMoved(const modnn_device& device);
 
 // What the group's split decisions for kernels need from start-up
@@ -51,7 +62,7 @@ modnn_status launchOnGroup(const modnn_device& group, const modnn_kernel_launch&
                            const std::shared_ptr<const KernelFootprint>* analysed, int* out_ways);
 // What the launch writes, when the group could split it; null otherwise.
 std::shared_ptr<const KernelFootprint> launchFootprint(const modnn_device& group, const modnn_kernel_launch& launch);
-modnn_status runOnGroup(const modnn_device& group, const modnn_op& op, int ways, int* out_ways);
+modnn_status runOnGroup(const modnn_device& group, const modnn_op& op, GroupSplit split, GroupSplit* used);
 modnn_status copyBetweenMembers(const modnn_device& group, int from, int to, uint64_t va, uint64_t size);
 
 }  // namespace moai

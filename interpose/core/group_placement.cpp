@@ -21,33 +21,33 @@ GroupBuffer* findBuffer(Group* g, uint64_t va, uint64_t size, uint64_t* off) {
 
 // Bytes from one device's buffer to another's: memcpy between host-memory
 // devices, a worker->worker copy between remote ones, else through here.
-modnn_status copyBuffer(const modnn_device& src, modnn_buffer* s, const modnn_device& dst, modnn_buffer* d,
-                        uint64_t off, uint64_t size, bool queued) {
+modnn_status copyBuffer(const modnn_device& src, modnn_buffer* s, uint64_t soff, const modnn_device& dst,
+                        modnn_buffer* d, uint64_t doff, uint64_t size, bool queued) {
   void* sp = src.iface->buffer_host_pointer ? src.iface->buffer_host_pointer(src.ctx, s) : nullptr;
   void* dp = dst.iface->buffer_host_pointer ? dst.iface->buffer_host_pointer(dst.ctx, d) : nullptr;
   if (sp && dp) {
-    std::memcpy(static_cast<uint8_t*>(dp) + off, static_cast<const uint8_t*>(sp) + off, size);
+    std::memcpy(static_cast<uint8_t*>(dp) + doff, static_cast<const uint8_t*>(sp) + soff, size);
     return MODNN_OK;
   }
   if (queued && MODNN_HAS_ENTRY(src.iface, buffer_send_to_peer)) {
-    modnn_status st = src.iface->buffer_send_to_peer(src.ctx, s, off, &dst, d, off, size);
+    modnn_status st = src.iface->buffer_send_to_peer(src.ctx, s, soff, &dst, d, doff, size);
     if (st != MODNN_ERR_NOT_SUPPORTED) return st;
   }
   if (MODNN_HAS_ENTRY(src.iface, buffer_copy_to_peer)) {
-    modnn_status st = src.iface->buffer_copy_to_peer(src.ctx, s, off, &dst, d, off, size);
+    modnn_status st = src.iface->buffer_copy_to_peer(src.ctx, s, soff, &dst, d, doff, size);
     if (st != MODNN_ERR_NOT_SUPPORTED) return st;
   }
   std::vector<uint8_t> staging(size);
-  modnn_status st = src.iface->buffer_read(src.ctx, s, off, staging.data(), size);
-  return st != MODNN_OK ? st : dst.iface->buffer_write(dst.ctx, d, off, staging.data(), size);
+  modnn_status st = src.iface->buffer_read(src.ctx, s, soff, staging.data(), size);
+  return st != MODNN_OK ? st : dst.iface->buffer_write(dst.ctx, d, doff, staging.data(), size);
 }
 
 modnn_status copyAcross(Group* g, int from, int to, uint64_t va, uint64_t size, bool queued) {
   uint64_t off = 0;
   GroupBuffer* b = findBuffer(g, va, size, &off);
   if (!b) return MODNN_ERR_ILLEGAL_ADDRESS;
-  return copyBuffer(g->devs[size_t(from)], b->parts[size_t(from)], g->devs[size_t(to)], b->parts[size_t(to)], off,
-                    size, queued);
+  return copyBuffer(g->devs[size_t(from)], b->parts[size_t(from)], off, g->devs[size_t(to)], b->parts[size_t(to)],
+                    off, size, queued);
 }
 
 ValidityMap::Mask everyone(const Group* g) {
@@ -121,7 +121,7 @@ modnn_status run(Group* g, std::vector<Pull> pulls) {
   // needs it on the receiver's stream, and nobody waits here.
   auto copy = [&](const Pull& p) {
     g->bytes_moved += p.hi - p.lo;
-    return copyBuffer(g->devs[size_t(p.from)], p.buffer->parts[size_t(p.from)], g->devs[size_t(p.to)],
+    return copyBuffer(g->devs[size_t(p.from)], p.buffer->parts[size_t(p.from)], p.lo, g->devs[size_t(p.to)],
                       p.buffer->parts[size_t(p.to)], p.lo, p.hi - p.lo, true);
   };
   bool host_memory = true;
@@ -220,7 +220,8 @@ modnn_status runEverywhere(Group* g, const std::optional<Ranges>& touched,
 }
 
 modnn_status runShares(Group* g, const std::vector<Share>& shares,
-                       const std::function<modnn_status(int, const modnn_device&)>& fn) {
+                       const std::function<modnn_status(int, const modnn_device&)>& fn,
+                       const std::function<modnn_status()>& combine) {
   std::vector<Pull> pulls;
   if (!g->stale.empty())
     for (size_t i = 0; i < shares.size(); ++i) plan(g, int(i), shares[i].touches, &pulls);
@@ -228,6 +229,7 @@ modnn_status runShares(Group* g, const std::vector<Share>& shares,
   modnn_status st = runOnMembers(g, [&](int i, const modnn_device& d) {
     return size_t(i) < shares.size() ? fn(i, d) : MODNN_OK;
   });
+  if (st == MODNN_OK && combine) st = combine();
   if (st != MODNN_OK) return st;
   ValidityMap::Mask all = everyone(g);
   Ranges written;

@@ -1,5 +1,6 @@
 // Ops split across the members of a device group: GEMMs by output columns
-// (strided batched ones by batch entries), AXPY/SCAL/SWAP by ranges, kernels by block ranges where their PTX shows
+// (strided batched ones by batch entries) or by K with the partial sums
+// reduce-scattered (group_collectives.cpp), AXPY/SCAL/SWAP by ranges, kernels by block ranges where their PTX shows
 // what each block writes (kernel_footprint.h); and the cost models that
 // decide when a split is worth it.
 #include <algorithm>
@@ -63,12 +64,15 @@ const char* splitPolicy() {
   return policy ? policy : "";
 }
 
+// MOAI_SPLIT=always splits every op that can be; =k too, GEMMs by K where they can be.
+bool forcedSplit() { return std::strcmp(splitPolicy(), "always") == 0 || std::strcmp(splitPolicy(), "k") == 0; }
+
 // The ways (1..most) that minimise an op of `whole` seconds on one device
 // split evenly, plus the all-gather of the `bytes` it writes in `copies`
 // pieces (each device sends its share to every other one, all at once).
 int splitWays(const Group* g, double whole, double bytes, double copies, int most) {
   if (most < 2 || std::strcmp(splitPolicy(), "never") == 0) return 1;
-  if (std::strcmp(splitPolicy(), "always") == 0) return most;
+  if (forcedSplit()) return most;
   const GroupCosts& c = g->costs;
   double bandwidth = c.link_bandwidth > 0 ? c.link_bandwidth : g->props.memory_bandwidth;
   if (whole <= 0 || bandwidth <= 0) return 1;
@@ -171,6 +175,60 @@ modnn_status runSplitGemm(Group* g, const modnn_gemm& gemm, int ways) {
   return runOpShares(g, std::move(shares), parts);
 }
 
+// ---- GEMMs split by K ------------------------------------------------------
+//
+// Each member multiplies a slice of the inner dimension, leaving a full-size
+// partial sum in its own copy of D; a ring reduce-scatter then leaves member
+// c the sum of D's c-th column chunk, the placement a column split leaves.
+// It moves (ways - 1) / ways of D per member instead of the operands a column
+// split needs: the better choice when A and B are sharded along K already
+// (a weight gradient over a batch the members hold parts of) and D is small.
+
+bool gemmKSplittable(const Group* g, const modnn_gemm& gm) {
+  bool overlaps = false;
+  uint64_t d_end = gm.d + modnn_matrix_bytes(gm.m, gm.n, gm.ldd, modnn_dtype_size(gm.d_type));
+  for (const DeviceRange& r : opRanges(opOf(gm)))
+    if (r.va != gm.d && r.va != gm.c) overlaps = overlaps || (r.va < d_end && gm.d < r.va + r.bytes);
+  return !gm.pointer_arrays && gm.batch == 1 && gm.epilogue == MODNN_EPILOGUE_DEFAULT && gm.k >= 2 && gm.m > 0 &&
+         gm.n > 0 && !overlaps && canReduce(g, gm.d_type);
+}
+
+// Inner indices [k0, k1); only the first share adds beta C.
+modnn_gemm kSliceOf(const modnn_gemm& g, int64_t k0, int64_t k1, bool first) {
+  modnn_gemm p = g;
+  p.k = k1 - k0;
+  p.a = g.a + uint64_t(g.trans_a ? k0 : k0 * g.lda) * modnn_dtype_size(g.a_type);
+  p.b = g.b + uint64_t(g.trans_b ? k0 * g.ldb : k0) * modnn_dtype_size(g.b_type);
+  if (!first) {
+    p.beta[0] = p.beta[1] = 0;
+    p.beta_ptr = 0;
+    p.c = g.d, p.ldc = g.ldd, p.c_type = g.d_type;
+  }
+  return p;
+}
+
+modnn_status runSplitGemmK(Group* g, const modnn_gemm& gemm, int ways) {
+  const Matrix d{gemm.d, gemm.m, gemm.n, gemm.ldd, gemm.d_type};
+  const size_t es = modnn_dtype_size(gemm.d_type);
+  const bool reads_d = gemm.c == gemm.d && (gemm.beta_ptr || gemm.beta[0] != 0 || gemm.beta[1] != 0);
+  std::vector<modnn_op> parts;
+  std::vector<Share> shares(static_cast<size_t>(ways));
+  for (int i = 0; i < ways; ++i) {
+    parts.push_back(opOf(kSliceOf(gemm, gemm.k * i / ways, gemm.k * (i + 1) / ways, i == 0)));
+    // What the share reads: D only where it is also C, and the rows between
+    // m and ld in the member's own chunk, which stay as they were there.
+    Share& share = shares[size_t(i)];
+    for (const DeviceRange& r : opRanges(parts.back()))
+      if (r.va != gemm.d || (i == 0 && reads_d)) share.touches.emplace_back(r.va, r.bytes);
+    auto [j0, j1] = columnsOf(d, i, ways);
+    share.writes.emplace_back(gemm.d + uint64_t(j0 * gemm.ldd) * es, modnn_matrix_bytes(gemm.m, j1 - j0, gemm.ldd, es));
+    if (gemm.ldd > gemm.m) share.touches.push_back(share.writes.back());
+  }
+  return runShares(
+      g, shares, [&](int i, const modnn_device& dev) { return dev.iface->run_op(dev.ctx, &parts[size_t(i)]); },
+      [&] { return reduceScatterColumns(g, ways, d); });
+}
+
 // ---- kernels split by block ranges ----------------------------------------
 
 // What the launch writes, from the module's PTX; null when the module has
@@ -211,7 +269,7 @@ std::shared_ptr<const KernelFootprint> footprintOf(Group* g, GroupModule* m, con
 // Ways to split a launch of `f`: the kernel at the measured element rate on
 // one device against a share of it plus the all-gather of what it writes.
 int kernelSplitWays(const Group* g, const KernelFootprint& f, int n) {
-  if (g->costs.kernel_rate <= 0 && std::strcmp(splitPolicy(), "always") != 0) return 1;
+  if (g->costs.kernel_rate <= 0 && !forcedSplit()) return 1;
   uint64_t bytes = 0;
   size_t copies = 0;
   for (auto [va, size] : rangesWritten(f, 0, f.blocks)) bytes += size, ++copies;
@@ -243,7 +301,7 @@ modnn_status launchWays(Group* g, const modnn_kernel_launch& l, int ways,
     f = splittableFootprint(g, l);
   if (!f || ways == 1 || std::strcmp(splitPolicy(), "never") == 0)
     ways = 1;
-  else if (ways > 1 && std::strcmp(splitPolicy(), "always") != 0)
+  else if (ways > 1 && !forcedSplit())
     ways = int(std::min<uint64_t>({uint64_t(ways), uint64_t(n), f->blocks}));
   else
     ways = kernelSplitWays(g, *f, n);
@@ -344,26 +402,34 @@ modnn_status runSplitBlas(Group* g, const modnn_blas& b, int ways) {
   return runOpShares(g, std::move(shares), parts);
 }
 
-// `ways` 0: the group's own cost model decides a GEMM's or vector op's split.
-modnn_status runOpWays(Group* g, const modnn_op* op, int ways, int* out_ways) {
+// `split.ways` 0: the group's own cost model decides a GEMM's or vector op's split.
+modnn_status runOpWays(Group* g, const modnn_op* op, GroupSplit split, GroupSplit* used) {
   std::shared_lock<std::shared_mutex> members(g->members);
   std::lock_guard<std::mutex> exec(g->exec_mu);
   int n = int(g->devs.size());
-  if (op->kind == MODNN_OP_GEMM) {
+  int ways = split.ways;
+  if (used) *used = GroupSplit{1, false};
+  if (op->kind == MODNN_OP_GEMM && n > 1) {
     const modnn_gemm& gm = op->u.gemm;
-    int most = gemmColumnSplittable(gm) ? int(std::min<int64_t>(n, gm.n))
-               : gemmBatchSplittable(gm) ? int(std::min<int64_t>(n, gm.batch))
-                                         : 1;
+    bool by_k = (split.by_k || (ways == 0 && std::strcmp(splitPolicy(), "k") == 0)) && gemmKSplittable(g, gm);
+    int most = by_k                     ? int(std::min<int64_t>({n, gm.k, gm.n}))
+               : gemmColumnSplittable(gm) ? int(std::min<int64_t>(n, gm.n))
+               : gemmBatchSplittable(gm)  ? int(std::min<int64_t>(n, gm.batch))
+                                          : 1;
     ways = ways > 0 ? std::min(ways, most) : gemmSplitWays(g, gm, most);
-    if (out_ways) *out_ways = std::max(ways, 1);
-    if (ways > 1) return runSplitGemm(g, op->u.gemm, ways);
+    if (by_k && ways > 1 && reserveScratch(g, ways, Matrix{gm.d, gm.m, gm.n, gm.ldd, gm.d_type}) != MODNN_OK) {
+      log().debug("a GEMM splits by columns instead of K: no memory for the reduction");
+      by_k = false;
+      most = gemmColumnSplittable(gm) ? int(std::min<int64_t>(n, gm.n)) : 1;
+      ways = std::min(ways, most);
+    }
+    if (used) *used = GroupSplit{std::max(ways, 1), by_k && ways > 1};
+    if (ways > 1) return by_k ? runSplitGemmK(g, gm, ways) : runSplitGemm(g, gm, ways);
   } else if (op->kind == MODNN_OP_BLAS && blasSplittable(op->u.blas) && n > 1) {
     int most = int(std::min<int64_t>(n, op->u.blas.n));
     ways = ways > 0 ? std::min(ways, most) : blasSplitWays(g, op->u.blas, n);
-    if (out_ways) *out_ways = std::max(ways, 1);
+    if (used) *used = GroupSplit{std::max(ways, 1), false};
     if (ways > 1) return runSplitBlas(g, op->u.blas, ways);
-  } else if (out_ways) {
-    *out_ways = 1;
   }
   return runEverywhere(g, touchedBy(*op), [&](int, const modnn_device& d) { return d.iface->run_op(d.ctx, op); });
 }

@@ -28,6 +28,9 @@ namespace moai::group_impl {
 
 using Ranges = std::vector<std::pair<uint64_t, uint64_t>>;  // (address, bytes)
 
+// Address space for the members' receive buffers of a reduction (Group::scratch).
+constexpr uint64_t kScratchSpan = 1ull << 34;
+
 // Runs fn(0..n-1) at once: fn(0) on the caller, the rest on one thread per
 // device, kept for the group's life (ops are too frequent to start threads).
 class Crew {
@@ -111,7 +114,9 @@ struct Group {
   // Every entry point holds `members` shared; a resize holds it alone.
   std::shared_mutex members;
   std::vector<modnn_device> devs;
-  uint64_t range_base = 0, range_size = 0;  // the reserved address range, for devices that join
+  // The members' reserved address range, for devices that join: the
+  // client's, then kScratchSpan for the group's own buffers.
+  uint64_t range_base = 0, range_size = 0;
   std::set<GroupModule*> modules;
   modnn_device_props props{};  // of the first device: the one each share runs on
   std::unique_ptr<Crew> crew;
@@ -124,6 +129,15 @@ struct Group {
   std::mutex exec_mu;
   std::set<GroupBuffer*> stale;        // buffers not current on every member
   std::atomic<uint64_t> bytes_moved{0};  // between members, for the plan report
+  // Where members receive chunks of a reduction: one buffer each, at an
+  // address no client buffer can have (guarded by exec_mu): past the client's
+  // part of the members' address range, or where they take any address, in
+  // a range this process holds (`mapped`).
+  struct {
+    uint64_t va = 0, size = 0;  // size: of each buffer held now
+    bool mapped = false;
+    std::vector<modnn_buffer*> parts;
+  } scratch;
 };
 
 inline Group* group(void* ctx) { return static_cast<Group*>(ctx); }
@@ -160,11 +174,11 @@ modnn_status eachInTurn(Group* g, Fn&& fn) {
 
 // Where [va, va + size) lives, on every device; null when no one buffer holds it.
 GroupBuffer* findBuffer(Group* g, uint64_t va, uint64_t size, uint64_t* off);
-// Bytes from one device's buffer to another's, at the same offset.
+// Bytes from one device's buffer to another's.
 // `queued`: the copy may complete later, in order on both devices' streams
 // (buffer_send_to_peer), where the devices can do that.
-modnn_status copyBuffer(const modnn_device& src, modnn_buffer* s, const modnn_device& dst, modnn_buffer* d,
-                        uint64_t off, uint64_t size, bool queued = false);
+modnn_status copyBuffer(const modnn_device& src, modnn_buffer* s, uint64_t soff, const modnn_device& dst,
+                        modnn_buffer* d, uint64_t doff, uint64_t size, bool queued = false);
 // Copies [va, va + size) from member `from` to member `to` (no placement change).
 modnn_status copyAcross(Group* g, int from, int to, uint64_t va, uint64_t size, bool queued = false);
 // Brings member `to` (or every member) the current bytes of `ranges`.
@@ -188,18 +202,50 @@ struct Share {
   Ranges writes;
 };
 // Runs fn(i, member) on members i < shares.size(), each after it holds the
-// current bytes of its share's `touches`; each share's `writes` are then
+// current bytes of its share's `touches`, then `combine` (if any: the
+// reduction of partial sums the shares left); each share's `writes` are then
 // current on its member alone: a sharded placement, no all-gather.
 modnn_status runShares(Group* g, const std::vector<Share>& shares,
-                       const std::function<modnn_status(int, const modnn_device&)>& fn);
+                       const std::function<modnn_status(int, const modnn_device&)>& fn,
+                       const std::function<modnn_status()>& combine = nullptr);
 // Runs fn(i, member) on every member after bringing each the current bytes
 // of `touched` (nullopt: unknown, so everything); the bytes the op writes
 // are then current everywhere, as every member computed the same.
 modnn_status runEverywhere(Group* g, const std::optional<Ranges>& touched,
                            const std::function<modnn_status(int, const modnn_device&)>& fn);
 
+// ---- collectives (group_collectives.cpp) ----------------------------------
+
+// A column-major matrix in the group's memory.
+struct Matrix {
+  uint64_t va;
+  int64_t rows, cols, ld;
+  modnn_dtype type;
+};
+// The columns member c of `ways` ends with after a reduce-scatter: [first, end).
+inline std::pair<int64_t, int64_t> columnsOf(const Matrix& m, int c, int ways) {
+  return {m.cols * c / ways, m.cols * (c + 1) / ways};
+}
+// Can members 0..ways-1 reduce partial sums of `type` (they add matrices,
+// and each has room for a chunk in a buffer of its own)?
+bool canReduce(const Group* g, modnn_dtype type);
+// Gives members 0..ways-1 a buffer to receive a chunk of `m` in; before
+// the partial sums are made, so that a group short of memory can still split
+// otherwise.
+modnn_status reserveScratch(Group* g, int ways, const Matrix& m);
+// Ring reduce-scatter (after reserveScratch): members 0..ways-1 each hold a
+// full-size partial sum of `m` (the other bytes of its buffer untouched);
+// afterwards member c holds the sum of its columnsOf(m, c, ways). In
+// ways - 1 steps each member sends one chunk to the next and adds the one it
+// receives, so each sends and receives (ways - 1) / ways of the matrix,
+// whatever the number of members. Placement is the caller's to record.
+modnn_status reduceScatterColumns(Group* g, int ways, const Matrix& m);
+// Frees the members' receive buffers, and with `unreserve` their address
+// range (the group ends).
+void releaseScratch(Group* g, bool unreserve = false);
+
 // ---- splits (group_splits.cpp) -------------------------------------------
-modnn_status runOpWays(Group* g, const modnn_op* op, int ways, int* out_ways);
+modnn_status runOpWays(Group* g, const modnn_op* op, GroupSplit split, GroupSplit* used);
 modnn_status launchWays(Group* g, const modnn_kernel_launch& l, int ways,
                         const std::shared_ptr<const KernelFootprint>* analysed, int* out_ways);
 std::shared_ptr<const KernelFootprint> splittableFootprint(Group* g, const modnn_kernel_launch& l);

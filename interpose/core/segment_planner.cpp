@@ -57,10 +57,11 @@ std::string hex(uint64_t v) {
   return buf;
 }
 
-// The plan strategy the group runs when it splits `op`.
-std::string splitName(const Op& op) {
+// The plan strategy the group runs when it splits `op` (a GEMM by K or by
+// the twin's rows, its own output columns).
+std::string splitName(const Op& op, bool by_k = false) {
   if (op.kind != OpKind::Gemm) return "split dim 0";
-  return op.gemm.batch > 1 ? "split batch" : "split M";
+  return by_k ? "split K" : op.gemm.batch > 1 ? "split batch" : "split M";
 }
 
 // A plan's choice in the group's terms: what the group would run for it.
@@ -71,14 +72,19 @@ bool sameChoice(const std::string& planned, int planned_ways, const std::string&
 }
 
 // What the device group can run: a GEMM whole or split by the twin's rows
-// (its own output columns), an element-wise op (a kernel the PTX analysis
-// proved so, AXPY/SCAL/SWAP) whole or split by ranges, and every op whole on
-// each device.
-planner::SearchOptions runnableHere() {
+// (its own output columns) or, where its members add partial sums
+// (`split_k`) of the GEMM's output type, by K; an element-wise op (a kernel
+// the PTX analysis proved so, AXPY/SCAL/SWAP) whole or split by ranges, and
+// every op whole on each device. `graph` is the one being planned.
+planner::SearchOptions runnableHere(const Graph& graph, bool split_k) {
   planner::SearchOptions o;
   o.allow_offload = false;  // the group keeps every tensor on its devices
-  o.runnable = [](const Op& op, const planner::Strategy& s) {
-    if (op.kind == OpKind::Gemm) return op.gemm.batch > 1 ? s.name == "split batch" : s.name == "split M";
+  o.runnable = [&graph, split_k](const Op& op, const planner::Strategy& s) {
+    if (op.kind == OpKind::Gemm && op.gemm.batch > 1) return s.name == "split batch";
+    if (op.kind == OpKind::Gemm) {
+      modnn_dtype out = graph.tensors[size_t(op.writes[0])].dtype;
+      return s.name == "split M" || (s.name == "split K" && split_k && (out == MODNN_F32 || out == MODNN_F64));
+    }
     if (op.kind == OpKind::Elementwise) return s.name == "split dim 0" || s.name == "replicate";
     return s.name == "replicate";
   };
@@ -143,7 +149,8 @@ std::unique_ptr<SegmentPlanner> SegmentPlanner::fromEnvironment(const modnn_devi
   o.report = rep && *rep && std::strcmp(rep, "0") != 0;
   if (o.report) o.json_path = std::strcmp(rep, "1") == 0 ? "moai-plan-" + std::to_string(getpid()) + ".json" : rep;
   if (rec && *rec) o.record_path = rec;
-  o.split_override = split && (std::strcmp(split, "always") == 0 || std::strcmp(split, "never") == 0);
+  o.split_override = split && (std::strcmp(split, "always") == 0 || std::strcmp(split, "never") == 0 ||
+                               std::strcmp(split, "k") == 0);
   if (!o.report && o.record_path.empty() && o.devices < 2) return nullptr;
   // One member's numbers: the group's memory is already the smallest member's.
   modnn_device_props member = props;
@@ -232,6 +239,7 @@ PlanTag SegmentPlanner::record(const RecordedOp& rop) {
       (size_t(idx) >= expected_->graph.ops.size() || !sameOp(expected_->graph, expected_->graph.ops[size_t(idx)], g, op)))
     diverged_ = true;
   int ways = 0;
+  bool by_k = false;
   std::string by;
   if (op.kind == OpKind::Gemm || op.kind == OpKind::Elementwise) {
     if (opt_.split_override) {
@@ -246,6 +254,8 @@ PlanTag SegmentPlanner::record(const RecordedOp& rop) {
         ways = 1, by = "plan";
       else if (a.strategy == splitName(op))
         ways = a.ways, by = "plan";
+      else if (a.strategy == splitName(op, true) && groupSplitsK(device_))
+        ways = a.ways, by_k = true, by = "plan";
       else
         by = "plan chose " + a.strategy + " (not runnable here): group cost model";
     }
@@ -254,18 +264,18 @@ PlanTag SegmentPlanner::record(const RecordedOp& rop) {
   if (footprint)
     for (const StoreStream& s : footprint->streams) interleaved = interleaved || s.stride != 0;
   current_->interleaved.push_back(interleaved);
-  current_->decided.push_back(ways);
+  current_->decided.push_back(GroupSplit{ways, by_k});
   current_->decided_by.push_back(std::move(by));
   {
     std::lock_guard<std::mutex> l(current_->mu);
-    current_->executed.push_back(-1);
+    current_->executed.push_back(GroupSplit{-1, false});
   }
-  return PlanTag{current_, idx, ways, analysed, std::move(footprint)};
+  return PlanTag{current_, idx, ways, by_k, analysed, std::move(footprint)};
 }
 
 modnn_status SegmentPlanner::run(const modnn_device& device, const modnn_op& op, const PlanTag& tag) {
-  int used = 1;
-  modnn_status st = groupSize(device) > 0 ? runOnGroup(device, op, tag.ways, &used)
+  GroupSplit used{1, false};
+  modnn_status st = groupSize(device) > 0 ? runOnGroup(device, op, GroupSplit{tag.ways, tag.by_k}, &used)
                                           : device.iface->run_op(device.ctx, &op);
   if (tag.segment && tag.op >= 0) {
     std::lock_guard<std::mutex> lock(tag.segment->mu);
@@ -281,7 +291,7 @@ modnn_status SegmentPlanner::launch(const modnn_device& device, const modnn_kern
                             : device.iface->launch_kernel(device.ctx, &l);
   if (tag.segment && tag.op >= 0) {
     std::lock_guard<std::mutex> lock(tag.segment->mu);
-    if (size_t(tag.op) < tag.segment->executed.size()) tag.segment->executed[size_t(tag.op)] = used;
+    if (size_t(tag.op) < tag.segment->executed.size()) tag.segment->executed[size_t(tag.op)] = GroupSplit{used, false};
   }
   return st;
 }
@@ -310,7 +320,7 @@ void SegmentPlanner::endSegmentLocked(bool synchronised) {
   std::string why = graph.validate();
   uint64_t key = why.empty() ? planner::PlanCache::key(graph, model_) : planner::graphHash(graph);
   const Plan* plan = nullptr;
-  if (why.empty()) plan = &cache_.plan(graph, model_, runnableHere(), &step.hit);
+  if (why.empty()) plan = &cache_.plan(graph, model_, runnableHere(graph, groupSplitsK(device_)), &step.hit);
   step.planning = now() - t0;
   Entry* e = nullptr;
   if (auto it = by_key_.find(key); it != by_key_.end()) e = it->second;
@@ -357,7 +367,7 @@ SegmentPlanner::AsRun SegmentPlanner::asRun(const Entry& e, SegmentRun& run, Pla
   r.seconds = calibration_.sync_latency;  // the synchronising call that ends the segment
   const Graph& g = e.graph;
   const int n = e.devices;
-  std::vector<int> executed;
+  std::vector<GroupSplit> executed;
   {
     std::lock_guard<std::mutex> lock(run.mu);
     executed = run.executed;
@@ -397,7 +407,12 @@ SegmentPlanner::AsRun SegmentPlanner::asRun(const Entry& e, SegmentRun& run, Pla
   };
   for (size_t i = 0; i < g.ops.size(); ++i) {
     const Op& op = g.ops[i];
-    int ways = i < executed.size() && executed[i] > 0 ? executed[i] : i < run.decided.size() && run.decided[i] > 0 ? run.decided[i] : 1;
+    GroupSplit split{1, false};
+    if (i < executed.size() && executed[i].ways > 0)
+      split = executed[i];
+    else if (i < run.decided.size() && run.decided[i].ways > 0)
+      split = run.decided[i];
+    int ways = split.ways;
     if (op.kind != OpKind::Gemm && op.kind != OpKind::Elementwise) ways = 1;
     double t = 0;
     const double flops = op.totalFlops();
@@ -414,6 +429,34 @@ SegmentPlanner::AsRun SegmentPlanner::asRun(const Entry& e, SegmentRun& run, Pla
       t += model_.computeSeconds(op, opDtype(g, op), flops / ways, double(g.opBytes(op)) / ways);
       for (int w : op.writes) placed[key(w)] = Shard{ways, layout};
       r.strategy.push_back("split dim 0");
+    } else if (ways > 1 && split.by_k) {
+      // Slices of K, then a ring reduce-scatter of the partial sums: D ends
+      // in column chunks, as a column split leaves it. A slice of K is
+      // contiguous in a col-major operand whose columns run along K (the
+      // twin's A transposed, its B not); otherwise a member needs all of it.
+      const double part = 1.0 / ways;
+      const int a = op.reads[0], b = op.reads[1], d = op.writes[0];
+      if (op.gemm.trans_a)
+        share(a, ways, kContiguous, &t);
+      else
+        whole(a, &t);
+      if (!op.gemm.trans_b)
+        share(b, ways, kContiguous, &t);
+      else
+        whole(b, &t);
+      const double d_bytes = double(g.tensors[size_t(d)].bytes());
+      if (op.reads.size() > 2 && shard(op.reads[2]).ways > 1) {
+        // Member 0 alone adds beta C: it gathers C.
+        double lacks = double(g.tensors[size_t(op.reads[2])].bytes()) * (shard(op.reads[2]).ways - 1) / shard(op.reads[2]).ways;
+        t += planner::pointToPointSeconds(lacks, link);
+        r.bytes_moved += int64_t(lacks);
+      }
+      double bytes = part * double(g.tensors[size_t(a)].bytes() + g.tensors[size_t(b)].bytes()) + d_bytes;
+      t += model_.computeSeconds(op, opDtype(g, op), flops * part, bytes);
+      t += planner::reduceScatterSeconds(d_bytes, ways, link);
+      r.bytes_moved += int64_t(d_bytes * (ways - 1));
+      placed[key(d)] = Shard{ways, kContiguous};
+      r.strategy.push_back(splitName(op, true));
     } else if (ways > 1) {
       // Its columns (the twin's rows) or its batch entries on `ways` members.
       const bool by_batch = op.gemm.batch > 1;

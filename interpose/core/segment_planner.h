@@ -32,6 +32,7 @@
 #include <vector>
 
 #include "interpose/core/device_calibration.h"
+#include "interpose/core/device_group.h"
 #include "interpose/core/graph_recorder.h"
 #include "interpose/core/plan_tag.h"
 #include "interpose/core/recorded_op.h"
@@ -46,10 +47,10 @@ struct SegmentRun {
   double start = 0;                 // first op submitted (steady clock, seconds)
   uint64_t moved_at_start = 0;      // the device group's member-to-member bytes then
   std::mutex mu;                    // guards executed
-  std::vector<int> decided;         // GEMM ways asked of the group (0: the group decides)
+  std::vector<GroupSplit> decided;  // splits asked of the group (ways 0: the group decides)
   std::vector<std::string> decided_by;
   std::vector<bool> interleaved;    // a split of it gives each member interleaved pieces (a grid-stride kernel)
-  std::vector<int> executed;        // ways the group used (-1: not run yet, or no report from the device)
+  std::vector<GroupSplit> executed;  // splits the group used (ways -1: not run yet, or no report from the device)
 };
 
 struct PlannerOptions {

@@ -3,6 +3,9 @@ every op that can be split split (MOAI_SPLIT=always: GEMMs by columns or
 batch entries, vector ops by ranges, element-wise kernels by block ranges
 over the wire), each share left on its worker and pulled by the worker that
 reads it next with one-way worker->worker copies queued on both streams.
+With MOAI_SPLIT=k, GEMMs split by K instead: each worker leaves a partial
+sum, and the workers reduce-scatter them (sending each other chunks and
+adding them in stream order).
 
 1. The programs check every result against their CPU reference (the MLP:
    its loss every step), so a copy lost, applied too early (before the
@@ -26,12 +29,12 @@ split = {"MOAI_DEVICES": 2, "MOAI_SPLIT": "always"}
 with Cluster(workers=2, heartbeat_timeout=10.0, client_timeout=30.0) as c:
     for app in apps:
         name = os.path.basename(app)
-        for mode in ("one-way", "sync"):
-            extra = {"MOAI_PEER_COPY": "sync"} if mode == "sync" else {}
-            r = c.run(app, timeout=120, **split, **extra)
+        for mode in ("one-way copies", "sync copies", "GEMMs by K"):
+            extra = {"MOAI_PEER_COPY": "sync"} if mode == "sync copies" else {"MOAI_SPLIT": "k"} if mode == "GEMMs by K" else {}
+            r = c.run(app, timeout=120, **{**split, **extra})
             if r.returncode != 0:
-                fail(f"{name} on 2 workers ({mode} copies): exit {r.returncode}\n{r.stdout[-2000:]}\n{r.stderr[-2000:]}")
-            print(f"ok {name} on 2 workers, {mode} copies")
+                fail(f"{name} on 2 workers ({mode}): exit {r.returncode}\n{r.stdout[-2000:]}\n{r.stderr[-2000:]}")
+            print(f"ok {name} on 2 workers, {mode}")
     logs = [c.log(w) for w in c.workers]
     if not all("a peer worker connected" in log for log in logs):
         fail("the workers never copied to each other:\n" + "\n".join(log[-1500:] for log in logs))
