@@ -2,7 +2,8 @@
 program run under MOAI_RECORD writes a recording that moai-plan plans; run
 on a virtual device of 2 CPU devices with MOAI_PLAN_REPORT=path, it still
 computes the right losses (it checks them itself) with plans driving its
-GEMM and element-wise kernel splits, prints the report, and the JSON has every op, predicted and
+GEMM splits (by columns, and by K with partial sums reduced) and
+element-wise kernel splits, prints the report, and the JSON has every op, predicted and
 measured times, and a cache hit for the repeated step.
 Usage: test_plan_report.py APP MOAI_PLAN CLUSTER_TOML"""
 import json
@@ -84,5 +85,12 @@ with tempfile.TemporaryDirectory() as tmp:
         if op["kind"] == "elementwise" and op["strategy"].startswith("split") and not ran["differs"] \
                 and ran["ran"] != op["strategy"]:
             sys.exit(f"kernel {op['name']} planned {op['strategy']} but ran {ran['ran']}")
+    # Weight gradients (K = the batch, which earlier splits left sharded) are
+    # where the plan splits by K; the group runs them so, reducing the partial
+    # sums between the members (the program's losses check the result).
+    gemms = [(op, ran) for s in j["segments"] for op, ran in zip(s["plan"]["ops"], s["as_run"]) if op["kind"] == "gemm"]
+    by_k = [ran for op, ran in gemms if op["strategy"] == "split K" and not ran["differs"]]
+    if not by_k or any(ran["ran"] != "split K" for ran in by_k):
+        sys.exit("no GEMM planned and run split K: " + str([(op["strategy"], ran["ran"]) for op, ran in gemms]))
     print(f"{len(j['segments'])} graphs, {len(j['steps'])} segments; training step: {len(runs)} runs, "
           f"plan-cache hits from the second; GEMMs from the plan: {runs[-1]['gemm_splits_from_plan']}/{runs[-1]['gemms']}")
