@@ -155,7 +155,8 @@ Client::Client() {
   // Several devices back the one virtual device: a group of them, which
   // is itself a device.
   // Leased devices are grouped even alone: a resize may add more.
-  device_ = devices->size() > 1 || remote ? makeDeviceGroup(std::move(devices).value()) : devices->front();
+  device_ = devices->size() > 1 || remote ? makeDeviceGroup(std::move(devices).value(), !offloadRequested())
+                                          : devices->front();
   vas_ = reserveAddressSpace(device_);
   if (!vas_ || !vas_->valid()) {
     init_error_ = MODNN_ERR_NOT_INITIALIZED;

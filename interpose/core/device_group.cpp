@@ -14,6 +14,19 @@ namespace {
 
 using namespace group_impl;
 
+// Each member's memory, and what the group's buffers (all replicated here) take of it.
+void measureMemory(Group* g) {
+  g->capacity.assign(g->devs.size(), 0);
+  g->held.assign(g->devs.size(), 0);
+  for (size_t i = 0; i < g->devs.size(); ++i) {
+    modnn_device_props p{};
+    p.struct_size = sizeof p;
+    g->devs[i].iface->get_props(g->devs[i].ctx, &p);
+    g->capacity[i] = p.total_memory;
+    for (auto& [va, b] : g->buffers) g->held[i] += b->size;
+  }
+}
+
 void getProps(void* ctx, modnn_device_props* out) {
   std::shared_lock<std::shared_mutex> members(group(ctx)->members);
   Group* g = group(ctx);
@@ -22,29 +35,29 @@ void getProps(void* ctx, modnn_device_props* out) {
   out->struct_size = sz;
   int n = int(g->devs.size());
   std::snprintf(out->name, sizeof out->name, "%dx %.200s", n, g->props.name);
-  // Compute adds up; memory does not while every allocation is replicated.
+  // Compute adds up, and so does memory where buffers are sharded once
+  // members run out of room for copies (group_memory.cpp).
   out->multiprocessor_count = g->props.multiprocessor_count * n;
   out->peak_flops_fp32 = g->props.peak_flops_fp32 * n;
+  out->total_memory = 0;
   for (auto& d : g->devs) {
     modnn_device_props p{};
     p.struct_size = sizeof p;
     d.iface->get_props(d.ctx, &p);
-    out->total_memory = std::min(out->total_memory, p.total_memory);
+    out->total_memory = !g->shard_memory && out->total_memory ? std::min(out->total_memory, p.total_memory)
+                                                               : out->total_memory + p.total_memory;
   }
 }
 
 modnn_status bufferAlloc(void* ctx, uint64_t va, uint64_t size, modnn_buffer** out) {
   std::shared_lock<std::shared_mutex> members(group(ctx)->members);
   Group* g = group(ctx);
-  auto* b = new (std::nothrow) GroupBuffer{va, size, std::vector<modnn_buffer*>(g->devs.size(), nullptr)};
+  auto* b = new (std::nothrow) GroupBuffer{va, size, {}, {}, {}, false};
   if (!b) return MODNN_ERR_OUT_OF_MEMORY;
-  for (size_t i = 0; i < g->devs.size(); ++i) {
-    modnn_status st = g->devs[i].iface->buffer_alloc(g->devs[i].ctx, va, size, &b->parts[i]);
-    if (st != MODNN_OK) {
-      for (size_t j = 0; j < i; ++j) g->devs[j].iface->buffer_free(g->devs[j].ctx, b->parts[j]);
-      delete b;
-      return st;
-    }
+  std::lock_guard<std::mutex> exec(g->exec_mu);
+  if (modnn_status st = allocateParts(g, b); st != MODNN_OK) {
+    delete b;
+    return st;
   }
   std::lock_guard<std::mutex> lock(g->mu);
   g->buffers[va] = b;
@@ -56,48 +69,29 @@ void bufferFree(void* ctx, modnn_buffer* buf) {
   std::shared_lock<std::shared_mutex> members(group(ctx)->members);
   Group* g = group(ctx);
   GroupBuffer* b = gbuf(buf);
+  std::lock_guard<std::mutex> exec(g->exec_mu);
+  g->stale.erase(b);
   {
-    std::lock_guard<std::mutex> exec(g->exec_mu);
-    g->stale.erase(b);
     std::lock_guard<std::mutex> lock(g->mu);
     g->buffers.erase(b->va);
   }
-  for (size_t i = 0; i < g->devs.size(); ++i) g->devs[i].iface->buffer_free(g->devs[i].ctx, b->parts[i]);
+  freeParts(g, b);
   delete b;
 }
 
-// Host writes and fills reach every member: the bytes are current everywhere.
+// Host writes and fills reach every member that holds the bytes (all of
+// them, but for a sharded buffer): the bytes are current there.
 modnn_status bufferWrite(void* ctx, modnn_buffer* dst, uint64_t off, const void* src, uint64_t n) {
   Group* g = group(ctx);
   std::shared_lock<std::shared_mutex> members(g->members);
   std::lock_guard<std::mutex> exec(g->exec_mu);
-  modnn_status st = eachInTurn(g, [&](int i, const modnn_device& d) {
-    return d.iface->buffer_write(d.ctx, gbuf(dst)->parts[size_t(i)], off, src, n);
+  GroupBuffer* b = gbuf(dst);
+  modnn_status st = eachHolder(g, b, off, off + n, [&](int i, uint64_t lo, uint64_t hi) {
+    const modnn_device& d = g->devs[size_t(i)];
+    return d.iface->buffer_write(d.ctx, b->parts[size_t(i)], partOffset(b, i, lo),
+                                 static_cast<const uint8_t*>(src) + (lo - off), hi - lo);
   });
-  if (st == MODNN_OK) markEverywhere(g, {{gbuf(dst)->va + off, n}});
-  return st;
-}
-
-// Read from member 0, once it holds the current bytes.
-modnn_status bufferRead(void* ctx, modnn_buffer* src, uint64_t off, void* dst, uint64_t n) {
-  Group* g = group(ctx);
-  std::shared_lock<std::shared_mutex> members(g->members);
-  std::lock_guard<std::mutex> exec(g->exec_mu);
-  if (modnn_status st = pullTo(g, 0, {{gbuf(src)->va + off, n}}); st != MODNN_OK) return st;
-  const modnn_device& d = g->devs[0];
-  return d.iface->buffer_read(d.ctx, gbuf(src)->parts[0], off, dst, n);
-}
-
-// Every member copies its own bytes: the copy is current where the source was.
-modnn_status bufferCopy(void* ctx, modnn_buffer* dst, uint64_t doff, modnn_buffer* src, uint64_t soff, uint64_t n) {
-  Group* g = group(ctx);
-  std::shared_lock<std::shared_mutex> members(g->members);
-  std::lock_guard<std::mutex> exec(g->exec_mu);
-  ValidityMap source = gbuf(src)->current;  // before the copy: dst may be src
-  modnn_status st = eachInTurn(g, [&](int i, const modnn_device& d) {
-    return d.iface->buffer_copy(d.ctx, gbuf(dst)->parts[size_t(i)], doff, gbuf(src)->parts[size_t(i)], soff, n);
-  });
-  if (st == MODNN_OK) markCopied(g, gbuf(dst), doff, source, soff, n);
+  if (st == MODNN_OK) markHeld(g, b, off, off + n);
   return st;
 }
 
@@ -105,11 +99,99 @@ modnn_status bufferFill(void* ctx, modnn_buffer* dst, uint64_t off, uint64_t cou
   Group* g = group(ctx);
   std::shared_lock<std::shared_mutex> members(g->members);
   std::lock_guard<std::mutex> exec(g->exec_mu);
-  modnn_status st = eachInTurn(g, [&](int i, const modnn_device& d) {
-    return d.iface->buffer_fill(d.ctx, gbuf(dst)->parts[size_t(i)], off, count, value, elem);
+  GroupBuffer* b = gbuf(dst);
+  // A member's part of a sharded buffer starts on an element (windows are page-aligned).
+  modnn_status st = eachHolder(g, b, off, off + count * elem, [&](int i, uint64_t lo, uint64_t hi) {
+    const modnn_device& d = g->devs[size_t(i)];
+    return d.iface->buffer_fill(d.ctx, b->parts[size_t(i)], partOffset(b, i, lo), (hi - lo) / elem, value, elem);
   });
-  if (st == MODNN_OK) markEverywhere(g, {{gbuf(dst)->va + off, count * elem}});
+  if (st == MODNN_OK) markHeld(g, b, off, off + count * elem);
   return st;
+}
+
+// Each piece from a member that holds its current bytes: nothing moves between members.
+modnn_status bufferRead(void* ctx, modnn_buffer* src, uint64_t off, void* dst, uint64_t n) {
+  Group* g = group(ctx);
+  std::shared_lock<std::shared_mutex> members(g->members);
+  std::lock_guard<std::mutex> exec(g->exec_mu);
+  GroupBuffer* b = gbuf(src);
+  auto read = [&](int i, uint64_t lo, uint64_t hi) {
+    const modnn_device& d = g->devs[size_t(i)];
+    return d.iface->buffer_read(d.ctx, b->parts[size_t(i)], partOffset(b, i, lo), static_cast<uint8_t*>(dst) + (lo - off),
+                                hi - lo);
+  };
+  uint64_t at = off;
+  for (const ValidityMap::Piece& p : b->current.stale(off, off + n)) {
+    if (at < p.lo)
+      if (modnn_status st = read(0, at, p.lo); st != MODNN_OK) return st;  // current everywhere
+    if (modnn_status st = read(__builtin_ctzll(p.current), p.lo, p.hi); st != MODNN_OK) return st;
+    at = p.hi;
+  }
+  return at < off + n ? read(0, at, off + n) : MODNN_OK;
+}
+
+// Every member copies the bytes it holds current (of the source) where it
+// also holds the destination: the copy is current where the source was.
+// Bytes whose holders of the source hold none of the destination (sharded
+// buffers) go from one of them to a member that does.
+modnn_status bufferCopy(void* ctx, modnn_buffer* dst, uint64_t doff, modnn_buffer* src, uint64_t soff, uint64_t n) {
+  Group* g = group(ctx);
+  std::shared_lock<std::shared_mutex> members(g->members);
+  std::lock_guard<std::mutex> exec(g->exec_mu);
+  GroupBuffer *d = gbuf(dst), *s = gbuf(src);
+  const ValidityMap::Mask all = everyone(g);
+  const std::vector<ValidityMap::Piece> pieces = s->current.stale(soff, soff + n);  // before the copy: dst may be src
+  // Cut where the source's placement or the destination's holders change.
+  std::vector<uint64_t> cuts{soff, soff + n};
+  for (const ValidityMap::Piece& p : pieces) cuts.insert(cuts.end(), {p.lo, p.hi});
+  for (const Window& w : d->windows)
+    for (uint64_t c : {w.lo, w.hi})
+      if (c > doff && c < doff + n) cuts.push_back(c - doff + soff);
+  std::sort(cuts.begin(), cuts.end());
+  cuts.erase(std::unique(cuts.begin(), cuts.end()), cuts.end());
+  struct Copied {
+    uint64_t lo, hi;  // in dst
+    ValidityMap::Mask on;
+  };
+  std::vector<Copied> copied;
+  size_t next = 0;
+  for (size_t k = 0; k + 1 < cuts.size(); ++k) {
+    uint64_t lo = cuts[k], hi = cuts[k + 1], dlo = doff + (lo - soff), dhi = doff + (hi - soff);
+    while (next < pieces.size() && pieces[next].hi <= lo) ++next;
+    ValidityMap::Mask current = next < pieces.size() && pieces[next].lo <= lo ? pieces[next].current : all;
+    ValidityMap::Mask holding = 0;
+    for (size_t i = 0; i < g->devs.size(); ++i)
+      if (holds(d, int(i), dlo, dhi)) holding |= ValidityMap::Mask(1) << i;
+    ValidityMap::Mask on = current & holding;
+    modnn_status st = MODNN_OK;
+    for (size_t i = 0; i < g->devs.size() && st == MODNN_OK; ++i) {
+      if (!(on >> i & 1)) continue;
+      const modnn_device& dev = g->devs[i];
+      st = dev.iface->buffer_copy(dev.ctx, d->parts[i], partOffset(d, int(i), dlo), s->parts[i],
+                                  partOffset(s, int(i), lo), hi - lo);
+    }
+    if (!on && st == MODNN_OK) {
+      int from = __builtin_ctzll(current), to = holding ? __builtin_ctzll(holding) : from;
+      if (!holding) st = hold(g, d, to, dlo, dhi);
+      g->bytes_moved += hi - lo;
+      if (st == MODNN_OK)
+        st = copyBuffer(g->devs[size_t(from)], s->parts[size_t(from)], partOffset(s, from, lo), g->devs[size_t(to)],
+                        d->parts[size_t(to)], partOffset(d, to, dlo), hi - lo, true);
+      on = ValidityMap::Mask(1) << to;
+    }
+    if (st != MODNN_OK) return st;
+    copied.push_back({dlo, dhi, on});
+  }
+  for (const Copied& c : copied)
+    if (c.on == all)
+      d->current.setAll(c.lo, c.hi);
+    else
+      d->current.setOnly(c.lo, c.hi, c.on, all);
+  if (d->current.empty())
+    g->stale.erase(d);
+  else
+    g->stale.insert(d);
+  return MODNN_OK;
 }
 
 modnn_status synchronize(void* ctx) {
@@ -302,7 +384,8 @@ modnn_status join(Group* g, const modnn_device& d, size_t source, std::vector<mo
 
 void leave(Group* g, size_t i) {
   const modnn_device& d = g->devs[i];
-  for (auto& [va, b] : g->buffers) d.iface->buffer_free(d.ctx, b->parts[i]);
+  for (auto& [va, b] : g->buffers)
+    if (b->parts[i]) d.iface->buffer_free(d.ctx, b->parts[i]);
   for (GroupModule* m : g->modules)
     if (d.iface->module_unload) d.iface->module_unload(d.ctx, m->parts[i]);
 }
@@ -347,6 +430,12 @@ void followLease(Group* g) {
         if (source == SIZE_MAX) source = i;
       }
   std::lock_guard<std::mutex> exec(g->exec_mu);
+  if (anySharded(g)) {
+    // A joining member would need a copy of everything, and a leaving one
+    // may hold the only copy of its share, on members without room for it.
+    log().error("the virtual device's memory is sharded across its devices: it keeps its {} device(s)", g->devs.size());
+    return;
+  }
   // Sharded bytes first become current everywhere: a new member copies one
   // member's memory, and a leaving member may hold the only current copy.
   if (modnn_status st = pullAll(g); st != MODNN_OK) {
@@ -388,10 +477,14 @@ void followLease(Group* g) {
     }
   }
   size_t k = 0;
-  for (auto& [va, b] : g->buffers) b->parts = std::move(buffer_parts[k++]);
+  for (auto& [va, b] : g->buffers) {
+    b->parts = std::move(buffer_parts[k++]);
+    b->windows.assign(b->parts.size(), Window{0, b->size});
+  }
   k = 0;
   for (GroupModule* m : g->modules) m->parts = std::move(module_parts[k++]);
   g->devs = std::move(members_next);
+  measureMemory(g);
   g->crew = std::make_unique<Crew>(int(g->devs.size()));
   g->block_ranges = membersRunBlockRanges(g->devs);
   g->devs[0].iface->lease_confirm(g->devs[0].ctx);
@@ -487,6 +580,14 @@ uint64_t groupBytesMoved(const modnn_device& device) {
   return isGroup(device) ? group(device.ctx)->bytes_moved.load() : 0;
 }
 
+uint64_t groupMemberMemory(const modnn_device& device) {
+  if (!isGroup(device)) return 0;
+  Group* g = group(device.ctx);
+  std::shared_lock<std::shared_mutex> members(g->members);
+  std::lock_guard<std::mutex> exec(g->exec_mu);
+  return *std::min_element(g->capacity.begin(), g->capacity.end());
+}
+
 int groupSize(const modnn_device& device) {
   if (!isGroup(device)) return 0;
   std::shared_lock<std::shared_mutex> members(group(device.ctx)->members);
@@ -515,12 +616,14 @@ modnn_status copyBetweenMembers(const modnn_device& device, int from, int to, ui
   return st != MODNN_OK ? st : g->devs[size_t(to)].iface->synchronize(g->devs[size_t(to)].ctx);
 }
 
-modnn_device makeDeviceGroup(std::vector<modnn_device> devices) {
+modnn_device makeDeviceGroup(std::vector<modnn_device> devices, bool shard_memory) {
   auto* g = new Group();
+  g->shard_memory = shard_memory;
   keepAtMost(&devices, kMaxMembers);
   g->devs = std::move(devices);
   g->props.struct_size = sizeof g->props;
   g->devs[0].iface->get_props(g->devs[0].ctx, &g->props);
+  measureMemory(g);
   g->crew = std::make_unique<Crew>(int(g->devs.size()));
   g->block_ranges = membersRunBlockRanges(g->devs);
   return modnn_device{devicesTimeEvents(g) ? &kGroup : &kGroupUntimed, g};

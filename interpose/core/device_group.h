@@ -22,7 +22,11 @@ namespace moai {
 
 // Takes ownership of `devices` (N >= 1, all of one backend). Leased devices
 // that a scheduler may resize are followed at each flush (lease_devices).
-modnn_device makeDeviceGroup(std::vector<modnn_device> devices);
+// `shard_memory`: a buffer no member has room to copy is sharded across them,
+// and the group's memory is the sum of theirs; otherwise (offload, which
+// makes room by evicting whole allocations) every buffer is copied on every
+// member, and the group's memory is the smallest member's.
+modnn_device makeDeviceGroup(std::vector<modnn_device> devices, bool shard_memory = true);
 
 // How the group runs an op: `ways` shares (1: whole on every member; 0: the
 // group's cost model decides), and for a GEMM whether each share is a slice
@@ -40,6 +44,7 @@ struct GroupSplit {
 // split), and a copy of [va, va + size) from member `from` to member `to`
 // (start-up link measurements).
 int groupSize(const modnn_device& device);
+uint64_t groupMemberMemory(const modnn_device& device);  // the smallest member's memory
 bool groupSplitsK(const modnn_device& device);
 uint64_t groupBytesMoved(const modnn_device& device);
 

@@ -95,8 +95,9 @@ modnn_status reduceScatterColumns(Group* g, int ways, const Matrix& m) {
       if (j0 == j1) return MODNN_OK;
       uint64_t bytes = modnn_matrix_bytes(m.rows, j1 - j0, m.ld, es);
       g->bytes_moved += bytes;
-      modnn_status st = copyBuffer(g->devs[size_t(from)], b->parts[size_t(from)], off + uint64_t(j0 * m.ld) * es, d,
-                                   g->scratch.parts[size_t(r)], 0, bytes, true);
+      modnn_status st = copyBuffer(g->devs[size_t(from)], b->parts[size_t(from)],
+                                   partOffset(b, from, off + uint64_t(j0 * m.ld) * es), d, g->scratch.parts[size_t(r)],
+                                   0, bytes, true);
       modnn_op add = addOp(m, j0, j1, g->scratch.va);
       return st != MODNN_OK ? st : d.iface->run_op(d.ctx, &add);
     };

@@ -46,8 +46,9 @@ modnn_status copyAcross(Group* g, int from, int to, uint64_t va, uint64_t size, 
   uint64_t off = 0;
   GroupBuffer* b = findBuffer(g, va, size, &off);
   if (!b) return MODNN_ERR_ILLEGAL_ADDRESS;
-  return copyBuffer(g->devs[size_t(from)], b->parts[size_t(from)], off, g->devs[size_t(to)], b->parts[size_t(to)],
-                    off, size, queued);
+  if (!holds(b, from, off, off + size) || !holds(b, to, off, off + size)) return MODNN_ERR_ILLEGAL_ADDRESS;
+  return copyBuffer(g->devs[size_t(from)], b->parts[size_t(from)], partOffset(b, from, off), g->devs[size_t(to)],
+                    b->parts[size_t(to)], partOffset(b, to, off), size, queued);
 }
 
 ValidityMap::Mask everyone(const Group* g) {
@@ -57,36 +58,26 @@ ValidityMap::Mask everyone(const Group* g) {
 
 namespace {
 
-// fn(buffer, lo, hi) for each buffer [va, va + size) overlaps, offsets in it.
-template <typename Fn>
-void eachBuffer(Group* g, uint64_t va, uint64_t size, Fn&& fn) {
-  std::vector<GroupBuffer*> hit;
-  {
-    std::lock_guard<std::mutex> lock(g->mu);
-    auto it = g->buffers.upper_bound(va);
-    if (it != g->buffers.begin()) --it;
-    for (; it != g->buffers.end() && it->first < va + size; ++it)
-      if (it->second->va + it->second->size > va) hit.push_back(it->second);
-  }
-  for (GroupBuffer* b : hit) {
-    uint64_t lo = std::max(va, b->va) - b->va, hi = std::min(va + size, b->va + b->size) - b->va;
-    if (lo < hi) fn(b, lo, hi);
-  }
-}
-
 struct Pull {
   GroupBuffer* buffer;
   uint64_t lo, hi;
   int from, to;
 };
 
-// What member `to` lacks of `ranges`, taken from the lowest member that has it.
-void plan(Group* g, int to, const Ranges& ranges, std::vector<Pull>* out) {
+// What member `to` lacks of `ranges`, taken from the lowest member that has
+// it, after giving `to` room for them (`grow`; else it gets only what it
+// has room for already).
+modnn_status plan(Group* g, int to, const Ranges& ranges, std::vector<Pull>* out, bool grow = true) {
+  modnn_status st = MODNN_OK;
   for (auto [va, size] : ranges)
     eachBuffer(g, va, size, [&](GroupBuffer* b, uint64_t lo, uint64_t hi) {
+      if (st != MODNN_OK) return;
+      if (grow) st = hold(g, b, to, lo, hi);
+      if (st != MODNN_OK || !holds(b, to, lo, hi)) return;
       for (const ValidityMap::Piece& p : b->current.stale(lo, hi))
         if (!(p.current >> to & 1)) out->push_back({b, p.lo, p.hi, __builtin_ctzll(p.current), to});
     });
+  return st;
 }
 
 // Is [lo, hi) of `b` current on member `m`?
@@ -112,7 +103,9 @@ modnn_status run(Group* g, std::vector<Pull> pulls) {
   for (const Pull& p : pulls) {
     Pull* last = merged.empty() ? nullptr : &merged.back();
     bool same = last && last->to == p.to && last->buffer == p.buffer && last->from == p.from;
-    if (same && (p.lo <= last->hi || (p.lo - last->hi <= max_gap && currentOn(p.buffer, last->hi, p.lo, p.from))))
+    bool gap_ok = same && p.lo - last->hi <= max_gap && currentOn(p.buffer, last->hi, p.lo, p.from) &&
+                  holds(p.buffer, p.to, last->hi, p.lo);
+    if (same && (p.lo <= last->hi || gap_ok))
       last->hi = std::max(last->hi, p.hi);
     else
       merged.push_back(p);
@@ -121,8 +114,9 @@ modnn_status run(Group* g, std::vector<Pull> pulls) {
   // needs it on the receiver's stream, and nobody waits here.
   auto copy = [&](const Pull& p) {
     g->bytes_moved += p.hi - p.lo;
-    return copyBuffer(g->devs[size_t(p.from)], p.buffer->parts[size_t(p.from)], p.lo, g->devs[size_t(p.to)],
-                      p.buffer->parts[size_t(p.to)], p.lo, p.hi - p.lo, true);
+    return copyBuffer(g->devs[size_t(p.from)], p.buffer->parts[size_t(p.from)], partOffset(p.buffer, p.from, p.lo),
+                      g->devs[size_t(p.to)], p.buffer->parts[size_t(p.to)], partOffset(p.buffer, p.to, p.lo),
+                      p.hi - p.lo, true);
   };
   bool host_memory = true;
   for (auto& d : g->devs) host_memory = host_memory && d.iface->buffer_host_pointer;
@@ -156,14 +150,15 @@ modnn_status run(Group* g, std::vector<Pull> pulls) {
 modnn_status pullTo(Group* g, int to, const Ranges& ranges) {
   if (g->stale.empty()) return MODNN_OK;
   std::vector<Pull> pulls;
-  plan(g, to, ranges, &pulls);
+  if (modnn_status st = plan(g, to, ranges, &pulls); st != MODNN_OK) return st;
   return run(g, std::move(pulls));
 }
 
-modnn_status pullEverywhere(Group* g, const Ranges& ranges) {
+modnn_status pullEverywhere(Group* g, const Ranges& ranges, bool grow) {
   if (g->stale.empty()) return MODNN_OK;
   std::vector<Pull> pulls;
-  for (int i = 0; i < int(g->devs.size()); ++i) plan(g, i, ranges, &pulls);
+  for (int i = 0; i < int(g->devs.size()); ++i)
+    if (modnn_status st = plan(g, i, ranges, &pulls, grow); st != MODNN_OK) return st;
   return run(g, std::move(pulls));
 }
 
@@ -172,26 +167,6 @@ modnn_status pullAll(Group* g) {
   Ranges everything;
   for (GroupBuffer* b : g->stale) everything.emplace_back(b->va, b->size);
   return pullEverywhere(g, everything);
-}
-
-void markEverywhere(Group* g, const Ranges& ranges) {
-  if (g->stale.empty()) return;
-  for (auto [va, size] : ranges)
-    eachBuffer(g, va, size, [&](GroupBuffer* b, uint64_t lo, uint64_t hi) {
-      b->current.setAll(lo, hi);
-      if (b->current.empty()) g->stale.erase(b);
-    });
-}
-
-void markCopied(Group* g, GroupBuffer* dst, uint64_t doff, const ValidityMap& src, uint64_t soff, uint64_t n) {
-  std::vector<ValidityMap::Piece> pieces = src.stale(soff, soff + n);
-  dst->current.setAll(doff, doff + n);
-  ValidityMap::Mask all = everyone(g);
-  for (const ValidityMap::Piece& p : pieces) dst->current.setOnly(doff + (p.lo - soff), doff + (p.hi - soff), p.current, all);
-  if (dst->current.empty())
-    g->stale.erase(dst);
-  else
-    g->stale.insert(dst);
 }
 
 // Shares written in more pieces than this are gathered at once (runShares).
@@ -215,6 +190,17 @@ modnn_status runOnMembers(Group* g, const std::function<modnn_status(int, const 
 
 modnn_status runEverywhere(Group* g, const std::optional<Ranges>& touched,
                            const std::function<modnn_status(int, const modnn_device&)>& fn) {
+  // With sharded memory, every member holding all an op touches could run
+  // out of room: the op runs on member 0 alone, what it touched current there.
+  bool sharded = false;
+  if (touched)
+    for (auto [va, size] : *touched)
+      eachBuffer(g, va, size, [&](GroupBuffer* b, uint64_t, uint64_t) { sharded = sharded || b->sharded; });
+  if (sharded) {
+    std::vector<Share> alone(1);
+    alone[0].touches = alone[0].writes = *touched;
+    return runShares(g, alone, fn);
+  }
   modnn_status st = touched ? pullEverywhere(g, *touched) : pullAll(g);
   return st != MODNN_OK ? st : runOnMembers(g, fn);
 }
@@ -223,8 +209,18 @@ modnn_status runShares(Group* g, const std::vector<Share>& shares,
                        const std::function<modnn_status(int, const modnn_device&)>& fn,
                        const std::function<modnn_status()>& combine) {
   std::vector<Pull> pulls;
-  if (!g->stale.empty())
-    for (size_t i = 0; i < shares.size(); ++i) plan(g, int(i), shares[i].touches, &pulls);
+  for (size_t i = 0; i < shares.size(); ++i) {
+    for (const Ranges* r : {&shares[i].writes, &shares[i].holds})
+      for (auto [va, size] : *r) {
+        modnn_status st = MODNN_OK;
+        eachBuffer(g, va, size, [&](GroupBuffer* b, uint64_t lo, uint64_t hi) {
+          if (st == MODNN_OK) st = hold(g, b, int(i), lo, hi);
+        });
+        if (st != MODNN_OK) return st;
+      }
+    if (!g->stale.empty())
+      if (modnn_status st = plan(g, int(i), shares[i].touches, &pulls); st != MODNN_OK) return st;
+  }
   if (modnn_status st = run(g, std::move(pulls)); st != MODNN_OK) return st;
   modnn_status st = runOnMembers(g, [&](int i, const modnn_device& d) {
     return size_t(i) < shares.size() ? fn(i, d) : MODNN_OK;
@@ -253,7 +249,8 @@ modnn_status runShares(Group* g, const std::vector<Share>& shares,
     const char* e = std::getenv("MOAI_GATHER");
     return e && std::strcmp(e, "eager") == 0;
   }();
-  return eager || fragmented ? pullEverywhere(g, written) : MODNN_OK;
+  // Only to members with room for them already: gathering must not unshard memory.
+  return eager || fragmented ? pullEverywhere(g, written, false) : MODNN_OK;
 }
 
 }  // namespace moai::group_impl

@@ -223,6 +223,7 @@ modnn_status runSplitGemmK(Group* g, const modnn_gemm& gemm, int ways) {
     auto [j0, j1] = columnsOf(d, i, ways);
     share.writes.emplace_back(gemm.d + uint64_t(j0 * gemm.ldd) * es, modnn_matrix_bytes(gemm.m, j1 - j0, gemm.ldd, es));
     if (gemm.ldd > gemm.m) share.touches.push_back(share.writes.back());
+    share.holds.emplace_back(gemm.d, modnn_matrix_bytes(gemm.m, gemm.n, gemm.ldd, es));  // its partial sum
   }
   return runShares(
       g, shares, [&](int i, const modnn_device& dev) { return dev.iface->run_op(dev.ctx, &parts[size_t(i)]); },
@@ -305,6 +306,12 @@ modnn_status launchWays(Group* g, const modnn_kernel_launch& l, int ways,
     ways = int(std::min<uint64_t>({uint64_t(ways), uint64_t(n), f->blocks}));
   else
     ways = kernelSplitWays(g, *f, n);
+  if (f && ways == 1 && f->reads_known && f->blocks > 1) {
+    // Memory is a hard limit: a launch that member 0 has no room for whole is split.
+    Ranges touched = rangesRead(*f, 0, f->blocks), written = rangesWritten(*f, 0, f->blocks);
+    touched.insert(touched.end(), written.begin(), written.end());
+    if (!fitsOn(g, 0, touched)) ways = int(std::min<uint64_t>(uint64_t(n), f->blocks));
+  }
   if (out_ways) *out_ways = ways;
   auto mine = [&](int i) {
     modnn_kernel_launch k{};
@@ -402,6 +409,13 @@ modnn_status runSplitBlas(Group* g, const modnn_blas& b, int ways) {
   return runOpShares(g, std::move(shares), parts);
 }
 
+// Has member 0 room for all `op` touches (run whole on a group whose memory
+// is sharded, it runs there alone)?
+bool fitsWhole(Group* g, const modnn_op& op) {
+  std::optional<Ranges> touched = touchedBy(op);
+  return !touched || fitsOn(g, 0, *touched);
+}
+
 // `split.ways` 0: the group's own cost model decides a GEMM's or vector op's split.
 modnn_status runOpWays(Group* g, const modnn_op* op, GroupSplit split, GroupSplit* used) {
   std::shared_lock<std::shared_mutex> members(g->members);
@@ -417,17 +431,21 @@ modnn_status runOpWays(Group* g, const modnn_op* op, GroupSplit split, GroupSpli
                : gemmBatchSplittable(gm)  ? int(std::min<int64_t>(n, gm.batch))
                                           : 1;
     ways = ways > 0 ? std::min(ways, most) : gemmSplitWays(g, gm, most);
+    Ranges whole_d{{gm.d, modnn_matrix_bytes(gm.m, gm.n, gm.ldd, modnn_dtype_size(gm.d_type))}};
+    for (int i = 0; by_k && i < ways; ++i) by_k = fitsOn(g, i, whole_d);  // each member's partial sum is all of D
     if (by_k && ways > 1 && reserveScratch(g, ways, Matrix{gm.d, gm.m, gm.n, gm.ldd, gm.d_type}) != MODNN_OK) {
       log().debug("a GEMM splits by columns instead of K: no memory for the reduction");
       by_k = false;
       most = gemmColumnSplittable(gm) ? int(std::min<int64_t>(n, gm.n)) : 1;
       ways = std::min(ways, most);
     }
+    if (ways <= 1 && most > 1 && !fitsWhole(g, *op)) ways = most;
     if (used) *used = GroupSplit{std::max(ways, 1), by_k && ways > 1};
     if (ways > 1) return by_k ? runSplitGemmK(g, gm, ways) : runSplitGemm(g, gm, ways);
   } else if (op->kind == MODNN_OP_BLAS && blasSplittable(op->u.blas) && n > 1) {
     int most = int(std::min<int64_t>(n, op->u.blas.n));
     ways = ways > 0 ? std::min(ways, most) : blasSplitWays(g, op->u.blas, n);
+    if (ways <= 1 && !fitsWhole(g, *op)) ways = most;
     if (used) *used = GroupSplit{std::max(ways, 1), false};
     if (ways > 1) return runSplitBlas(g, op->u.blas, ways);
   }

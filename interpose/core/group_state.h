@@ -3,6 +3,7 @@
 // current bytes of what, and the copies that bring them where an op runs)
 // and group_splits.cpp (GEMMs, vector ops and kernels split across members).
 #pragma once
+#include <algorithm>
 #include <atomic>
 #include <condition_variable>
 #include <functional>
@@ -88,10 +89,20 @@ class Crew {
   bool stop_ = false;
 };
 
+// The bytes [lo, hi) of a buffer that a member holds (group_memory.cpp).
+struct Window {
+  uint64_t lo = 0, hi = 0;
+};
+
 struct GroupBuffer {
   uint64_t va, size;
-  std::vector<modnn_buffer*> parts;  // one per device
+  std::vector<modnn_buffer*> parts;  // one per device (null: it holds none of it)
   ValidityMap current;               // which members hold its current bytes (guarded by Group::exec_mu)
+  // What each member holds: all of it while every member has room for a
+  // copy; else, from allocation on, its 1/N share of the bytes, growing as
+  // ops need more there. Bytes are current only on members that hold them.
+  std::vector<Window> windows;
+  bool sharded = false;
 };
 
 // The module's image is kept (copied), for devices that join later.
@@ -129,6 +140,8 @@ struct Group {
   std::mutex exec_mu;
   std::set<GroupBuffer*> stale;        // buffers not current on every member
   std::atomic<uint64_t> bytes_moved{0};  // between members, for the plan report
+  bool shard_memory = true;               // makeDeviceGroup
+  std::vector<uint64_t> capacity, held;  // per member: its memory, and the bytes its parts take (guarded by exec_mu)
   // Where members receive chunks of a reduction: one buffer each, at an
   // address no client buffer can have (guarded by exec_mu): past the client's
   // part of the members' address range, or where they take any address, in
@@ -168,6 +181,59 @@ modnn_status eachInTurn(Group* g, Fn&& fn) {
   return first;
 }
 
+// fn(buffer, lo, hi) for each buffer [va, va + size) overlaps, offsets in it.
+template <typename Fn>
+void eachBuffer(Group* g, uint64_t va, uint64_t size, Fn&& fn) {
+  std::vector<GroupBuffer*> hit;
+  {
+    std::lock_guard<std::mutex> lock(g->mu);
+    auto it = g->buffers.upper_bound(va);
+    if (it != g->buffers.begin()) --it;
+    for (; it != g->buffers.end() && it->first < va + size; ++it)
+      if (it->second->va + it->second->size > va) hit.push_back(it->second);
+  }
+  for (GroupBuffer* b : hit) {
+    uint64_t lo = std::max(va, b->va) - b->va, hi = std::min(va + size, b->va + b->size) - b->va;
+    if (lo < hi) fn(b, lo, hi);
+  }
+}
+
+// ---- memory (group_memory.cpp) -------------------------------------------
+// Callers hold `members` (shared) and `exec_mu`.
+
+// Gives `b` its parts: a copy on every member while each has room, else a
+// window of its 1/N share on each (the virtual device's memory is the sum of
+// its members'). Sharded bytes start current on the member holding them.
+modnn_status allocateParts(Group* g, GroupBuffer* b);
+void freeParts(Group* g, GroupBuffer* b);
+inline bool holds(const GroupBuffer* b, int i, uint64_t lo, uint64_t hi) {
+  const Window& w = b->windows[size_t(i)];
+  return b->parts[size_t(i)] && w.lo <= lo && hi <= w.hi;
+}
+// Where byte `off` of `b` is in member i's part.
+inline uint64_t partOffset(const GroupBuffer* b, int i, uint64_t off) { return off - b->windows[size_t(i)].lo; }
+// Member i holds [lo, hi) of `b` afterwards: its window grows (a new part,
+// the bytes it held copied over). MODNN_ERR_OUT_OF_MEMORY when it has no room.
+modnn_status hold(Group* g, GroupBuffer* b, int i, uint64_t lo, uint64_t hi);
+// [lo, hi) of `b` was just written on every member that holds it: current
+// there and nowhere else.
+void markHeld(Group* g, GroupBuffer* b, uint64_t lo, uint64_t hi);
+// Calls fn(i, lo, hi) for each member i with the part of [lo, hi) it holds.
+template <typename Fn>
+modnn_status eachHolder(Group* g, const GroupBuffer* b, uint64_t lo, uint64_t hi, Fn&& fn) {
+  modnn_status first = MODNN_OK;
+  for (size_t i = 0; i < g->devs.size(); ++i) {
+    uint64_t a = std::max(lo, b->windows[i].lo), z = std::min(hi, b->windows[i].hi);
+    if (!b->parts[i] || a >= z) continue;
+    modnn_status s = fn(int(i), a, z);
+    if (first == MODNN_OK) first = s;
+  }
+  return first;
+}
+bool anySharded(Group* g);
+// Has member i room to hold all of `ranges` (what it lacks of sharded buffers)?
+bool fitsOn(Group* g, int i, const Ranges& ranges);
+
 // ---- placement (group_placement.cpp) -------------------------------------
 // Ranges are client addresses; they may span several buffers or none.
 // Callers hold `members` (shared) and `exec_mu`.
@@ -181,17 +247,13 @@ modnn_status copyBuffer(const modnn_device& src, modnn_buffer* s, uint64_t soff,
                         modnn_buffer* d, uint64_t doff, uint64_t size, bool queued = false);
 // Copies [va, va + size) from member `from` to member `to` (no placement change).
 modnn_status copyAcross(Group* g, int from, int to, uint64_t va, uint64_t size, bool queued = false);
-// Brings member `to` (or every member) the current bytes of `ranges`.
+// Brings member `to` (or every member) the current bytes of `ranges`,
+// giving it room for them first (`grow` false: only members that hold them).
 modnn_status pullTo(Group* g, int to, const Ranges& ranges);
-modnn_status pullEverywhere(Group* g, const Ranges& ranges);
+modnn_status pullEverywhere(Group* g, const Ranges& ranges, bool grow = true);
 // Brings every member the current bytes of everything (before an op whose
 // reads are unknown, and before a resize copies a member's memory).
 modnn_status pullAll(Group* g);
-// Every member now holds the current bytes of `ranges` (they were written everywhere).
-void markEverywhere(Group* g, const Ranges& ranges);
-// Buffer `dst` at `doff` now holds what a buffer whose placement was `src`
-// held at `soff`, on the same members.
-void markCopied(Group* g, GroupBuffer* dst, uint64_t doff, const ValidityMap& src, uint64_t soff, uint64_t n);
 // The members of `g`, as a mask.
 ValidityMap::Mask everyone(const Group* g);
 
@@ -200,6 +262,7 @@ ValidityMap::Mask everyone(const Group* g);
 struct Share {
   Ranges touches;
   Ranges writes;
+  Ranges holds;  // also needs room for, but not the current bytes of (partial sums)
 };
 // Runs fn(i, member) on members i < shares.size(), each after it holds the
 // current bytes of its share's `touches`, then `combine` (if any: the

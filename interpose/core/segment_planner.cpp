@@ -152,9 +152,10 @@ std::unique_ptr<SegmentPlanner> SegmentPlanner::fromEnvironment(const modnn_devi
   o.split_override = split && (std::strcmp(split, "always") == 0 || std::strcmp(split, "never") == 0 ||
                                std::strcmp(split, "k") == 0);
   if (!o.report && o.record_path.empty() && o.devices < 2) return nullptr;
-  // One member's numbers: the group's memory is already the smallest member's.
+  // One member's numbers.
   modnn_device_props member = props;
   if (o.devices > 1) member.peak_flops_fp32 /= o.devices;
+  if (uint64_t m = groupMemberMemory(device)) member.total_memory = m;
   Calibration c = calibrate(device, member, vas);
   log().info("calibration: {}", describeCalibration(c));
   setGroupCosts(device, GroupCosts{c.kernel_rate, c.link.bandwidth, c.link.latency, c.op_overhead});
