@@ -57,6 +57,7 @@ modnn_status shard(Group* g, GroupBuffer* b) {
   }
   b->sharded = true;
   markHeld(g, b, 0, b->size);
+  log().debug("buffer of {} bytes sharded across {} devices to make room", b->size, n);
   return MODNN_OK;
 }
 
@@ -147,14 +148,29 @@ modnn_status hold(Group* g, GroupBuffer* b, int i, uint64_t lo, uint64_t hi) {
     log().error("device {} of the virtual device has no room for {} more bytes of a sharded buffer", i, more);
     return MODNN_ERR_OUT_OF_MEMORY;
   }
+  // Through host memory: the new part may start where the old one does,
+  // and a device keys its buffers by address, so the old one goes first.
+  std::vector<uint8_t> kept(was ? old.hi - old.lo : 0);
+  if (was)
+    if (modnn_status st = d.iface->buffer_read(d.ctx, was, 0, kept.data(), kept.size()); st != MODNN_OK) return st;
   modnn_buffer* part = nullptr;
-  modnn_status st = d.iface->buffer_alloc(d.ctx, b->va + w.lo, w.hi - w.lo, &part);
-  if (st == MODNN_OK && was) st = d.iface->buffer_copy(d.ctx, part, old.lo - w.lo, was, 0, old.hi - old.lo);
-  if (st != MODNN_OK) {
-    if (part) d.iface->buffer_free(d.ctx, part);
-    return st;
-  }
   if (was) d.iface->buffer_free(d.ctx, was);
+  b->parts[size_t(i)] = nullptr;
+  modnn_status st = d.iface->buffer_alloc(d.ctx, b->va + w.lo, w.hi - w.lo, &part);
+  if (st == MODNN_OK && was) st = d.iface->buffer_write(d.ctx, part, old.lo - w.lo, kept.data(), kept.size());
+  if (st != MODNN_OK) {
+    // The old part comes back where it was (its room was just freed).
+    if (part) d.iface->buffer_free(d.ctx, part);
+    part = nullptr;
+    if (was) st = d.iface->buffer_alloc(d.ctx, b->va + old.lo, old.hi - old.lo, &part);
+    if (part) d.iface->buffer_write(d.ctx, part, 0, kept.data(), kept.size());
+    b->parts[size_t(i)] = part;
+    if (!part) {
+      log().error("device {} of the virtual device lost its part of a buffer", i);
+      g->held[size_t(i)] -= old.hi - old.lo, b->windows[size_t(i)] = Window{};
+    }
+    return MODNN_ERR_OUT_OF_MEMORY;
+  }
   b->parts[size_t(i)] = part;
   b->windows[size_t(i)] = w;
   g->held[size_t(i)] += more;

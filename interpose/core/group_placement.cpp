@@ -191,14 +191,23 @@ modnn_status runOnMembers(Group* g, const std::function<modnn_status(int, const 
 modnn_status runEverywhere(Group* g, const std::optional<Ranges>& touched,
                            const std::function<modnn_status(int, const modnn_device&)>& fn) {
   // With sharded memory, every member holding all an op touches could run
-  // out of room: the op runs on member 0 alone, what it touched current there.
+  // out of room: the op runs on member 0 alone, what it touched (unknown:
+  // everything) current there.
   bool sharded = false;
   if (touched)
     for (auto [va, size] : *touched)
       eachBuffer(g, va, size, [&](GroupBuffer* b, uint64_t, uint64_t) { sharded = sharded || b->sharded; });
+  else
+    sharded = anySharded(g);
   if (sharded) {
     std::vector<Share> alone(1);
-    alone[0].touches = alone[0].writes = *touched;
+    if (touched) {
+      alone[0].touches = *touched;
+    } else {
+      std::lock_guard<std::mutex> lock(g->mu);
+      for (auto& [va, b] : g->buffers) alone[0].touches.emplace_back(va, b->size);
+    }
+    alone[0].writes = alone[0].touches;
     return runShares(g, alone, fn);
   }
   modnn_status st = touched ? pullEverywhere(g, *touched) : pullAll(g);

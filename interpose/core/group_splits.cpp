@@ -207,6 +207,17 @@ modnn_gemm kSliceOf(const modnn_gemm& g, int64_t k0, int64_t k1, bool first) {
   return p;
 }
 
+// Has each member room for its slices of A and B and a partial sum of all of D?
+bool kSplitFits(Group* g, const modnn_gemm& gemm, int ways) {
+  for (int i = 0; i < ways; ++i) {
+    Ranges need{{gemm.d, modnn_matrix_bytes(gemm.m, gemm.n, gemm.ldd, modnn_dtype_size(gemm.d_type))}};
+    for (const DeviceRange& r : opRanges(opOf(kSliceOf(gemm, gemm.k * i / ways, gemm.k * (i + 1) / ways, i == 0))))
+      need.emplace_back(r.va, r.bytes);
+    if (!fitsOn(g, i, need)) return false;
+  }
+  return true;
+}
+
 modnn_status runSplitGemmK(Group* g, const modnn_gemm& gemm, int ways) {
   const Matrix d{gemm.d, gemm.m, gemm.n, gemm.ldd, gemm.d_type};
   const size_t es = modnn_dtype_size(gemm.d_type);
@@ -431,8 +442,7 @@ modnn_status runOpWays(Group* g, const modnn_op* op, GroupSplit split, GroupSpli
                : gemmBatchSplittable(gm)  ? int(std::min<int64_t>(n, gm.batch))
                                           : 1;
     ways = ways > 0 ? std::min(ways, most) : gemmSplitWays(g, gm, most);
-    Ranges whole_d{{gm.d, modnn_matrix_bytes(gm.m, gm.n, gm.ldd, modnn_dtype_size(gm.d_type))}};
-    for (int i = 0; by_k && i < ways; ++i) by_k = fitsOn(g, i, whole_d);  // each member's partial sum is all of D
+    by_k = by_k && (ways < 2 || kSplitFits(g, gm, ways));
     if (by_k && ways > 1 && reserveScratch(g, ways, Matrix{gm.d, gm.m, gm.n, gm.ldd, gm.d_type}) != MODNN_OK) {
       log().debug("a GEMM splits by columns instead of K: no memory for the reduction");
       by_k = false;
