@@ -1,8 +1,10 @@
 // DeviceGroup: N devices behind the one virtual device the program sees.
 //
 // The group is itself a moDNN device (the same function table), so the
-// client runtime does not change with N. Every member allocates every buffer
-// and runs every operation, except GEMMs (split by output columns, batch
+// client runtime does not change with N. Every member holds a copy of every
+// buffer while each has room (past that, buffers are sharded: each member
+// holds a window of them, group_memory.cpp, and the group's memory is the
+// sum of its members') and runs every operation, except GEMMs (split by output columns, batch
 // entries, or K with the partial sums reduce-scattered over a ring of
 // members), AXPY/SCAL/SWAP (by ranges) and kernels whose PTX shows what each
 // block writes (kernel_footprint.h; by block ranges), which the plan or a
@@ -10,7 +12,8 @@
 // computed them; before each op a member pulls what the op touches and it
 // lacks (memcpy between CPU devices, worker->worker copies between remote
 // ones), and an op whose reads are unknown first makes everything current
-// everywhere (group_state.h, validity_map.h).
+// everywhere, or with sharded memory on member 0, where it then runs alone
+// (group_state.h, validity_map.h).
 #pragma once
 #include <memory>
 #include <vector>

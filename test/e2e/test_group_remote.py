@@ -12,7 +12,9 @@ adding them in stream order).
    share that produces it ran) or too late (after an op that reads it) fails
    them. The same runs with MOAI_PEER_COPY=sync (the client waits for each
    copy) must agree.
-2. kill -9 of either worker in the middle of a long run: the program gets a
+2. memory_aggregate on two workers of 64 MiB: a working set neither holds,
+   sharded across them (the virtual device reports 128 MiB).
+3. kill -9 of either worker in the middle of a long run: the program gets a
    CUDA error within 10 s and never hangs; the surviving worker stays up.
 Usage: test_group_remote.py BENCH_MLP APP..."""
 import os
@@ -25,6 +27,15 @@ from cluster import Cluster, fail
 
 bench_mlp, apps = sys.argv[1], sys.argv[2:]
 split = {"MOAI_DEVICES": 2, "MOAI_SPLIT": "always"}
+aggregate = [a for a in apps if os.path.basename(a) == "memory_aggregate"]
+apps = [a for a in apps if a not in aggregate]
+
+with Cluster(workers=2, memory="64M", heartbeat_timeout=10.0, client_timeout=30.0) as c:
+    for app in aggregate:
+        r = c.run(app, timeout=120, MOAI_DEVICES=2, MOAI_SPLIT=None)
+        if r.returncode != 0 or "128 MiB reported" not in r.stdout:
+            fail(f"memory_aggregate on 2 workers of 64 MiB: exit {r.returncode}\n{r.stdout[-2000:]}\n{r.stderr[-2000:]}")
+        print("ok memory_aggregate on 2 workers of 64 MiB: " + r.stdout.splitlines()[0])
 
 with Cluster(workers=2, heartbeat_timeout=10.0, client_timeout=30.0) as c:
     for app in apps:
