@@ -1,7 +1,9 @@
 #include "interpose/core/kernel_footprint.h"
 
 #include <algorithm>
+#include <climits>
 #include <cstring>
+#include <map>
 #include <numeric>
 #include <optional>
 
@@ -18,12 +20,16 @@ using modnn::ptx::Ty;
 
 // An integer register's value over the launch: c0 + ct*tid.x + cb*ctaid.x,
 // plus k*stride for some unknown k >= 0 when stride != 0 (a loop counter).
+// `bounded`: besides, w = ct*tid.x + k*stride (ct >= 0) is at most `span`,
+// which a branch on the value proved (j < cols in a loop over a row).
 // Every parameter is a known number, so so is every pointer argument.
 // Arithmetic wraps (uint64_t); 32-bit overflow of index arithmetic is not
 // modelled, as nvcc itself assumes it away for signed indices.
 struct Val {
   enum Kind : uint8_t { Bottom, Lin, Top } kind = Bottom;
   uint64_t c0 = 0, ct = 0, cb = 0, stride = 0;
+  bool bounded = false;
+  uint64_t span = 0;
 
   static Val top() { return Val{Top}; }
   static Val num(uint64_t v) { return Val{Lin, v}; }
@@ -32,6 +38,18 @@ struct Val {
 };
 
 uint64_t gcd0(uint64_t a, uint64_t b) { return std::gcd(a, b); }  // gcd(0, x) = x
+
+// The launch's last thread index in a block (the analysis is per launch, on one thread).
+thread_local uint64_t t_last_thread = 0;
+
+// The most w = ct*tid.x + k*stride can be: proved, or without a loop term
+// the last thread's; none when unknown (a loop, or threads running downwards).
+std::optional<uint64_t> spanOf(const Val& v) {
+  if (v.kind != Val::Lin) return std::nullopt;
+  if (v.bounded) return v.span;
+  if (v.stride == 0 && int64_t(v.ct) >= 0) return v.ct * t_last_thread;
+  return std::nullopt;
+}
 
 // Where control flow merges, a register holds one of the values reaching
 // it: the one that covers the other, if one does. Along a loop's back edge the smallest value covering both is a + k*g,
@@ -43,33 +61,73 @@ uint64_t gcd0(uint64_t a, uint64_t b) { return std::gcd(a, b); }  // gcd(0, x) =
 // Does `a` take every value `b` takes?
 bool covers(const Val& a, const Val& b) {
   if (a.kind != Val::Lin || b.kind != Val::Lin || a.ct != b.ct || a.cb != b.cb) return false;
-  if (a.stride == 0) return a == b;
   uint64_t d = b.c0 - a.c0;
-  return int64_t(d) >= 0 && d % a.stride == 0 && b.stride % a.stride == 0;
+  if (a.stride == 0 ? d != 0 || b.stride != 0 : int64_t(d) < 0 || d % a.stride != 0 || b.stride % a.stride != 0)
+    return false;
+  if (!a.bounded) return true;
+  std::optional<uint64_t> sb = spanOf(b);
+  return sb && int64_t(d) + int64_t(*sb) <= int64_t(a.span);
 }
 
 Val join(const Val& a, const Val& b, bool loop) {
   if (a.kind == Val::Bottom) return b;
   if (b.kind == Val::Bottom) return a;
-  if (covers(a, b)) return a;
-  if (covers(b, a)) return b;
+  bool ab = covers(a, b), ba = covers(b, a);
+  if (ab && ba) return b.bounded ? b : a;  // the same values: the one that says more
+  if (ab) return a;
+  if (ba) return b;
   if (!loop || a.kind == Val::Top || b.kind == Val::Top || a.ct != b.ct || a.cb != b.cb) return Val::top();
   const Val& lo = int64_t(a.c0 - b.c0) <= 0 ? a : b;
   const Val& hi = &lo == &a ? b : a;
   Val r = lo;
   r.stride = gcd0(gcd0(a.stride, b.stride), hi.c0 - lo.c0);
+  // Both bounded (or boundable): the larger of their ends.
+  std::optional<uint64_t> sa = spanOf(a), sb = spanOf(b);
+  r.bounded = (a.bounded || b.bounded) && sa && sb && int64_t(r.ct) >= 0;
+  if (r.bounded) {
+    int64_t end = std::max(int64_t(a.c0 - r.c0) + int64_t(*sa), int64_t(b.c0 - r.c0) + int64_t(*sb));
+    r.bounded = end >= 0;
+    r.span = r.bounded ? uint64_t(end) : 0;
+  }
   return r;
 }
 
 Val add(const Val& a, const Val& b) {
   if (a.kind != Val::Lin || b.kind != Val::Lin) return a.kind == Val::Bottom || b.kind == Val::Bottom ? Val{} : Val::top();
-  return Val{Val::Lin, a.c0 + b.c0, a.ct + b.ct, a.cb + b.cb, gcd0(a.stride, b.stride)};
+  Val r{Val::Lin, a.c0 + b.c0, a.ct + b.ct, a.cb + b.cb, gcd0(a.stride, b.stride)};
+  std::optional<uint64_t> sa = spanOf(a), sb = spanOf(b);
+  if ((a.bounded || b.bounded) && sa && sb) r.bounded = true, r.span = *sa + *sb;
+  return r;
 }
 
 Val scale(const Val& a, uint64_t m) {
   if (a.kind != Val::Lin) return a;
   if (a.stride && int64_t(m) < 0) return Val::top();  // k*stride*m would run downwards
-  return Val{Val::Lin, a.c0 * m, a.ct * m, a.cb * m, a.stride * m};
+  Val r{Val::Lin, a.c0 * m, a.ct * m, a.cb * m, a.stride * m};
+  if (a.bounded && int64_t(m) >= 0) r.bounded = true, r.span = a.span * m;
+  return r;
+}
+
+// What a branch proves of a register: x <= `most` where it is taken (or
+// where it is not, for `when_not`); x compared as signed or unsigned.
+struct Bound {
+  int reg = -1;
+  Val at;  // the register's value when compared: the bound holds while it keeps it
+  uint64_t most = 0;
+  bool is_signed = false;
+};
+
+// x = c0 + cb*ctaid + w with cb*ctaid >= 0 and w >= 0: x <= most gives
+// w <= most - c0. When that is negative no thread takes the path: nullopt.
+std::optional<Val> refine(const Val& x, uint64_t most, bool is_signed) {
+  std::optional<uint64_t> have = spanOf(x);
+  if (x.kind != Val::Lin || int64_t(x.ct) < 0 || int64_t(x.cb) < 0) return x;
+  if (is_signed ? int64_t(most) < int64_t(x.c0) : most < x.c0) return std::nullopt;
+  uint64_t w = most - x.c0;
+  Val r = x;
+  r.bounded = true;
+  r.span = have ? std::min(*have, w) : w;
+  return r;
 }
 
 Val mul(const Val& a, const Val& b) {
@@ -152,6 +210,7 @@ struct Store {
 class Analysis {
  public:
   Analysis(const Function& fn, const LaunchShape& launch) : fn_(fn), launch_(launch) {
+    t_last_thread = launch.block[0] ? launch.block[0] - 1 : 0;
     uint32_t off = 0;
     for (const auto& p : fn.params) {
       uint32_t align = std::max<uint32_t>(p.align, 1);
@@ -184,10 +243,13 @@ class Analysis {
       std::vector<Val> regs = in[b];
       if (!transfer(b, regs, false)) return false;
       reached[b] = true;
-      for (size_t s : successors(b)) {
+      std::vector<size_t> next = successors(b);
+      for (size_t s : next) {
         bool changed = false;
+        std::vector<Val> edge = regs;
+        if (!refineEdge(b, s, next, edge)) continue;
         for (size_t r = 0; r < regs.size(); ++r) {
-          Val j = join(in[s][r], regs[r], s <= b);
+          Val j = join(in[s][r], edge[r], s <= b);
           if (!(j == in[s][r])) in[s][r] = j, changed = true;
         }
         if ((changed || !entered[s]) && !queued[s]) work.push_back(s), queued[s] = entered[s] = true;
@@ -212,6 +274,71 @@ class Analysis {
   bool fail(std::string why, uint32_t line = 0) {
     if (why_.empty()) why_ = line ? why + " (PTX line " + std::to_string(line) + ")" : why;
     return false;
+  }
+
+  // Along the edge b -> s of a conditional branch on a comparison of a
+  // register with a number (setp in the same block), the register is
+  // bounded above where the comparison says so: a loop over a row stays in it.
+  // False: no thread takes the edge.
+  bool refineEdge(size_t b, size_t s, const std::vector<size_t>& next, std::vector<Val>& regs) const {
+    auto it = branch_bound_.find(b);
+    if (it == branch_bound_.end() || next.size() != 2 || next[0] == next[1]) return true;
+    const auto& [taken, falls] = it->second;
+    const EdgeFact& fact = s == next[0] ? taken : falls;
+    if (fact.never) return false;
+    const std::optional<Bound>& bound = fact.bound;
+    if (!bound || size_t(bound->reg) >= regs.size() || !(regs[size_t(bound->reg)] == bound->at)) return true;
+    std::optional<Val> r = refine(regs[size_t(bound->reg)], bound->most, bound->is_signed);
+    if (!r) return false;
+    regs[size_t(bound->reg)] = *r;
+    return true;
+  }
+
+  // setp.cmp.type p, a, b with one side a register and the other a number:
+  // the bounds on the register where p is true and where it is false; with
+  // two numbers (a null pointer argument), the way no thread goes.
+  void noteCompare(const Instr& in, const Opcode& op, const std::vector<Val>& regs) {
+    if (op.quals.size() != 2 || in.ops.size() != 3 || in.ops[0].kind != OpKind::Reg || in.ops[0].reg2 >= 0) return;
+    std::string_view cmp = op.quals[0];
+    Ty t = op.type();
+    if (!modnn::ptx::isInt(t)) return;
+    bool is_signed = modnn::ptx::isSigned(t);
+    if (cmp == "lo" || cmp == "ls" || cmp == "hi" || cmp == "hs") {
+      is_signed = false;
+      cmp = cmp == "lo" ? "lt" : cmp == "ls" ? "le" : cmp == "hi" ? "gt" : "ge";
+    }
+    Val a = eval(in.ops[1], regs), b = eval(in.ops[2], regs);
+    if (a.isNum() && b.isNum()) {
+      uint64_t x = fit(a, t).c0, y = fit(b, t).c0;
+      bool lt = is_signed ? int64_t(x) < int64_t(y) : x < y;
+      std::optional<bool> truth;
+      if (cmp == "eq") truth = x == y;
+      if (cmp == "ne") truth = x != y;
+      if (cmp == "lt") truth = lt;
+      if (cmp == "le") truth = lt || x == y;
+      if (cmp == "gt") truth = !lt && x != y;
+      if (cmp == "ge") truth = !lt;
+      if (truth) compares_[in.ops[0].reg] = {EdgeFact{std::nullopt, !*truth}, EdgeFact{std::nullopt, *truth}};
+      return;
+    }
+    const Operand* r = &in.ops[1];
+    Val other = eval(in.ops[2], regs);
+    if (r->kind != OpKind::Reg || !other.isNum()) {
+      // The number first: c > x is x < c.
+      r = &in.ops[2];
+      other = eval(in.ops[1], regs);
+      cmp = cmp == "lt" ? "gt" : cmp == "gt" ? "lt" : cmp == "le" ? "ge" : cmp == "ge" ? "le" : cmp;
+    }
+    if (r->kind != OpKind::Reg || r->reg < 0 || size_t(r->reg) >= regs.size() || r->reg2 >= 0 || !other.isNum()) return;
+    uint64_t c = fit(other, t).c0;
+    Bound x{r->reg, regs[size_t(r->reg)], 0, is_signed};
+    std::optional<Bound> when_true, when_false;
+    bool lowest = is_signed ? int64_t(c) == INT64_MIN : c == 0;
+    if (cmp == "lt" && !lowest) when_true = x, when_true->most = c - 1;
+    if (cmp == "le") when_true = x, when_true->most = c;
+    if (cmp == "ge" && !lowest) when_false = x, when_false->most = c - 1;
+    if (cmp == "gt") when_false = x, when_false->most = c;
+    if (when_true || when_false) compares_[in.ops[0].reg] = {EdgeFact{when_true}, EdgeFact{when_false}};
   }
 
   // Basic blocks: starts at labels and after branches and returns.
@@ -329,9 +456,21 @@ class Analysis {
   // Applies block b's instructions to regs; with `collect`, notes the
   // global stores and loads.
   bool transfer(size_t b, std::vector<Val>& regs, bool collect) {
+    compares_.clear();
+    branch_bound_.erase(b);
     for (size_t i = starts_[b]; i < end(b); ++i) {
       const Instr& in = fn_.code[i];
       Opcode op = splitOpcode(in.opcode);
+      if (op.base == "bra" && in.guard >= 0 && i + 1 == end(b)) {
+        auto c = compares_.find(in.guard);
+        if (c != compares_.end())
+          branch_bound_[b] = in.guardNeg ? std::make_pair(c->second.second, c->second.first) : c->second;
+      }
+      if (!in.ops.empty() && in.ops[0].kind == OpKind::Reg) {
+        compares_.erase(in.ops[0].reg);
+        if (in.ops[0].reg2 >= 0) compares_.erase(in.ops[0].reg2);
+      }
+      if (op.base == "setp") noteCompare(in, op, regs);
       auto src = [&](size_t k) { return k < in.ops.size() ? eval(in.ops[k], regs) : Val::top(); };
       std::string_view base = op.base;
       if (base == "st") {
@@ -413,6 +552,15 @@ class Analysis {
   std::vector<size_t> starts_;
   std::vector<size_t> block_of_;
   std::vector<Store> stores_, loads_;
+  // What a predicate's value says: a bound on a register, or that no thread has it.
+  struct EdgeFact {
+    std::optional<Bound> bound;
+    bool never = false;
+  };
+  // Comparisons of this block so far, by predicate: (when true, when false).
+  std::map<int, std::pair<EdgeFact, EdgeFact>> compares_;
+  // Blocks ending in a branch on one: (where taken, where it falls through).
+  std::map<size_t, std::pair<EdgeFact, EdgeFact>> branch_bound_;
   std::string unknown_reads_;
   std::string why_;
 };
@@ -446,6 +594,11 @@ void listReads(const std::vector<Store>& loads, const std::string& unknown, cons
     r.hi = v.c0 + uint64_t(std::max<int64_t>(spread, 0)) + std::max<uint32_t>(l.width, 1);
     r.per_block = int64_t(v.cb);
     r.stride = v.stride;
+    if (v.bounded) {  // a loop over what the block reads, bounded by its branch
+      r.lo = v.c0;
+      r.hi = v.c0 + (v.stride ? v.span : std::min(v.span, uint64_t(std::max<int64_t>(spread, 0)))) + std::max<uint32_t>(l.width, 1);
+      r.stride = 0;
+    }
     if (r.stride) {
       r.limit = launch.allocation_end ? launch.allocation_end(r.lo) : 0;
       if (!r.limit && launch.allocation_end) r.limit = launch.allocation_end(r.hi - 1);
@@ -495,6 +648,12 @@ KernelFootprint analyzeLaunch(const modnn::ptx::Module& module, const LaunchShap
     int64_t spread = int64_t(v.ct) * last_thread;  // the block's threads, first to last
     uint64_t lo = v.c0 + uint64_t(std::min<int64_t>(spread, 0));
     uint64_t hi = v.c0 + uint64_t(std::max<int64_t>(spread, 0)) + s.width;
+    // A loop inside the block's own slab (a row): bounded by its branch.
+    if (v.bounded && (v.stride == 0 || v.span + s.width <= v.cb)) {
+      pieces.push_back({v.c0, v.c0 + std::min(v.span, v.stride ? v.span : uint64_t(std::max<int64_t>(spread, 0))) + s.width,
+                        v.cb, 0});
+      continue;
+    }
     pieces.push_back({lo, hi, v.cb, v.stride});
   }
   if (pieces.empty()) return notSplittable("no global stores");

@@ -8,7 +8,10 @@
 // block's stores stay inside a slab of cb bytes of their own: element-wise
 // kernels with a bounds check, a grid-stride loop (the stride term) or
 // several items per thread (PyTorch's unrolled loops), one or several
-// output arrays, and per-block results (a block reduction's partial sums).
+// output arrays, per-block results (a block reduction's partial sums), and
+// a block per row with a loop over the row (softmax, layer norm), whose
+// branch `j < cols` bounds the loop inside the row. A branch on arguments
+// alone (`if (optional_output)`) goes the one way it can.
 // Anything else does not qualify, with the reason: atomics or reductions on
 // global memory, calls, stores through pointers loaded from memory, 2-D/3-D
 // launches, ... Reads are unrestricted: the group keeps inputs replicated.

@@ -2,7 +2,7 @@
 // checked against a host model of the same buffers: GEMMs (transposes,
 // leading dimensions wider than the matrix, beta 0 and 1), SAXPY and SSCAL on
 // slices, element-wise kernels (bounds-checked, grid-stride, per-block
-// results, a stencil reading neighbours), an opaque kernel (reads through a
+// results, a stencil reading neighbours, a loop over each block's row), an opaque kernel (reads through a
 // pointer table), device-to-device copies, memsets, host writes and reads of
 // ranges. On a virtual device of several devices with MOAI_SPLIT=always,
 // every op that can be split is, and its outputs stay where they were
@@ -47,6 +47,24 @@ __global__ void blockSums(const float* x, float* out, int n) {
 __global__ void stencil(float* y, const float* x, int n) {
   int i = blockIdx.x * blockDim.x + threadIdx.x;
   if (i < n) y[i] = x[i] + 0.5f * ((i > 0 ? x[i - 1] : 0.f) + (i + 1 < n ? x[i + 1] : 0.f));
+}
+
+// One block per row and a loop over the row (more columns than threads),
+// as softmax and layer norm do: the row's sum in shared memory, then each
+// element scaled by it.
+__global__ void rowNormalize(float* y, const float* x, int cols) {
+  __shared__ float part[64];
+  const float* r = x + size_t(blockIdx.x) * cols;
+  float acc = 0;
+  for (int j = threadIdx.x; j < cols; j += blockDim.x) acc += fabsf(r[j]);
+  part[threadIdx.x] = acc;
+  __syncthreads();
+  for (int w = blockDim.x / 2; w > 0; w /= 2) {
+    if (threadIdx.x < w) part[threadIdx.x] += part[threadIdx.x + w];
+    __syncthreads();
+  }
+  float scale = float(cols) / (1.f + part[0]);
+  for (int j = threadIdx.x; j < cols; j += blockDim.x) y[size_t(blockIdx.x) * cols + j] = r[j] * scale;
 }
 
 // Opaque to the analysis: the source comes from a table in device memory.
@@ -107,9 +125,10 @@ int main(int argc, char** argv) {
   cublasHandle_t h;
   CUBLAS_CHECK(cublasCreate(&h));
   const char* names[] = {"gemm", "saxpy", "sscal", "axpby", "scaleStride", "blockSums", "stencil",
-                         "viaTable", "memcpyDtoD", "memset", "host write", "host read", "batched gemm"};
+                         "viaTable", "memcpyDtoD", "memset", "host write", "host read", "batched gemm",
+                         "rowNormalize"};
   for (int step = 0; step < steps; ++step) {
-    int kind = rng.below(13);
+    int kind = rng.below(14);
     int b = rng.below(kBuffers), s = (b + 1 + rng.below(kBuffers - 1)) % kBuffers;  // s != b
     int n = 64 + rng.below(kElems / 2), off = rng.below(kElems - n);
     switch (kind) {
@@ -216,6 +235,18 @@ int main(int argc, char** argv) {
       case 11:
         compare(b, off, n, names[kind], step);
         break;
+      case 13: {
+        int cols = 80 + rng.below(100), rows = n / cols;
+        for (int r = 0; r < rows; ++r) {
+          const float* x = host[s].data() + off + r * cols;
+          double sum = 0;
+          for (int j = 0; j < cols; ++j) sum += std::fabs(x[j]);
+          float scale = float(cols) / float(1 + sum);
+          for (int j = 0; j < cols; ++j) host[b][size_t(off + r * cols + j)] = x[j] * scale;
+        }
+        rowNormalize<<<rows, 64>>>(dev[b] + off, dev[s] + off, cols);
+        break;
+      }
     }
     CHECK(cudaGetLastError());
     if (step % 25 == 24)

@@ -101,6 +101,28 @@ extern "C" __global__ void either(float* a, float* b, int n) {
 extern "C" __global__ void rows(float* m, int cols) {
   for (int j = threadIdx.x; j < cols; j += blockDim.x) m[blockIdx.x * cols + j] = 0;
 }
+// A row per block, walked by a loop over the row: softmax, layer norm, a
+// bias per row. The loop's branch bounds it inside the row.
+extern "C" __global__ void rowscale(float* out, const float* in, const float* scale, int cols) {
+  const float* r = in + size_t(blockIdx.x) * cols;
+  float* o = out + size_t(blockIdx.x) * cols;
+  for (int j = threadIdx.x; j < cols; j += blockDim.x) o[j] = r[j] * scale[blockIdx.x];
+}
+// The same loop, one element too far: rows overlap.
+extern "C" __global__ void rows_past(float* m, int cols) {
+  for (int j = threadIdx.x; j <= cols; j += blockDim.x) m[blockIdx.x * cols + j] = 0;
+}
+// A bound that is not the row's: each block writes two rows' worth.
+extern "C" __global__ void rows_wide(float* m, int cols) {
+  for (int j = threadIdx.x; j < 2 * cols; j += blockDim.x) m[blockIdx.x * cols + j] = 0;
+}
+// An optional output, skipped when its pointer is null.
+extern "C" __global__ void maybe(float* y, float* extra, int n) {
+  int i = blockIdx.x * blockDim.x + threadIdx.x;
+  if (i >= n) return;
+  y[i] = 1;
+  if (extra) extra[i] = 2;
+}
 extern "C" __global__ void down(float* y, int n) {
   for (int i = n - 1 - int(blockIdx.x * blockDim.x + threadIdx.x); i >= 0; i -= gridDim.x * blockDim.x) y[i] = 0;
 }
@@ -300,11 +322,46 @@ TEST_CASE("kernels whose writes do not follow the thread index run whole", "[foo
   whole("transpose", Params().add(A).add(B).add(32), "not affine");
   whole("shift", Params().add(A).add(n), "interleave");  // out[i + 1] of a block's last thread is the next block's
   whole("either", Params().add(A).add(B).add(n), "not affine");
-  whole("rows", Params().add(A).add(300), "step by less");  // a loop bounded only by `cols`
+  whole("rows_past", Params().add(A).add(300), "step by less");  // the loop's bound does not keep it in its row
+  whole("rows_wide", Params().add(A).add(300), "step by less");
   whole("down", Params().add(A).add(n), "not affine");  // a decreasing loop
   whole("add", Params().add(A).add(A).add(B).add(n), "one-dimensional", 2);
   // Pointers that are not in any allocation: nothing to follow.
   whole("add", Params().add(A).add(A).add(uint64_t(0x90000000)).add(n), "outside");
+}
+
+TEST_CASE("a loop over its block's own row, bounded by its branch", "[footprint]") {
+  REQUIRE_NVCC();
+  const int cols = 300, rows = 4;  // more columns than threads: each thread loops
+  Memory mem{{{A, rows * cols * 4}, {B, rows * cols * 4}, {C, rows * 4}}};
+  KernelFootprint f = analyze("rows", rows, 256, Params().add(A).add(cols), mem);
+  REQUIRE(f.splittable);
+  CHECK(rangesWritten(f, 1, 3) == Ranges{{A + cols * 4, 2 * cols * 4}});
+  // Fewer columns than threads: the branch bounds the row the same way.
+  KernelFootprint narrow = analyze("rows", rows, 256, Params().add(A).add(100), mem);
+  REQUIRE(narrow.splittable);
+  CHECK(rangesWritten(narrow, 3, 4) == Ranges{{A + 3 * 100 * 4, 100 * 4}});
+  KernelFootprint s = analyze("rowscale", rows, 128, Params().add(A).add(B).add(C).add(cols), mem);
+  REQUIRE(s.splittable);
+  CHECK(rangesWritten(s, 2, 4) == Ranges{{A + 2 * cols * 4, 2 * cols * 4}});
+  REQUIRE(s.reads_known);
+  Ranges r = rangesRead(s, 2, 4);
+  std::sort(r.begin(), r.end());
+  CHECK(r == Ranges{{B + 2 * cols * 4, 2 * cols * 4}, {C + 2 * 4, 2 * 4}});
+}
+
+TEST_CASE("a branch on arguments alone goes one way", "[footprint]") {
+  REQUIRE_NVCC();
+  const int n = 1024;
+  Memory mem{{{A, n * 4}, {B, n * 4}}};
+  KernelFootprint none = analyze("maybe", 4, 256, Params().add(A).add(uint64_t(0)).add(n), mem);
+  REQUIRE(none.splittable);  // the store through the null pointer is never made
+  CHECK(rangesWritten(none, 0, 1) == Ranges{{A, 1024}});
+  KernelFootprint both = analyze("maybe", 4, 256, Params().add(A).add(B).add(n), mem);
+  REQUIRE(both.splittable);
+  Ranges w = rangesWritten(both, 0, 1);
+  std::sort(w.begin(), w.end());
+  CHECK(w == Ranges{{A, 1024}, {B, 1024}});
 }
 
 TEST_CASE("a store behind a branch that changes no register is seen", "[footprint]") {
