@@ -361,8 +361,8 @@ modnn_status launchWays(Group* g, const modnn_kernel_launch& l, int ways,
   }
   return runShares(g, shares, [&](int i, const modnn_device& d) {
     modnn_kernel_launch k = mine(i);
-    k.block_begin = blocks[size_t(i)].first;
-    k.block_end = blocks[size_t(i)].second;
+    k.block_begin = blocks[size_t(i)].first * f->unit;  // units are rows of blocks in a 2-D grid
+    k.block_end = blocks[size_t(i)].second * f->unit;
     return d.iface->launch_kernel(d.ctx, &k);
   });
 }

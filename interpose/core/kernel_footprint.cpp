@@ -1,6 +1,7 @@
 #include "interpose/core/kernel_footprint.h"
 
 #include <algorithm>
+#include <array>
 #include <climits>
 #include <cstring>
 #include <map>
@@ -18,37 +19,67 @@ using modnn::ptx::Operand;
 using modnn::ptx::OpKind;
 using modnn::ptx::Ty;
 
-// An integer register's value over the launch: c0 + ct*tid.x + cb*ctaid.x,
-// plus k*stride for some unknown k >= 0 when stride != 0 (a loop counter).
-// `bounded`: besides, w = ct*tid.x + k*stride (ct >= 0) is at most `span`,
+// An integer register's value over the launch: c0 + ct*tid.x + cb*ctaid.x
+// + ty*tid.y + by*ctaid.y, plus k*stride for some unknown k >= 0 when
+// stride != 0 (a loop counter). A launch splits into units along its last
+// block dimension (ctaid.x, or ctaid.y for a 2-D grid: rows of blocks); the
+// unit's term is u*unit, and w is the rest but c0: the thread terms, the
+// block column (2-D), the loop term.
+// `bounded`: besides, w (every coefficient in it >= 0) is at most `span`,
 // which a branch on the value proved (j < cols in a loop over a row).
 // Every parameter is a known number, so so is every pointer argument.
 // Arithmetic wraps (uint64_t); 32-bit overflow of index arithmetic is not
 // modelled, as nvcc itself assumes it away for signed indices.
 struct Val {
   enum Kind : uint8_t { Bottom, Lin, Top } kind = Bottom;
-  uint64_t c0 = 0, ct = 0, cb = 0, stride = 0;
+  uint64_t c0 = 0, ct = 0, cb = 0, stride = 0, ty = 0, by = 0;
   bool bounded = false;
   uint64_t span = 0;
 
   static Val top() { return Val{Top}; }
   static Val num(uint64_t v) { return Val{Lin, v}; }
-  bool isNum() const { return kind == Lin && ct == 0 && cb == 0 && stride == 0; }
+  bool isNum() const { return kind == Lin && ct == 0 && cb == 0 && stride == 0 && ty == 0 && by == 0; }
+  bool sameTerms(const Val& o) const { return ct == o.ct && cb == o.cb && ty == o.ty && by == o.by; }
   bool operator==(const Val&) const = default;
 };
 
 uint64_t gcd0(uint64_t a, uint64_t b) { return std::gcd(a, b); }  // gcd(0, x) = x
 
-// The launch's last thread index in a block (the analysis is per launch, on one thread).
-thread_local uint64_t t_last_thread = 0;
+// The launch's shape (the analysis is per launch, on one thread): the last
+// thread index in each block dimension, the last block column, and whether
+// units are rows of blocks (a 2-D grid).
+thread_local uint64_t t_last_x = 0, t_last_y = 0, t_last_column = 0;
+thread_local bool t_rows = false;
 
-// The most w = ct*tid.x + k*stride can be: proved, or without a loop term
-// the last thread's; none when unknown (a loop, or threads running downwards).
+uint64_t unitTerm(const Val& v) { return t_rows ? v.by : v.cb; }
+
+// w's terms without the loop: (coefficient, last index) each.
+std::array<std::pair<uint64_t, uint64_t>, 3> wTerms(const Val& v) {
+  return {{{v.ct, t_last_x}, {v.ty, t_last_y}, {t_rows ? v.cb : 0, t_last_column}}};
+}
+
+// The most w can be: proved, or without a loop term the last thread's;
+// none when unknown (a loop, or indices running downwards).
 std::optional<uint64_t> spanOf(const Val& v) {
   if (v.kind != Val::Lin) return std::nullopt;
   if (v.bounded) return v.span;
-  if (v.stride == 0 && int64_t(v.ct) >= 0) return v.ct * t_last_thread;
-  return std::nullopt;
+  if (v.stride != 0) return std::nullopt;
+  uint64_t span = 0;
+  for (auto [coef, last] : wTerms(v)) {
+    if (int64_t(coef) < 0) return std::nullopt;
+    span += coef * last;
+  }
+  return span;
+}
+
+// w's lowest and highest offsets from c0 without its loop term (coefficients of either sign).
+std::pair<int64_t, int64_t> spread(const Val& v) {
+  int64_t lo = 0, hi = 0;
+  for (auto [coef, last] : wTerms(v)) {
+    int64_t t = int64_t(coef) * int64_t(last);
+    lo += std::min<int64_t>(t, 0), hi += std::max<int64_t>(t, 0);
+  }
+  return {lo, hi};
 }
 
 // Where control flow merges, a register holds one of the values reaching
@@ -60,7 +91,7 @@ std::optional<uint64_t> spanOf(const Val& v) {
 // only followed inside the allocation its base is in.
 // Does `a` take every value `b` takes?
 bool covers(const Val& a, const Val& b) {
-  if (a.kind != Val::Lin || b.kind != Val::Lin || a.ct != b.ct || a.cb != b.cb) return false;
+  if (a.kind != Val::Lin || b.kind != Val::Lin || !a.sameTerms(b)) return false;
   uint64_t d = b.c0 - a.c0;
   if (a.stride == 0 ? d != 0 || b.stride != 0 : int64_t(d) < 0 || d % a.stride != 0 || b.stride % a.stride != 0)
     return false;
@@ -76,14 +107,14 @@ Val join(const Val& a, const Val& b, bool loop) {
   if (ab && ba) return b.bounded ? b : a;  // the same values: the one that says more
   if (ab) return a;
   if (ba) return b;
-  if (!loop || a.kind == Val::Top || b.kind == Val::Top || a.ct != b.ct || a.cb != b.cb) return Val::top();
+  if (!loop || a.kind == Val::Top || b.kind == Val::Top || !a.sameTerms(b)) return Val::top();
   const Val& lo = int64_t(a.c0 - b.c0) <= 0 ? a : b;
   const Val& hi = &lo == &a ? b : a;
   Val r = lo;
   r.stride = gcd0(gcd0(a.stride, b.stride), hi.c0 - lo.c0);
   // Both bounded (or boundable): the larger of their ends.
   std::optional<uint64_t> sa = spanOf(a), sb = spanOf(b);
-  r.bounded = (a.bounded || b.bounded) && sa && sb && int64_t(r.ct) >= 0;
+  r.bounded = (a.bounded || b.bounded) && sa && sb;
   if (r.bounded) {
     int64_t end = std::max(int64_t(a.c0 - r.c0) + int64_t(*sa), int64_t(b.c0 - r.c0) + int64_t(*sb));
     r.bounded = end >= 0;
@@ -94,7 +125,7 @@ Val join(const Val& a, const Val& b, bool loop) {
 
 Val add(const Val& a, const Val& b) {
   if (a.kind != Val::Lin || b.kind != Val::Lin) return a.kind == Val::Bottom || b.kind == Val::Bottom ? Val{} : Val::top();
-  Val r{Val::Lin, a.c0 + b.c0, a.ct + b.ct, a.cb + b.cb, gcd0(a.stride, b.stride)};
+  Val r{Val::Lin, a.c0 + b.c0, a.ct + b.ct, a.cb + b.cb, gcd0(a.stride, b.stride), a.ty + b.ty, a.by + b.by};
   std::optional<uint64_t> sa = spanOf(a), sb = spanOf(b);
   if ((a.bounded || b.bounded) && sa && sb) r.bounded = true, r.span = *sa + *sb;
   return r;
@@ -103,7 +134,7 @@ Val add(const Val& a, const Val& b) {
 Val scale(const Val& a, uint64_t m) {
   if (a.kind != Val::Lin) return a;
   if (a.stride && int64_t(m) < 0) return Val::top();  // k*stride*m would run downwards
-  Val r{Val::Lin, a.c0 * m, a.ct * m, a.cb * m, a.stride * m};
+  Val r{Val::Lin, a.c0 * m, a.ct * m, a.cb * m, a.stride * m, a.ty * m, a.by * m};
   if (a.bounded && int64_t(m) >= 0) r.bounded = true, r.span = a.span * m;
   return r;
 }
@@ -117,11 +148,13 @@ struct Bound {
   bool is_signed = false;
 };
 
-// x = c0 + cb*ctaid + w with cb*ctaid >= 0 and w >= 0: x <= most gives
+// x = c0 + u*unit + w with u*unit >= 0 and w >= 0: x <= most gives
 // w <= most - c0. When that is negative no thread takes the path: nullopt.
 std::optional<Val> refine(const Val& x, uint64_t most, bool is_signed) {
   std::optional<uint64_t> have = spanOf(x);
-  if (x.kind != Val::Lin || int64_t(x.ct) < 0 || int64_t(x.cb) < 0) return x;
+  if (x.kind != Val::Lin || int64_t(unitTerm(x)) < 0) return x;
+  for (auto [coef, last] : wTerms(x))
+    if (int64_t(coef) < 0) return x;
   if (is_signed ? int64_t(most) < int64_t(x.c0) : most < x.c0) return std::nullopt;
   uint64_t w = most - x.c0;
   Val r = x;
@@ -139,7 +172,7 @@ Val mul(const Val& a, const Val& b) {
 
 Val neg(const Val& a) {
   if (a.kind != Val::Lin || a.stride) return a.kind == Val::Bottom ? a : Val::top();
-  return Val{Val::Lin, 0 - a.c0, 0 - a.ct, 0 - a.cb, 0};
+  return Val{Val::Lin, 0 - a.c0, 0 - a.ct, 0 - a.cb, 0, 0 - a.ty, 0 - a.by};
 }
 
 // Constant folding for what only needs numbers (masks, shifts, min/max of
@@ -210,7 +243,10 @@ struct Store {
 class Analysis {
  public:
   Analysis(const Function& fn, const LaunchShape& launch) : fn_(fn), launch_(launch) {
-    t_last_thread = launch.block[0] ? launch.block[0] - 1 : 0;
+    t_last_x = launch.block[0] ? launch.block[0] - 1 : 0;
+    t_last_y = launch.block[1] ? launch.block[1] - 1 : 0;
+    t_last_column = launch.grid[0] ? launch.grid[0] - 1 : 0;
+    t_rows = launch.grid[1] > 1;
     uint32_t off = 0;
     for (const auto& p : fn.params) {
       uint32_t align = std::max<uint32_t>(p.align, 1);
@@ -250,6 +286,12 @@ class Analysis {
         if (!refineEdge(b, s, next, edge)) continue;
         for (size_t r = 0; r < regs.size(); ++r) {
           Val j = join(in[s][r], edge[r], s <= b);
+          // Widening: a bound that a loop keeps raising (an induction
+          // variable no branch tests) is dropped after a few rounds; one a
+          // branch caps stops rising by itself.
+          if (s <= b && j.bounded && in[s][r].bounded && j.c0 + j.span != in[s][r].c0 + in[s][r].span &&
+              ++raised_[{s, r}] > kMaxRaises)
+            j.bounded = false, j.span = 0;
           if (!(j == in[s][r])) in[s][r] = j, changed = true;
         }
         if ((changed || !entered[s]) && !queued[s]) work.push_back(s), queued[s] = entered[s] = true;
@@ -286,12 +328,38 @@ class Analysis {
     const auto& [taken, falls] = it->second;
     const EdgeFact& fact = s == next[0] ? taken : falls;
     if (fact.never) return false;
-    const std::optional<Bound>& bound = fact.bound;
-    if (!bound || size_t(bound->reg) >= regs.size() || !(regs[size_t(bound->reg)] == bound->at)) return true;
-    std::optional<Val> r = refine(regs[size_t(bound->reg)], bound->most, bound->is_signed);
-    if (!r) return false;
-    regs[size_t(bound->reg)] = *r;
+    for (const Bound& bound : fact.bounds) {
+      if (size_t(bound.reg) >= regs.size() || !(regs[size_t(bound.reg)] == bound.at)) continue;
+      std::optional<Val> r = refine(regs[size_t(bound.reg)], bound.most, bound.is_signed);
+      if (!r) return false;
+      regs[size_t(bound.reg)] = *r;
+    }
     return true;
+  }
+
+  // and/or/not of predicates whose facts are known: `x < n && y < m` holds
+  // both bounds where it is true.
+  void noteLogic(const Instr& in, const Opcode& op) {
+    if (in.ops.empty() || in.ops[0].kind != OpKind::Reg || in.ops[0].reg2 >= 0 || !op.has("pred")) return;
+    auto fact = [&](size_t k) -> const std::pair<EdgeFact, EdgeFact>* {
+      if (k >= in.ops.size() || in.ops[k].kind != OpKind::Reg) return nullptr;
+      auto it = compares_.find(in.ops[k].reg);
+      return it == compares_.end() ? nullptr : &it->second;
+    };
+    auto both = [](const EdgeFact& a, const EdgeFact& b) {
+      EdgeFact r{a.bounds, a.never || b.never};
+      r.bounds.insert(r.bounds.end(), b.bounds.begin(), b.bounds.end());
+      return r;
+    };
+    auto either = [](const EdgeFact& a, const EdgeFact& b) { return EdgeFact{{}, a.never && b.never}; };
+    if (op.base == "not" && in.ops.size() == 2) {
+      if (auto* p = fact(1)) compares_[in.ops[0].reg] = {p->second, p->first};
+      return;
+    }
+    const auto *p = fact(1), *q = fact(2);
+    if (!p || !q || in.ops.size() != 3) return;
+    if (op.base == "and") compares_[in.ops[0].reg] = {both(p->first, q->first), either(p->second, q->second)};
+    if (op.base == "or") compares_[in.ops[0].reg] = {either(p->first, q->first), both(p->second, q->second)};
   }
 
   // setp.cmp.type p, a, b with one side a register and the other a number:
@@ -318,7 +386,7 @@ class Analysis {
       if (cmp == "le") truth = lt || x == y;
       if (cmp == "gt") truth = !lt && x != y;
       if (cmp == "ge") truth = !lt;
-      if (truth) compares_[in.ops[0].reg] = {EdgeFact{std::nullopt, !*truth}, EdgeFact{std::nullopt, *truth}};
+      if (truth) compares_[in.ops[0].reg] = {EdgeFact{{}, !*truth}, EdgeFact{{}, *truth}};
       return;
     }
     const Operand* r = &in.ops[1];
@@ -332,13 +400,13 @@ class Analysis {
     if (r->kind != OpKind::Reg || r->reg < 0 || size_t(r->reg) >= regs.size() || r->reg2 >= 0 || !other.isNum()) return;
     uint64_t c = fit(other, t).c0;
     Bound x{r->reg, regs[size_t(r->reg)], 0, is_signed};
-    std::optional<Bound> when_true, when_false;
+    EdgeFact when_true, when_false;
     bool lowest = is_signed ? int64_t(c) == INT64_MIN : c == 0;
-    if (cmp == "lt" && !lowest) when_true = x, when_true->most = c - 1;
-    if (cmp == "le") when_true = x, when_true->most = c;
-    if (cmp == "ge" && !lowest) when_false = x, when_false->most = c - 1;
-    if (cmp == "gt") when_false = x, when_false->most = c;
-    if (when_true || when_false) compares_[in.ops[0].reg] = {EdgeFact{when_true}, EdgeFact{when_false}};
+    if (cmp == "lt" && !lowest) x.most = c - 1, when_true.bounds.push_back(x);
+    if (cmp == "le") x.most = c, when_true.bounds.push_back(x);
+    if (cmp == "ge" && !lowest) x.most = c - 1, when_false.bounds.push_back(x);
+    if (cmp == "gt") x.most = c, when_false.bounds.push_back(x);
+    compares_[in.ops[0].reg] = {when_true, when_false};
   }
 
   // Basic blocks: starts at labels and after branches and returns.
@@ -384,13 +452,18 @@ class Analysis {
   Val special(const std::string& name) const {
     const uint32_t* grid = launch_.grid;
     const uint32_t* block = launch_.block;
-    if (name == "%tid.x") return Val{Val::Lin, 0, 1, 0, 0};
-    if (name == "%ctaid.x") return Val{Val::Lin, 0, 0, 1, 0};
+    // An index whose extent is 1 is the number 0; z is (analyzeLaunch checks).
+    auto index = [](uint32_t extent, Val v) { return extent > 1 ? v : Val::num(0); };
+    if (name == "%tid.x") return index(block[0], Val{Val::Lin, 0, 1});
+    if (name == "%ctaid.x") return index(grid[0], Val{Val::Lin, 0, 0, 1});
+    if (name == "%tid.y") return index(block[1], Val{Val::Lin, 0, 0, 0, 0, 1});
+    if (name == "%ctaid.y") return index(grid[1], Val{Val::Lin, 0, 0, 0, 0, 0, 1});
     if (name == "%ntid.x") return Val::num(block[0]);
     if (name == "%nctaid.x") return Val::num(grid[0]);
-    // Launches are one-dimensional (analyzeLaunch checks).
-    if (name == "%tid.y" || name == "%tid.z" || name == "%ctaid.y" || name == "%ctaid.z") return Val::num(0);
-    if (name == "%ntid.y" || name == "%ntid.z" || name == "%nctaid.y" || name == "%nctaid.z") return Val::num(1);
+    if (name == "%ntid.y") return Val::num(block[1]);
+    if (name == "%nctaid.y") return Val::num(grid[1]);
+    if (name == "%tid.z" || name == "%ctaid.z") return Val::num(0);
+    if (name == "%ntid.z" || name == "%nctaid.z") return Val::num(1);
     return Val::top();
   }
 
@@ -471,6 +544,7 @@ class Analysis {
         if (in.ops[0].reg2 >= 0) compares_.erase(in.ops[0].reg2);
       }
       if (op.base == "setp") noteCompare(in, op, regs);
+      if (op.base == "and" || op.base == "or" || op.base == "not") noteLogic(in, op);
       auto src = [&](size_t k) { return k < in.ops.size() ? eval(in.ops[k], regs) : Val::top(); };
       std::string_view base = op.base;
       if (base == "st") {
@@ -546,6 +620,8 @@ class Analysis {
     return true;
   }
 
+  static constexpr int kMaxRaises = 8;
+  std::map<std::pair<size_t, size_t>, int> raised_;  // (block, register): times a loop raised its bound
   const Function& fn_;
   const LaunchShape& launch_;
   std::vector<uint32_t> param_offsets_;
@@ -554,7 +630,7 @@ class Analysis {
   std::vector<Store> stores_, loads_;
   // What a predicate's value says: a bound on a register, or that no thread has it.
   struct EdgeFact {
-    std::optional<Bound> bound;
+    std::vector<Bound> bounds;
     bool never = false;
   };
   // Comparisons of this block so far, by predicate: (when true, when false).
@@ -580,7 +656,6 @@ void listReads(const std::vector<Store>& loads, const std::string& unknown, cons
     f->reads_why = unknown;
     return;
   }
-  const int64_t last_thread = int64_t(launch.block[0]) - 1;
   for (const Store& l : loads) {
     const Val& v = l.addr;
     if (v.kind != Val::Lin) {
@@ -588,15 +663,15 @@ void listReads(const std::vector<Store>& loads, const std::string& unknown, cons
       f->reads_why = "a read whose address is not affine (PTX line " + std::to_string(l.line) + ")";
       return;
     }
-    int64_t spread = int64_t(v.ct) * last_thread;
+    auto [low, high] = spread(v);
     ReadStream r;
-    r.lo = v.c0 + uint64_t(std::min<int64_t>(spread, 0));
-    r.hi = v.c0 + uint64_t(std::max<int64_t>(spread, 0)) + std::max<uint32_t>(l.width, 1);
-    r.per_block = int64_t(v.cb);
+    r.lo = v.c0 + uint64_t(low);
+    r.hi = v.c0 + uint64_t(high) + std::max<uint32_t>(l.width, 1);
+    r.per_block = int64_t(unitTerm(v));
     r.stride = v.stride;
-    if (v.bounded) {  // a loop over what the block reads, bounded by its branch
+    if (v.bounded) {  // a loop over what the unit reads, bounded by its branch
       r.lo = v.c0;
-      r.hi = v.c0 + (v.stride ? v.span : std::min(v.span, uint64_t(std::max<int64_t>(spread, 0)))) + std::max<uint32_t>(l.width, 1);
+      r.hi = v.c0 + (v.stride ? v.span : std::min(v.span, uint64_t(high))) + std::max<uint32_t>(l.width, 1);
       r.stride = 0;
     }
     if (r.stride) {
@@ -623,17 +698,17 @@ KernelFootprint analyzeLaunch(const modnn::ptx::Module& module, const LaunchShap
   for (const auto& f : module.funcs)
     if (f.isEntry && f.hasBody && f.name == launch.kernel) fn = &f;
   if (!fn) return notSplittable("no PTX body for the kernel");
-  if (launch.grid[1] != 1 || launch.grid[2] != 1 || launch.block[1] != 1 || launch.block[2] != 1)
-    return notSplittable("not a one-dimensional launch");
-  if (launch.grid[0] < 2) return notSplittable("a single block");
+  if (launch.grid[2] != 1 || launch.block[2] != 1) return notSplittable("a three-dimensional launch");
+  const bool rows = launch.grid[1] > 1;  // units: rows of blocks
+  if ((rows ? launch.grid[1] : launch.grid[0]) < 2) return notSplittable("a single block");
   if (fn->clusterCtas > 1) return notSplittable("thread block clusters");
   Analysis a(*fn, launch);
   if (!a.run()) return notSplittable(a.why());
 
   KernelFootprint f;
-  f.blocks = launch.grid[0];
-  f.threads = f.blocks * launch.block[0];
-  const int64_t last_thread = int64_t(launch.block[0]) - 1;
+  f.blocks = rows ? launch.grid[1] : launch.grid[0];
+  f.unit = rows ? launch.grid[0] : 1;
+  f.threads = uint64_t(launch.grid[0]) * launch.grid[1] * launch.block[0] * launch.block[1];
   // Each store as the bytes one block may write with it: [lo, hi) + cb*b.
   struct Piece {
     uint64_t lo, hi, cb, stride;
@@ -643,18 +718,19 @@ KernelFootprint analyzeLaunch(const modnn::ptx::Module& module, const LaunchShap
     const Val& v = s.addr;
     std::string at = " (PTX line " + std::to_string(s.line) + ")";
     if (v.kind != Val::Lin) return notSplittable("a store whose address is not affine in the thread index" + at);
-    if (v.ct == 0 && v.cb == 0) return notSplittable("a store every thread makes to the same address" + at);
-    if (int64_t(v.cb) <= 0) return notSplittable("a store not indexed by the block index" + at);
-    int64_t spread = int64_t(v.ct) * last_thread;  // the block's threads, first to last
-    uint64_t lo = v.c0 + uint64_t(std::min<int64_t>(spread, 0));
-    uint64_t hi = v.c0 + uint64_t(std::max<int64_t>(spread, 0)) + s.width;
-    // A loop inside the block's own slab (a row): bounded by its branch.
-    if (v.bounded && (v.stride == 0 || v.span + s.width <= v.cb)) {
-      pieces.push_back({v.c0, v.c0 + std::min(v.span, v.stride ? v.span : uint64_t(std::max<int64_t>(spread, 0))) + s.width,
-                        v.cb, 0});
+    const uint64_t cu = unitTerm(v);
+    if (v.isNum() || (v.stride == 0 && cu == 0 && spread(v) == std::pair<int64_t, int64_t>{0, 0}))
+      return notSplittable("a store every thread makes to the same address" + at);
+    if (int64_t(cu) <= 0) return notSplittable("a store not indexed by the block index" + at);
+    auto [low, high] = spread(v);  // the unit's threads (and block columns), first to last
+    uint64_t lo = v.c0 + uint64_t(low);
+    uint64_t hi = v.c0 + uint64_t(high) + s.width;
+    // A loop inside the unit's own slab (a row): bounded by its branch.
+    if (v.bounded && (v.stride == 0 || v.span + s.width <= cu)) {
+      pieces.push_back({v.c0, v.c0 + std::min(v.span, v.stride ? v.span : uint64_t(high)) + s.width, cu, 0});
       continue;
     }
-    pieces.push_back({lo, hi, v.cb, v.stride});
+    pieces.push_back({lo, hi, cu, v.stride});
   }
   if (pieces.empty()) return notSplittable("no global stores");
   // Streams: stores with one block step and stride whose bytes fall in one

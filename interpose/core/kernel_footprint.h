@@ -3,9 +3,11 @@
 // device group can run disjoint block ranges of one launch on different
 // devices and then exchange exactly what each of them wrote.
 //
-// A launch qualifies when it is one-dimensional and every global store's
-// address is `c0 + cb*ctaid.x + ct*tid.x (+ k*stride, k >= 0)` and each
-// block's stores stay inside a slab of cb bytes of their own: element-wise
+// A launch qualifies when every global store's address is
+// `c0 + cb*ctaid.x + ct*tid.x (+ k*stride, k >= 0)` and each block's stores
+// stay inside a slab of cb bytes of their own (2-D launches: the same with
+// a row of blocks, `by*ctaid.y`, in place of a block, its threads' and
+// columns' terms inside the row's slab: a tiled kernel over a matrix): element-wise
 // kernels with a bounds check, a grid-stride loop (the stride term) or
 // several items per thread (PyTorch's unrolled loops), one or several
 // output arrays, per-block results (a block reduction's partial sums), and
@@ -13,7 +15,7 @@
 // branch `j < cols` bounds the loop inside the row. A branch on arguments
 // alone (`if (optional_output)`) goes the one way it can.
 // Anything else does not qualify, with the reason: atomics or reductions on
-// global memory, calls, stores through pointers loaded from memory, 2-D/3-D
+// global memory, calls, stores through pointers loaded from memory, 3-D
 // launches, ... Reads are unrestricted: the group keeps inputs replicated.
 #pragma once
 #include <cstdint>
@@ -55,7 +57,11 @@ struct KernelFootprint {
   std::string reads_why;        // when they are not known
   std::vector<ReadStream> reads;
   uint64_t threads = 0;         // in the grid
+  // Units the launch splits into: its blocks, or for a 2-D grid its rows of
+  // blocks, `unit` blocks each (unit i: linear blocks [i*unit, (i+1)*unit)).
+  // Streams and rangesWritten/rangesRead count units.
   uint64_t blocks = 0;
+  uint64_t unit = 1;
 };
 
 struct LaunchShape {

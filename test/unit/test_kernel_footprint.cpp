@@ -116,6 +116,34 @@ extern "C" __global__ void rows_past(float* m, int cols) {
 extern "C" __global__ void rows_wide(float* m, int cols) {
   for (int j = threadIdx.x; j < 2 * cols; j += blockDim.x) m[blockIdx.x * cols + j] = 0;
 }
+// A 2-D grid of 2-D tiles over a row-major matrix: a row of blocks writes a
+// band of whole matrix rows.
+extern "C" __global__ void tile2d(float* out, const float* in, int w, int h) {
+  int x = blockIdx.x * blockDim.x + threadIdx.x, y = blockIdx.y * blockDim.y + threadIdx.y;
+  if (x < w && y < h) out[y * w + x] = 2 * in[y * w + x];
+}
+// Tiles written column-major: a row of blocks writes a band of columns,
+// interleaved with every other row's.
+extern "C" __global__ void tile2d_t(float* out, int w, int h) {
+  int x = blockIdx.x * blockDim.x + threadIdx.x, y = blockIdx.y * blockDim.y + threadIdx.y;
+  if (x < w && y < h) out[x * h + y] = 1;
+}
+// A tiled matrix product, neither side a multiple of the tile: its bounds
+// checks (row < M && col < N) keep each row of blocks in its band of C.
+extern "C" __global__ void tiled_matmul(const float* A, const float* B, float* C, int M, int N, int K) {
+  __shared__ float As[16][16], Bs[16][16];
+  int row = blockIdx.y * 16 + threadIdx.y, col = blockIdx.x * 16 + threadIdx.x;
+  float acc = 0.f;
+  for (int t = 0; t < (K + 15) / 16; ++t) {
+    int ak = t * 16 + threadIdx.x, bk = t * 16 + threadIdx.y;
+    As[threadIdx.y][threadIdx.x] = (row < M && ak < K) ? A[row * K + ak] : 0.f;
+    Bs[threadIdx.y][threadIdx.x] = (bk < K && col < N) ? B[bk * N + col] : 0.f;
+    __syncthreads();
+    for (int k = 0; k < 16; ++k) acc += As[threadIdx.y][k] * Bs[k][threadIdx.x];
+    __syncthreads();
+  }
+  if (row < M && col < N) C[row * N + col] = acc;
+}
 // An optional output, skipped when its pointer is null.
 extern "C" __global__ void maybe(float* y, float* extra, int n) {
   int i = blockIdx.x * blockDim.x + threadIdx.x;
@@ -172,11 +200,11 @@ struct Params {
 };
 
 KernelFootprint analyzeIn(const modnn::ptx::Module& m, const char* kernel, uint32_t grid, uint32_t block,
-                          const Params& p, const Memory& mem, uint32_t grid_y = 1) {
+                          const Params& p, const Memory& mem, uint32_t grid_y = 1, uint32_t block_y = 1) {
   LaunchShape s;
   s.kernel = kernel;
   s.grid[0] = grid, s.grid[1] = grid_y;
-  s.block[0] = block;
+  s.block[0] = block, s.block[1] = block_y;
   s.params = p.bytes.data();
   s.param_bytes = p.bytes.size();
   s.allocation_end = [&mem](uint64_t va) { return mem.end(va); };
@@ -186,8 +214,8 @@ KernelFootprint analyzeIn(const modnn::ptx::Module& m, const char* kernel, uint3
 }
 
 KernelFootprint analyze(const char* kernel, uint32_t grid, uint32_t block, const Params& p, const Memory& mem,
-                        uint32_t grid_y = 1) {
-  return analyzeIn(module(), kernel, grid, block, p, mem, grid_y);
+                        uint32_t grid_y = 1, uint32_t block_y = 1) {
+  return analyzeIn(module(), kernel, grid, block, p, mem, grid_y, block_y);
 }
 
 using Ranges = std::vector<std::pair<uint64_t, uint64_t>>;
@@ -325,7 +353,7 @@ TEST_CASE("kernels whose writes do not follow the thread index run whole", "[foo
   whole("rows_past", Params().add(A).add(300), "step by less");  // the loop's bound does not keep it in its row
   whole("rows_wide", Params().add(A).add(300), "step by less");
   whole("down", Params().add(A).add(n), "not affine");  // a decreasing loop
-  whole("add", Params().add(A).add(A).add(B).add(n), "one-dimensional", 2);
+  whole("add", Params().add(A).add(A).add(B).add(n), "not indexed by the block index", 2);  // both rows write the same
   // Pointers that are not in any allocation: nothing to follow.
   whole("add", Params().add(A).add(A).add(uint64_t(0x90000000)).add(n), "outside");
 }
@@ -348,6 +376,27 @@ TEST_CASE("a loop over its block's own row, bounded by its branch", "[footprint]
   Ranges r = rangesRead(s, 2, 4);
   std::sort(r.begin(), r.end());
   CHECK(r == Ranges{{B + 2 * cols * 4, 2 * cols * 4}, {C + 2 * 4, 2 * 4}});
+}
+
+TEST_CASE("a 2-D grid splits by rows of blocks", "[footprint]") {
+  REQUIRE_NVCC();
+  const int w = 64, h = 32;
+  Memory mem{{{A, w * h * 4}, {B, w * h * 4}}};
+  KernelFootprint f = analyze("tile2d", w / 16, 16, Params().add(A).add(B).add(w).add(h), mem, h / 16, 16);
+  REQUIRE(f.splittable);
+  CHECK(f.blocks == 2);  // rows of blocks
+  CHECK(f.unit == 4);    // blocks in a row
+  CHECK(rangesWritten(f, 1, 2) == Ranges{{A + 16 * w * 4, 16 * w * 4}});
+  REQUIRE(f.reads_known);
+  CHECK(rangesRead(f, 0, 1) == Ranges{{B, 16 * w * 4}});
+  CHECK_FALSE(analyze("tile2d_t", w / 16, 16, Params().add(A).add(w).add(h), mem, h / 16, 16).splittable);
+
+  const int M = 150, N = 130, K = 200;
+  Memory mm{{{A, M * K * 4}, {B, K * N * 4}, {C, M * N * 4}}};
+  KernelFootprint g = analyze("tiled_matmul", (N + 15) / 16, 16, Params().add(A).add(B).add(C).add(M).add(N).add(K),
+                              mm, (M + 15) / 16, 16);
+  REQUIRE(g.splittable);
+  CHECK(rangesWritten(g, 2, 4) == Ranges{{C + 2 * 16 * N * 4, 2 * 16 * N * 4}});
 }
 
 TEST_CASE("a branch on arguments alone goes one way", "[footprint]") {
