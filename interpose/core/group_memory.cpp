@@ -26,6 +26,47 @@ Window share(uint64_t size, size_t i, size_t n) {
   return Window{lo, hi};
 }
 
+// Member i's part of `b` becomes window `w`, keeping the bytes of its old
+// window that fall inside `w`. Through host memory, old part first: a
+// device keys its buffers by address and the new part may start where the
+// old one does, and the member may have no room for both. If the new part
+// cannot be had, the old one comes back where it was (its room was just freed).
+modnn_status repart(Group* g, GroupBuffer* b, size_t i, Window w) {
+  const modnn_device& d = g->devs[i];
+  modnn_buffer* was = b->parts[i];
+  Window old = b->windows[i];
+  Window keep = was ? Window{std::max(old.lo, w.lo), std::min(old.hi, w.hi)} : Window{};
+  std::vector<uint8_t> kept(keep.hi > keep.lo ? keep.hi - keep.lo : 0);
+  if (!kept.empty())
+    if (modnn_status st = d.iface->buffer_read(d.ctx, was, keep.lo - old.lo, kept.data(), kept.size()); st != MODNN_OK)
+      return st;
+  if (was) {
+    d.iface->buffer_free(d.ctx, was);
+    g->held[i] -= old.hi - old.lo;
+  }
+  b->parts[i] = nullptr;
+  b->windows[i] = w;
+  modnn_status st = MODNN_OK;
+  if (w.lo < w.hi) {
+    st = d.iface->buffer_alloc(d.ctx, b->va + w.lo, w.hi - w.lo, &b->parts[i]);
+    if (st == MODNN_OK && !kept.empty())
+      st = d.iface->buffer_write(d.ctx, b->parts[i], keep.lo - w.lo, kept.data(), kept.size());
+    if (st == MODNN_OK) g->held[i] += w.hi - w.lo;
+  }
+  if (st == MODNN_OK) return MODNN_OK;
+  if (b->parts[i]) d.iface->buffer_free(d.ctx, b->parts[i]);
+  b->parts[i] = nullptr;
+  b->windows[i] = Window{};
+  if (was && kept.size() == old.hi - old.lo && d.iface->buffer_alloc(d.ctx, b->va + old.lo, kept.size(), &b->parts[i]) == MODNN_OK) {
+    d.iface->buffer_write(d.ctx, b->parts[i], 0, kept.data(), kept.size());
+    b->windows[i] = old;
+    g->held[i] += kept.size();
+  } else if (was) {
+    log().error("device {} of the virtual device lost its part of a buffer: {}", i, modnn_status_string(st));
+  }
+  return st;
+}
+
 // Each member keeps only its share of replicated `b`, after making sure it
 // holds the current bytes of it; the rest of its copy is freed.
 modnn_status shard(Group* g, GroupBuffer* b) {
@@ -35,26 +76,8 @@ modnn_status shard(Group* g, GroupBuffer* b) {
     if (w.lo < w.hi)
       if (modnn_status st = pullTo(g, int(i), {{b->va + w.lo, w.hi - w.lo}}); st != MODNN_OK) return st;
   }
-  for (size_t i = 0; i < n; ++i) {
-    const modnn_device& d = g->devs[i];
-    Window w = share(b->size, i, n);
-    // Through host memory: the member has no room for a second part.
-    std::vector<uint8_t> keep(w.hi - w.lo);
-    modnn_status st = keep.empty() ? MODNN_OK : d.iface->buffer_read(d.ctx, b->parts[i], w.lo, keep.data(), keep.size());
-    if (st != MODNN_OK) return st;
-    d.iface->buffer_free(d.ctx, b->parts[i]);
-    b->parts[i] = nullptr;
-    g->held[i] -= b->size;
-    b->windows[i] = w;
-    if (keep.empty()) continue;
-    st = d.iface->buffer_alloc(d.ctx, b->va + w.lo, keep.size(), &b->parts[i]);
-    if (st == MODNN_OK) st = d.iface->buffer_write(d.ctx, b->parts[i], 0, keep.data(), keep.size());
-    if (st != MODNN_OK) {
-      log().error("device {} lost its share of a buffer while the group sharded it: {}", i, modnn_status_string(st));
-      return st;
-    }
-    g->held[i] += keep.size();
-  }
+  for (size_t i = 0; i < n; ++i)
+    if (modnn_status st = repart(g, b, i, share(b->size, i, n)); st != MODNN_OK) return st;
   b->sharded = true;
   markHeld(g, b, 0, b->size);
   log().debug("buffer of {} bytes sharded across {} devices to make room", b->size, n);
@@ -138,7 +161,6 @@ void freeParts(Group* g, GroupBuffer* b) {
 
 modnn_status hold(Group* g, GroupBuffer* b, int i, uint64_t lo, uint64_t hi) {
   if (holds(b, i, lo, hi) || lo >= hi) return MODNN_OK;
-  const modnn_device& d = g->devs[size_t(i)];
   Window old = b->windows[size_t(i)];
   modnn_buffer* was = b->parts[size_t(i)];
   Window w{lo / kWindowAlignment * kWindowAlignment, std::min(b->size, (hi + kWindowAlignment - 1) / kWindowAlignment * kWindowAlignment)};
@@ -148,32 +170,7 @@ modnn_status hold(Group* g, GroupBuffer* b, int i, uint64_t lo, uint64_t hi) {
     log().error("device {} of the virtual device has no room for {} more bytes of a sharded buffer", i, more);
     return MODNN_ERR_OUT_OF_MEMORY;
   }
-  // Through host memory: the new part may start where the old one does,
-  // and a device keys its buffers by address, so the old one goes first.
-  std::vector<uint8_t> kept(was ? old.hi - old.lo : 0);
-  if (was)
-    if (modnn_status st = d.iface->buffer_read(d.ctx, was, 0, kept.data(), kept.size()); st != MODNN_OK) return st;
-  modnn_buffer* part = nullptr;
-  if (was) d.iface->buffer_free(d.ctx, was);
-  b->parts[size_t(i)] = nullptr;
-  modnn_status st = d.iface->buffer_alloc(d.ctx, b->va + w.lo, w.hi - w.lo, &part);
-  if (st == MODNN_OK && was) st = d.iface->buffer_write(d.ctx, part, old.lo - w.lo, kept.data(), kept.size());
-  if (st != MODNN_OK) {
-    // The old part comes back where it was (its room was just freed).
-    if (part) d.iface->buffer_free(d.ctx, part);
-    part = nullptr;
-    if (was) st = d.iface->buffer_alloc(d.ctx, b->va + old.lo, old.hi - old.lo, &part);
-    if (part) d.iface->buffer_write(d.ctx, part, 0, kept.data(), kept.size());
-    b->parts[size_t(i)] = part;
-    if (!part) {
-      log().error("device {} of the virtual device lost its part of a buffer", i);
-      g->held[size_t(i)] -= old.hi - old.lo, b->windows[size_t(i)] = Window{};
-    }
-    return MODNN_ERR_OUT_OF_MEMORY;
-  }
-  b->parts[size_t(i)] = part;
-  b->windows[size_t(i)] = w;
-  g->held[size_t(i)] += more;
+  if (modnn_status st = repart(g, b, size_t(i), w); st != MODNN_OK) return MODNN_ERR_OUT_OF_MEMORY;
   // The bytes it gained are not current there: by construction no member
   // is marked current on bytes it does not hold.
   return MODNN_OK;
