@@ -109,25 +109,29 @@ void Inventory::reportUsage(const wire::HeartbeatMsg& heartbeat) {
 // heartbeat arrived. The per-worker counters are not stored: after a
 // restart the sum starts below the bill and only what it gains beyond the
 // bill counts, so nothing is billed twice.
+// A job's work between the worker's last heartbeat and its end arrives
+// after the end (the worker reports ended jobs' final counts): it is billed
+// too, while the job's usage record is kept.
 void Inventory::reportJobBusy(const wire::HeartbeatMsg& heartbeat) {
   auto worker = workers_.find(heartbeat.worker_id);
   if (worker == workers_.end()) return;
   for (auto& [job_id, seconds] : heartbeat.job_busy) {
     auto job = jobs_.find(job_id);
     auto usage = usage_.find(job_id);
-    if (job == jobs_.end() || usage == usage_.end() || !job->second.running) continue;
-    double& mine = job->second.busy_by_worker[heartbeat.worker_id];
+    if (usage == usage_.end() || (job != jobs_.end() && !job->second.running)) continue;
+    double& mine = usage->second.busy_by_worker[heartbeat.worker_id];
     if (seconds <= mine) continue;  // counters only grow (a late heartbeat)
     mine = seconds;
     double total = 0;
-    for (auto& [w, s] : job->second.busy_by_worker) total += s;
+    for (auto& [w, s] : usage->second.busy_by_worker) total += s;
     wire::UsageEntry& e = usage->second.entry;
     double gained = total - std::max(0.0, e.busy_seconds);
     e.busy_seconds = std::max(0.0, e.busy_seconds);
     dirty_usage_.insert(job_id);
     if (gained <= 0) continue;
     // Its devices there; none left (a shrink): the worker's device kinds.
-    auto kinds = kindsOf(job->second, &heartbeat.worker_id);
+    std::map<std::string, uint32_t> kinds;
+    if (job != jobs_.end()) kinds = kindsOf(job->second, &heartbeat.worker_id);
     if (kinds.empty())
       for (auto& d : worker->second.registration.devices) ++kinds[d.kind];
     Metered m = meter_.addBusy(job_id, wall_(), gained, kinds);
@@ -912,7 +916,10 @@ void Inventory::restore(Snapshot snapshot) {
     next_job_id_ = std::max(next_job_id_, job.id + 1);
     jobs_.emplace(job.id, std::move(job));
   }
-  for (auto& u : snapshot.usage) usage_[u.entry.job_id] = std::move(u);
+  for (auto& u : snapshot.usage) {
+    u.busy_by_worker.clear();  // not stored: the workers' counters start over against the bill
+    usage_[u.entry.job_id] = std::move(u);
+  }
   meter_.restore(std::move(snapshot.usage_minutes));
   // A running job whose devices all vanished from the snapshot cannot go on.
   std::vector<uint64_t> orphans;

@@ -86,6 +86,10 @@ struct JobRecord {
 struct UsageRecord {
   wire::UsageEntry entry;       // leased_device_seconds counted up to `counted_until`
   double counted_until = 0;     // Unix seconds
+  // Metered device-seconds, per worker's counter (not stored: see
+  // reportJobBusy). Kept with the usage, not the job: a worker's last count
+  // of a job can arrive after the job ended.
+  std::map<std::string, double> busy_by_worker;
 };
 struct Snapshot {
   std::vector<WorkerRecord> workers;
@@ -224,7 +228,6 @@ class Inventory {
     std::string client_route;
     Clock::time_point last_heard, started;
     double submit_wall = 0, start_wall = 0;
-    std::map<std::string, double> busy_by_worker;  // metered device-seconds, per worker's counter
     std::vector<DeviceRef> devices;        // the lease, in its order
     std::vector<DeviceRef> dropping;       // shrunk away, awaiting `resized`
     bool change_unconfirmed = false;       // a leaseChanged awaits `resized`

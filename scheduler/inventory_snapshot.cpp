@@ -29,7 +29,8 @@ MetricsSnapshot Inventory::snapshot() const {
     for (auto& d : job.devices) workers.insert(d.worker_id);
     double queued = (job.running ? job.start_wall : wall_()) - job.submit_wall;
     double busy = 0;
-    for (auto& [worker, s] : job.busy_by_worker) busy += s;
+    if (auto u = usage_.find(id); u != usage_.end())
+      for (auto& [worker, s] : u->second.busy_by_worker) busy += s;
     out.jobs.push_back({id, job.request.user, uint32_t(job.devices.size()), uint32_t(workers.size()),
                         std::max(0.0, queued), job.running ? seconds(now - job.started) : 0.0, busy});
   }

@@ -48,7 +48,10 @@ class JobThread {
         arbiters_(arbiters),
         weight_(weight),
         thread_([this, &ctx] { run(ctx); }) {}
-  ~JobThread() {
+  ~JobThread() { stop(); }
+  // Ends the job's thread (once): what it still has queued is dropped.
+  void stop() {
+    if (!thread_.joinable()) return;
     {
       std::lock_guard<std::mutex> lock(mu_);
       stopping_ = true;
@@ -392,8 +395,21 @@ Result<int> runWorker(const WorkerConfig& config, const std::atomic<bool>& stop)
     return wire::encodeWorkerMessage(0, ok);
   };
 
+  // Ended jobs' final busy time, reported in the next heartbeats (a few, in
+  // case one is lost): the work since the last one would go unbilled.
+  struct Ended {
+    uint64_t job;
+    double busy;
+    int reports_left;
+  };
+  std::vector<Ended> ended;
   auto endJob = [&](uint64_t job_id) {
-    jobs.erase(job_id);  // joins the job's thread: its queued work is done or dropped
+    if (auto it = jobs.find(job_id); it != jobs.end()) {
+      it->second->stop();  // joins the job's thread: its queued work is done or dropped
+      ended.push_back({job_id, it->second->busySeconds(), 5});
+      if (ended.size() > 4096) ended.erase(ended.begin());
+    }
+    jobs.erase(job_id);
     opened.erase(job_id);
     clients.erase(job_id);
     std::erase_if(peer_rings, [&](const auto& kv) {
@@ -409,6 +425,8 @@ Result<int> runWorker(const WorkerConfig& config, const std::atomic<bool>& stop)
         for (size_t d = 0; d < job->indices().size(); ++d) usage.memory_used[job->indices()[d]] += job->allocatedBytes(d);
       for (size_t d = 0; d < props.size(); ++d) usage.busy_seconds.push_back(double(busy_ns[d].load()) * 1e-9);
       for (auto& [job_id, job] : jobs) usage.job_busy.emplace_back(job_id, job->busySeconds());
+      for (Ended& e : ended) usage.job_busy.emplace_back(e.job, e.busy), --e.reports_left;
+      std::erase_if(ended, [](const Ended& e) { return e.reports_left <= 0; });
       return usage;
     });
 

@@ -119,4 +119,22 @@ with Cluster(workers=1, devices_per_worker=2, threads=1, heartbeat_timeout=6.0,
     if len(users) != 1:
         fail(f"one user expected: {users}")
     close(users[0]["cost"], sleeper_rec["cost"] + busy_rec["cost"], "the user's cost")
+
+# A job that ends between two of the worker's heartbeats (2 s apart here):
+# its work since the last one is billed all the same, from the worker's
+# next heartbeat after the end.
+with Cluster(workers=1, devices_per_worker=1, threads=1, heartbeat=2.0, heartbeat_timeout=10.0) as c:
+    r = c.run(measured_program, ["1", "0"], timeout=120)
+    if r.returncode != 0:
+        fail(f"the short job failed: {r.stdout}{r.stderr}")
+    measured = float(r.stdout.split("measured_busy_seconds")[1].split()[0])
+
+    def billed():
+        jobs = c.moai_json("usage")["jobs"]
+        b = jobs[0]["busy_seconds"] if jobs else None
+        return b if b and b >= measured - 0.1 else None
+    b = c.wait_for("the short job's busy time, after it ended", billed, timeout=10)
+    print(f"a job ending between heartbeats: billed {b:.2f} s busy, measured {measured:.2f} s")
+    if b > measured + 0.1:
+        fail(f"billed {b} s, more than the {measured} s the job measured")
 print("metering bills compute within 1 s per minute, and not sleep")
