@@ -485,6 +485,7 @@ void followLease(Group* g) {
   for (GroupModule* m : g->modules) m->parts = std::move(module_parts[k++]);
   g->devs = std::move(members_next);
   measureMemory(g);
+  g->reduces[0] = g->reduces[1] = -1;  // new members: ask again
   g->crew = std::make_unique<Crew>(int(g->devs.size()));
   g->block_ranges = membersRunBlockRanges(g->devs);
   g->devs[0].iface->lease_confirm(g->devs[0].ctx);

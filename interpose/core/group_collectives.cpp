@@ -31,13 +31,17 @@ modnn_op addOp(const Matrix& m, int64_t j0, int64_t j1, uint64_t scratch) {
 
 }  // namespace
 
-bool canReduce(const Group* g, modnn_dtype type) {
+bool canReduce(Group* g, modnn_dtype type) {
   if (type != MODNN_F32 && type != MODNN_F64) return false;
+  std::atomic<int8_t>& known = g->reduces[type == MODNN_F64];
+  if (known >= 0) return known == 1;
   Matrix probe{g->range_base, 1, 1, 1, type};
   modnn_op op = addOp(probe, 0, 1, 0);
+  bool all = true;
   for (const modnn_device& d : g->devs)
-    if (!d.iface->supports_op || !d.iface->supports_op(d.ctx, &op) || !d.iface->run_op) return false;
-  return true;
+    all = all && d.iface->supports_op && d.iface->supports_op(d.ctx, &op) && d.iface->run_op;
+  known = all ? 1 : 0;
+  return all;
 }
 
 modnn_status reserveScratch(Group* g, int ways, const Matrix& m) {

@@ -19,6 +19,11 @@ namespace {
 
 constexpr uint64_t kWindowAlignment = 4096;
 
+void markSharded(Group* g, GroupBuffer* b) {
+  if (!b->sharded) ++g->sharded_buffers;
+  b->sharded = true;
+}
+
 // Member i's 1/N share of a buffer of `size` bytes.
 Window share(uint64_t size, size_t i, size_t n) {
   uint64_t lo = size * i / n / kWindowAlignment * kWindowAlignment;
@@ -78,7 +83,7 @@ modnn_status shard(Group* g, GroupBuffer* b) {
   }
   for (size_t i = 0; i < n; ++i)
     if (modnn_status st = repart(g, b, i, share(b->size, i, n)); st != MODNN_OK) return st;
-  b->sharded = true;
+  markSharded(g, b);
   markHeld(g, b, 0, b->size);
   log().debug("buffer of {} bytes sharded across {} devices to make room", b->size, n);
   return MODNN_OK;
@@ -131,7 +136,7 @@ modnn_status allocateParts(Group* g, GroupBuffer* b) {
     if (!largest) return MODNN_ERR_OUT_OF_MEMORY;
     if (modnn_status st = shard(g, largest); st != MODNN_OK) return st;
   }
-  b->sharded = true;
+  markSharded(g, b);
   for (size_t i = 0; i < n; ++i) {
     auto [lo, hi] = share(b->size, i, n);
     b->windows[i] = Window{lo, hi};
@@ -157,6 +162,8 @@ void freeParts(Group* g, GroupBuffer* b) {
     g->held[i] -= b->windows[i].hi - b->windows[i].lo;
     b->parts[i] = nullptr;
   }
+  if (b->sharded) --g->sharded_buffers;
+  b->sharded = false;
 }
 
 modnn_status hold(Group* g, GroupBuffer* b, int i, uint64_t lo, uint64_t hi) {
@@ -198,6 +205,7 @@ void markHeld(Group* g, GroupBuffer* b, uint64_t lo, uint64_t hi) {
 }
 
 bool fitsOn(Group* g, int i, const Ranges& ranges) {
+  if (!anySharded(g)) return true;  // copies hold everything
   uint64_t more = 0;
   for (auto [va, size] : ranges)
     eachBuffer(g, va, size, [&](GroupBuffer* b, uint64_t lo, uint64_t hi) {
@@ -208,11 +216,5 @@ bool fitsOn(Group* g, int i, const Ranges& ranges) {
   return g->held[size_t(i)] + more <= g->capacity[size_t(i)];
 }
 
-bool anySharded(Group* g) {
-  std::lock_guard<std::mutex> lock(g->mu);
-  for (auto& [va, b] : g->buffers)
-    if (b->sharded) return true;
-  return false;
-}
 
 }  // namespace moai::group_impl

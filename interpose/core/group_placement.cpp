@@ -193,12 +193,12 @@ modnn_status runEverywhere(Group* g, const std::optional<Ranges>& touched,
   // With sharded memory, every member holding all an op touches could run
   // out of room: the op runs on member 0 alone, what it touched (unknown:
   // everything) current there.
-  bool sharded = false;
-  if (touched)
+  bool sharded = anySharded(g);
+  if (sharded && touched) {
+    sharded = false;
     for (auto [va, size] : *touched)
       eachBuffer(g, va, size, [&](GroupBuffer* b, uint64_t, uint64_t) { sharded = sharded || b->sharded; });
-  else
-    sharded = anySharded(g);
+  }
   if (sharded) {
     std::vector<Share> alone(1);
     if (touched) {

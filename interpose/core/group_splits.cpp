@@ -184,7 +184,7 @@ modnn_status runSplitGemm(Group* g, const modnn_gemm& gemm, int ways) {
 // split needs: the better choice when A and B are sharded along K already
 // (a weight gradient over a batch the members hold parts of) and D is small.
 
-bool gemmKSplittable(const Group* g, const modnn_gemm& gm) {
+bool gemmKSplittable(Group* g, const modnn_gemm& gm) {
   bool overlaps = false;
   uint64_t d_end = gm.d + modnn_matrix_bytes(gm.m, gm.n, gm.ldd, modnn_dtype_size(gm.d_type));
   for (const DeviceRange& r : opRanges(opOf(gm)))
@@ -317,7 +317,7 @@ modnn_status launchWays(Group* g, const modnn_kernel_launch& l, int ways,
     ways = int(std::min<uint64_t>({uint64_t(ways), uint64_t(n), f->blocks}));
   else
     ways = kernelSplitWays(g, *f, n);
-  if (f && ways == 1 && f->reads_known && f->blocks > 1) {
+  if (f && ways == 1 && f->reads_known && f->blocks > 1 && anySharded(g)) {
     // Memory is a hard limit: a launch that member 0 has no room for whole is split.
     Ranges touched = rangesRead(*f, 0, f->blocks), written = rangesWritten(*f, 0, f->blocks);
     touched.insert(touched.end(), written.begin(), written.end());
@@ -423,6 +423,7 @@ modnn_status runSplitBlas(Group* g, const modnn_blas& b, int ways) {
 // Has member 0 room for all `op` touches (run whole on a group whose memory
 // is sharded, it runs there alone)?
 bool fitsWhole(Group* g, const modnn_op& op) {
+  if (!anySharded(g)) return true;
   std::optional<Ranges> touched = touchedBy(op);
   return !touched || fitsOn(g, 0, *touched);
 }

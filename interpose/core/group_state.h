@@ -141,6 +141,10 @@ struct Group {
   std::set<GroupBuffer*> stale;        // buffers not current on every member
   std::atomic<uint64_t> bytes_moved{0};  // between members, for the plan report
   bool shard_memory = true;               // makeDeviceGroup
+  size_t sharded_buffers = 0;             // buffers not copied on every member (guarded by exec_mu)
+  // Whether every member can add partial sums of F32 / F64 (canReduce): -1
+  // not asked yet. Asked once per set of members, not per GEMM.
+  std::atomic<int8_t> reduces[2] = {-1, -1};
   std::vector<uint64_t> capacity, held;  // per member: its memory, and the bytes its parts take (guarded by exec_mu)
   // Where members receive chunks of a reduction: one buffer each, at an
   // address no client buffer can have (guarded by exec_mu): past the client's
@@ -230,7 +234,7 @@ modnn_status eachHolder(Group* g, const GroupBuffer* b, uint64_t lo, uint64_t hi
   }
   return first;
 }
-bool anySharded(Group* g);
+inline bool anySharded(const Group* g) { return g->sharded_buffers > 0; }
 // Has member i room to hold all of `ranges` (what it lacks of sharded buffers)?
 bool fitsOn(Group* g, int i, const Ranges& ranges);
 
@@ -291,7 +295,7 @@ inline std::pair<int64_t, int64_t> columnsOf(const Matrix& m, int c, int ways) {
 }
 // Can members 0..ways-1 reduce partial sums of `type` (they add matrices,
 // and each has room for a chunk in a buffer of its own)?
-bool canReduce(const Group* g, modnn_dtype type);
+bool canReduce(Group* g, modnn_dtype type);
 // Gives members 0..ways-1 a buffer to receive a chunk of `m` in; before
 // the partial sums are made, so that a group short of memory can still split
 // otherwise.
